@@ -1,0 +1,91 @@
+"""The service object a plugin receives with every hook call."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from core.http import build_client
+
+if TYPE_CHECKING:
+    from core.model import Connection, Connector
+    from core.render import Renderer
+    from core.store import Store, SyncState
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Runtime:
+    store: Store
+    connection: Connection
+    connector: Connector
+    operation: str | None = None
+    dry_run: bool = False
+    renderer: Renderer | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+    transport: httpx.BaseTransport | None = None
+    run_id: int | None = None
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("flx"))
+    progress: Callable[[int], None] = lambda n: None
+    workers: int = 1
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def http_client(self, *, base_url: str, auth: httpx.Auth | None = None,
+                    headers: dict[str, str] | None = None, timeout: float = 60.0,
+                    max_connections: int | None = None) -> httpx.Client:
+        """An httpx.Client for this connection: injected transport, dry-run guard, audit."""
+        return build_client(
+            base_url=base_url, auth=auth, headers=headers, timeout=timeout,
+            transport=self.transport, dry_run=self.dry_run, audit=self._audit,
+            max_connections=max_connections or max(self.workers, 1) * 2,
+        )
+
+    def _audit(self, method: str, path: str, status: int, remote_id: str | None) -> None:
+        self.store.audit(self.connection.name, self.run_id, method, path, status, remote_id)
+
+    def checkpoint(self, record_id: str, *, status: str | None = None,
+                   remote_ids: dict[str, Any] | None = None,
+                   operation: str | None = None) -> None:
+        """Persist progress now (before the next remote write), so that a crash leaves enough
+        behind to reconcile instead of creating again. Ignored in a dry run."""
+        if self.dry_run:
+            return
+        op = operation or self.operation
+        assert op is not None
+        current = self.store.get_sync(self.connection.name, op, record_id)
+        self.store.set_sync(self.connection.name, op, record_id,
+                            status=status or (current.status if current else "pending"),
+                            remote_ids=remote_ids,
+                            error=current.error if current else None)
+
+    def state(self, record_id: str, operation: str | None = None) -> SyncState | None:
+        op = operation or self.operation
+        assert op is not None
+        return self.store.get_sync(self.connection.name, op, record_id)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T] | Iterable[T]) -> list[R]:
+        """Apply fn to each item on the bounded worker pool; results keep input order."""
+        items = list(items)
+        if self.workers <= 1 or len(items) <= 1:
+            out = []
+            for item in items:
+                out.append(fn(item))
+                self.progress(1)
+            return out
+
+        def run(item: T) -> R:
+            try:
+                return fn(item)
+            finally:
+                self.progress(1)
+
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="flx") as pool:
+            return list(pool.map(run, items))
