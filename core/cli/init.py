@@ -1,0 +1,165 @@
+"""`flx init`: write a commented starter flx.toml (mode 600) and nothing else.
+
+The example connection is generated from the connector's own connection schema (its
+descriptions, examples and defaults), so any connector gets a useful starter file; NetSuite is
+preferred when it is installed. Secrets are always written as `${VARIABLE}`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import textwrap
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core.cli.context import get_state
+from core.config import config_location
+from core.errors import ConfigError
+from core.model import Connector
+from core.plugins import Plugins
+
+PREFERRED_CONNECTOR = "netsuite"
+# Environment variable prefixes where the connector's own name would be long-winded.
+ENV_PREFIXES = {"netsuite": "NS"}
+
+HEADER = """\
+# flx configuration. Every key is described in docs/configuration.md.
+#
+# Secrets never belong in this file as plain text: write "${VARIABLE}" and set the variable in
+# the environment flx runs in. flx refuses a plain-text secret in a file other users can read.
+
+[store]
+# Where flx keeps imported records, sync state and run history. A relative SQLite path is
+# relative to this file. Several workers on several machines share a PostgreSQL database:
+#   url = "postgresql://flx:${FLX_DB_PASSWORD}@db.internal:5432/flx"
+url = "sqlite:///flx.db"
+
+# [alerts]
+# webhook_url = "${FLX_ALERT_WEBHOOK_URL}"   # receives a JSON POST after runs
+# on = ["run_failed", "record_failed"]
+"""
+
+OPERATION_BLOCK = """\
+enabled = true
+mapping = "default"            # a profile shipped with the plugin, or a path to your own JSON
+# channels = ["shopify"]       # only these sales channels (omitted or empty: all)
+# sources = ["main-store"]     # only these sources (omitted or empty: all)
+# link_existing = true         # a record already there (same external id) is linked, not re-created
+# schedule = "every 30 minutes"
+# batch_size = 100
+"""
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def env_prefix(connector: Connector) -> str:
+    prefix = connector.extra.get("env_prefix") or ENV_PREFIXES.get(connector.name)
+    return str(prefix or re.sub(r"[^A-Za-z0-9]+", "_", connector.name).upper())
+
+
+def _comment(text: str) -> list[str]:
+    return [f"# {line}" for line in textwrap.wrap(" ".join(text.split()), 94)]
+
+
+def _connection_block(connector: Connector, name: str = "prod") -> list[str]:
+    schema = connector.connection_schema
+    props: dict[str, Any] = {k: v for k, v in schema.get("properties", {}).items()
+                             if k not in ("plugin", "operations")}  # core's keys, written below
+    required = [k for k in schema.get("required", []) if k in props]
+    order = required + [k for k in props if k not in required]
+    prefix = env_prefix(connector)
+    lines = [f"[connections.{name}]", f"plugin = {toml_value(connector.name)}"]
+    for key in order:
+        spec = props[key] if isinstance(props[key], dict) else {}
+        variable = toml_value(f"${{{prefix}_{key.upper()}}}")
+        examples = spec.get("examples") or []
+        if spec.get("x-secret"):
+            value, active = variable, key in required
+        elif key in required:
+            value, active = (toml_value(examples[0]) if examples else variable), True
+        elif "default" in spec:
+            value, active = toml_value(spec["default"]), False
+        else:
+            value, active = (toml_value(examples[0]) if examples else '""'), False
+        if spec.get("description"):
+            lines += _comment(spec["description"])
+        lines.append(f"{'' if active else '# '}{key} = {value}")
+    for op in connector.operations:
+        lines += ["", f"[connections.{name}.operations.{op}]", OPERATION_BLOCK.rstrip("\n")]
+    return lines
+
+
+def starter_config(plugins: Plugins) -> str:
+    """The text of a starter flx.toml for the installed connectors."""
+    names = sorted(plugins.connectors)
+    chosen = PREFERRED_CONNECTOR if PREFERRED_CONNECTOR in names else (names[0] if names else None)
+    parts = [HEADER]
+    if chosen is None:
+        parts.append(
+            "# No connector plugin is installed (see `flx plugins`). A connection looks like:\n"
+            "# [connections.prod]\n# plugin = \"netsuite\"\n"
+            "# ...the plugin's settings...\n"
+            "# [connections.prod.operations.send-orders]\n# enabled = true\n")
+    else:
+        connector = plugins.connectors[chosen]
+        others = [n for n in names if n != chosen]
+        if others:
+            parts.append(f"# Other installed connectors: {', '.join(others)} "
+                         "(add a [connections.NAME] table with plugin = \"...\").\n")
+        parts.append("\n".join(_connection_block(connector)) + "\n")
+    return "\n".join(parts)
+
+
+def write_private(path: Path, text: str, *, force: bool) -> None:
+    """Write `text` to `path` with mode 600, atomically; never overwrite unless forced."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists; nothing was written",
+                          hint="pass --force to replace it, or --config PATH to write elsewhere")
+    if not path.parent.is_dir():
+        raise ConfigError(f"folder {path.parent} does not exist",
+                          hint="create the folder first, or choose another --config PATH")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)  # the umask may have narrowed it further; never widened
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def init_command(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a starter flx.toml (mode 600).
+
+    The file is commented; secrets are written as ${VARIABLES}."""
+    state = get_state(ctx)
+    path, _ = config_location(state.config_path, state.env)
+    text = starter_config(state.plugins)
+    write_private(path, text, force=force)
+    variables = sorted(set(re.findall(r"^[a-z_]+ = \"\$\{([A-Z0-9_]+)\}\"", text, re.M)))
+    state.echo(f"wrote {path} (mode 600)")
+    if variables:
+        state.echo("next: set these environment variables, then run `flx connections test "
+                   "prod`:")
+        for var in variables:
+            state.echo(f"  export {var}=...")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init_command)

@@ -1,0 +1,52 @@
+"""`flx plugins`: what is installed, in which version, and what each connector can do."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from core.cli.context import get_state
+from core.plugins import Plugins
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def plugin_rows(plugins: Plugins) -> list[dict[str, Any]]:
+    """One row per connector (and one per plugin that registers none)."""
+    rows: list[dict[str, Any]] = []
+    for entry in plugins.describe():
+        connectors = entry["connectors"]
+        if not connectors:
+            rows.append({"plugin": entry["plugin"], "version": entry["version"],
+                         "connector": None, "operations": [], "description": ""})
+        for c in connectors:
+            connector = plugins.connectors.get(c["name"])
+            version = entry["version"] or (connector.version if connector else "")
+            rows.append({"plugin": entry["plugin"], "version": version, "connector": c["name"],
+                         "operations": c["operations"], "description": c["description"]})
+    return rows
+
+
+def plugins_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List plugins, versions, connectors and operations."""
+    state = get_state(ctx)
+    state.json_mode = as_json
+    rows = plugin_rows(state.plugins)
+    if as_json:
+        state.emit_json({"plugins": rows})
+        return
+    if not rows:
+        state.echo("no plugins installed (connectors come from packages in the 'flx' "
+                   "entry-point group)")
+        return
+    table = Table("plugin", "version", "connector", "operations", "description")
+    for row in rows:
+        table.add_row(row["plugin"], row["version"] or "-", row["connector"] or "-",
+                      ", ".join(row["operations"]) or "-", row["description"])
+    state.out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plugins")(plugins_command)

@@ -1,0 +1,145 @@
+"""`flx import`, `flx run`, `flx render`: getting records in and sending them out."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core.cli.context import EXIT_ERROR, EXIT_RECORDS_FAILED, CliState, get_state, pick_connection
+
+
+class Operation(StrEnum):
+    """The operations core knows (core.model.OPERATIONS); a test keeps the two in step."""
+
+    send_orders = "send-orders"
+    send_shipments = "send-shipments"
+    send_vendor_bills = "send-vendor-bills"
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+OperationArg = Annotated[Operation, typer.Argument(
+    metavar="OPERATION", help="What to send.", show_default=False)]
+ConnectionOption = Annotated[str | None, typer.Option(
+    "--connection", "-c", metavar="NAME",
+    help="The connection to use (may be left out when only one has this operation enabled).")]
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def _print_import(state: CliState, report: Any) -> None:
+    data = report.to_dict()
+    for kind, counts in data.get("kinds", {}).items():
+        if any(counts.values()):
+            state.echo(f"{kind}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    problems = list(report.problems)
+    for problem in problems:
+        state.echo(f"rejected: {problem}")
+    if problems:
+        state.echo(f"{len(problems)} problem(s); fix them and import the file(s) again "
+                   "(the accepted records are stored)")
+    elif not any(any(c.values()) for c in data.get("kinds", {}).values()):
+        state.echo("no records found in the file(s)")
+
+
+def import_command(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(
+        help="JSON ({\"orders\": [...], ...}) or NDJSON files.", exists=True, dir_okay=False,
+        readable=True, show_default=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """Import orders, shipments and vendor bills.
+
+    Each rejected record is reported with its file, place and what is wrong."""
+    from core.importer import import_files
+
+    state = get_state(ctx)
+    state.json_mode = as_json
+    report = import_files(list(files), state.store())
+    if as_json:
+        state.emit_json(report)
+    else:
+        _print_import(state, report)
+    if not report.ok:
+        raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+# --- run and render --------------------------------------------------------------------------
+
+
+def run_command(
+    ctx: typer.Context,
+    operation: OperationArg,
+    connection: ConnectionOption = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Resolve and render everything, send nothing.")] = False,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", metavar="ID", help="Only this record (repeat for several).")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, metavar="N", help="At most N records.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --only: send again even records already sent or skipped.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Send eligible records and report each one."""
+    from core.runner import run_operation
+
+    state = get_state(ctx)
+    state.json_mode = as_json
+    op = operation.value
+    name = pick_connection(state, connection, op)
+    report = run_operation(
+        state.config(), state.plugins, op, name, dry_run=dry_run, only=only or None,
+        limit=limit, force=force, transport=state.transport,
+        # The bar goes to stderr, and only on a terminal: pipes and --json stay clean.
+        show_progress=not as_json and state.err.is_terminal, console=state.err,
+        store=state.store(),
+    )
+    if as_json:
+        state.emit_json(report)
+    else:
+        from rich.console import Console
+
+        from core.report import print_run
+
+        print_run(report, Console(highlight=False))  # print_run writes rich markup
+    raise typer.Exit(_exit_code(report))
+
+
+def _exit_code(report: Any) -> int:
+    code = getattr(report, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    if getattr(report, "aborted", None):
+        return EXIT_ERROR
+    return EXIT_RECORDS_FAILED if getattr(report, "failed", 0) else 0
+
+
+def render_command(
+    ctx: typer.Context,
+    operation: OperationArg,
+    record_id: Annotated[str, typer.Option("--id", metavar="ID", help="The record to render.")],
+    connection: ConnectionOption = None,
+) -> None:
+    """Print the exact payload(s) one record would be sent as.
+
+    Read-only lookups only; nothing is written anywhere."""
+    from core.runner import render_operation
+
+    state = get_state(ctx)
+    state.json_mode = True
+    op = operation.value
+    name = pick_connection(state, connection, op)
+    payloads = render_operation(state.config(), state.plugins, op, name, record_id,
+                                transport=state.transport, store=state.store())
+    state.emit_json(payloads)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("run")(run_command)
+    app.command("render")(render_command)

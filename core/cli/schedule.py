@@ -1,0 +1,52 @@
+"""`flx schedule`: run every enabled operation at its cadence until stopped (or once).
+
+The work is done by core.schedule.Scheduler; this body parses options and wires the output:
+one line per run on stdout (text or JSON), secrets masked."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from core.cli.context import get_state
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def schedule_command(
+    ctx: typer.Context,
+    connection: Annotated[str | None, typer.Option(
+        "--connection", "-c", metavar="NAME",
+        help="Only this connection's operations (default: every connection).")] = None,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Run what is due now, then exit (for cron or a systemd timer).")
+    ] = False,
+    log_format: Annotated[LogFormat, typer.Option(
+        "--log-format", help="One line per run as text, or as one JSON object per line.")
+    ] = LogFormat.text,
+) -> None:
+    """Run enabled operations at their `schedule` from flx.toml.
+
+    Within a tick: orders, then shipments, then vendor bills. A run already going on for the
+    same connection and operation (another scheduler, a manual `flx run`) is never doubled.
+    SIGINT/SIGTERM finish the batch in flight, record it and exit 0. With --once the exit
+    code is the worst outcome: 0 fine, 3 some records failed, 1 a run aborted or could not
+    start."""
+    from core.schedule import Scheduler
+
+    state = get_state(ctx)
+    state.json_mode = log_format is LogFormat.json
+    config = state.config()
+    scheduler = Scheduler(config, state.plugins, state.store(), connection=connection,
+                          transport=state.transport, log_format=log_format.value,
+                          emit=state.echo, redactor=state.redactor)
+    raise typer.Exit(scheduler.run(once=once))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schedule")(schedule_command)

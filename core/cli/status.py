@@ -1,0 +1,169 @@
+"""`flx status | errors | retry | resolve | runs`: what happened, and putting failures right.
+
+The work is done by `core.status` (typed functions over the store); these bodies only parse
+options and print:
+
+    status_summary(config, store) -> dict
+        {"records": {kind: n}, "sync": [{"connection", "operation", "counts": {status: n}}]}
+    list_errors(config, store, *, error_class=None, operation=None, connection=None)
+        -> list[dict]   # connection, operation, record_id, status, class, message, hint,
+                        # attempts, last_attempt_at, next_retry_at
+    retry(config, store, record_ids: list[str] | None, *, error_class=None, operation=None,
+          connection=None) -> int        # records re-queued; record_ids None = every failure
+    resolve(config, store, record_id, note, *, operation=None, connection=None) -> int
+    list_runs(config, store, *, connection=None, operation=None, limit=20) -> list[dict]
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from core.cli.context import CliState, get_state
+from core.errors import ConfigError, FlxError
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ClassOption = Annotated[str | None, typer.Option(
+    "--class", metavar="CLASS", help="Only errors of this class (see `flx errors`).")]
+OperationOption = Annotated[str | None, typer.Option(
+    "--operation", metavar="OP", help="Only this operation (send-orders, ...).")]
+ConnectionOption = Annotated[str | None, typer.Option(
+    "--connection", "-c", metavar="NAME", help="Only this connection.")]
+
+
+def _api() -> ModuleType:
+    try:
+        return importlib.import_module("core.status")
+    except ModuleNotFoundError as exc:
+        raise FlxError("this flx installation has no status module (core.status)",
+                       hint="reinstall flx") from exc
+
+
+def _table(state: CliState, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(_cell(state, row.get(c)) for c in columns))
+    state.out.print(table)
+
+
+def _cell(state: CliState, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return state.redactor.text(str(value))
+
+
+def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Record counts and sync states per connection.
+
+    For each connection and operation: how many records are in each state."""
+    state = get_state(ctx)
+    state.json_mode = as_json
+    summary = _api().status_summary(state.config(), state.store())
+    if as_json:
+        state.emit_json(summary)
+        return
+    records = summary.get("records") or {}
+    state.echo("records: " + (", ".join(f"{n} {k}" for k, n in records.items()) or "none"))
+    rows = [{"connection": r.get("connection"), "operation": r.get("operation"),
+             "counts": r.get("counts")} for r in summary.get("sync") or []]
+    if rows:
+        _table(state, rows, ["connection", "operation", "counts"])
+
+
+def errors_command(ctx: typer.Context, as_json: JsonOption = False,
+                   error_class: ClassOption = None, operation: OperationOption = None,
+                   connection: ConnectionOption = None) -> None:
+    """Failed and waiting records, with what to fix."""
+    state = get_state(ctx)
+    state.json_mode = as_json
+    rows = _api().list_errors(state.config(), state.store(),
+                              error_class=error_class, operation=operation,
+                              connection=connection)
+    if as_json:
+        state.emit_json({"errors": rows})
+        return
+    if not rows:
+        state.echo("no errors")
+        return
+    _table(state, rows, ["record_id", "connection", "operation", "class", "message", "hint",
+                         "attempts"])
+
+
+def retry_command(
+    ctx: typer.Context,
+    record_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="[ID]...", help="Records to send again at the next run.", show_default=False)
+    ] = None,
+    all_failed: Annotated[bool, typer.Option("--all", help="Every failed record.")] = False,
+    error_class: ClassOption = None, operation: OperationOption = None,
+    connection: ConnectionOption = None, as_json: JsonOption = False,
+) -> None:
+    """Queue failed records for the next run.
+
+    Give record IDs, or --all (optionally narrowed by --class, --operation, --connection)."""
+    state = get_state(ctx)
+    state.json_mode = as_json
+    if bool(record_ids) == all_failed:
+        raise typer.BadParameter("give record IDs or --all (not both, not neither)")
+    count = _api().retry(state.config(), state.store(),
+                         None if all_failed else list(record_ids or []),
+                         error_class=error_class, operation=operation, connection=connection)
+    if as_json:
+        state.emit_json({"requeued": count})
+    else:
+        state.echo(f"{count} record(s) queued; they go out at the next `flx run`")
+
+
+def resolve_command(
+    ctx: typer.Context,
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="The record.")],
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the record).")],
+    operation: OperationOption = None, connection: ConnectionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a record resolved by hand (never sent again)."""
+    state = get_state(ctx)
+    state.json_mode = as_json
+    if not note.strip():
+        raise ConfigError("--note must say why the record is resolved",
+                          hint="for example --note 'entered by hand in NetSuite as SO812'")
+    count = _api().resolve(state.config(), state.store(), record_id, note,
+                           operation=operation, connection=connection)
+    if as_json:
+        state.emit_json({"resolved": count, "record_id": record_id})
+    else:
+        state.echo(f"{record_id}: marked resolved ({count} sync state(s)); it will not be sent")
+
+
+def runs_command(ctx: typer.Context, as_json: JsonOption = False,
+                 connection: ConnectionOption = None, operation: OperationOption = None,
+                 limit: Annotated[int, typer.Option("--limit", min=1, metavar="N",
+                                                    help="How many runs.")] = 20) -> None:
+    """Recent runs, newest first."""
+    state = get_state(ctx)
+    state.json_mode = as_json
+    rows = _api().list_runs(state.config(), state.store(),
+                            connection=connection, operation=operation, limit=limit)
+    if as_json:
+        state.emit_json({"runs": rows})
+        return
+    if not rows:
+        state.echo("no runs yet")
+        return
+    _table(state, rows, ["id", "connection", "operation", "dry_run", "started_at", "status",
+                         "counts"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_command)
+    app.command("errors")(errors_command)
+    app.command("retry")(retry_command)
+    app.command("resolve")(resolve_command)
+    app.command("runs")(runs_command)

@@ -1,0 +1,130 @@
+"""`flx status | errors | retry | resolve | runs | schedule` end to end: the real store, runner
+and status module behind the CLI, with the fake connector behind an injected transport."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from core.cli.main import build_app
+
+ROOT = str(Path(__file__).resolve().parents[2])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # the test connector, tests.fake_plugin, lives beside tests/core
+
+from tests.fake_plugin.harness import Env, make_env, make_order, make_shipment  # noqa: E402
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    env = make_env(tmp_path, orders='schedule = "every 30 minutes"')
+    env.ledger.reject["flx-ORD-2"] = "item FLX-1 is inactive"
+    env.load(orders=[make_order("ORD-1"), make_order("ORD-2"),
+                     make_order("ORD-3", status="cancelled")],
+             shipments=[make_shipment("SH-1", "ORD-1"), make_shipment("SH-2", "ORD-2")])
+    yield env
+    env.store.close()
+
+
+def flx(env: Env, *args: str) -> Any:
+    app = build_app(env.plugins, transport=env.ledger.transport())
+    result = CliRunner().invoke(app, ["--config", str(env.config.path), *args],
+                                env={"FAKEBOOKS_KEY": env.ledger.api_key, "COLUMNS": "400"})
+    assert env.ledger.api_key not in result.output
+    return result
+
+
+def test_status_after_runs(env: Env) -> None:
+    assert flx(env, "run", "send-orders").exit_code == 3
+    assert flx(env, "run", "send-shipments").exit_code == 0
+
+    result = flx(env, "status")
+    assert result.exit_code == 0, result.output
+    assert "records: 3 order, 2 shipment, 0 vendor_bill" in result.stdout
+    assert "failed=1, sent=1, waiting=1" in result.stdout
+
+    result = flx(env, "status", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["operation"]: r for r in json.loads(result.stdout)["sync"]}
+    assert rows["send-orders"]["last_run"]["counts"]["failed"] == 1
+    assert rows["send-orders"]["failing"] == {"rejected": 1}
+    assert rows["send-shipments"]["waiting"] == [
+        {"reason": "order is not in fakebooks yet (send-orders: failed)", "count": 1}]
+    assert rows["send-orders"]["next_run_at"] is not None
+
+
+def test_errors_show_the_fix_and_when_flx_tries_again(env: Env) -> None:
+    flx(env, "run", "send-orders")
+    result = flx(env, "errors")
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "ORD-2" in text and "rejected" in text and "ORD-3" in text and "waiting" in text
+    assert "Not retried by itself" in text
+
+    env.ledger.outage = True
+    env.load(orders=[make_order("ORD-4")])
+    flx(env, "run", "send-orders", "--only", "ORD-4")
+    result = flx(env, "errors", "--class", "outage", "--json")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["errors"]
+    assert (row["record_id"], row["attempts"]) == ("ORD-4", 1)
+    assert row["next_retry_at"] and "attempt 2 of 8" in row["hint"]
+
+    result = flx(env, "errors", "--class", "nonsense")
+    assert result.exit_code == 1
+    assert "--class 'nonsense': use one of" in result.stderr
+
+
+def test_retry_resolve_and_runs(env: Env) -> None:
+    flx(env, "run", "send-orders")
+    result = flx(env, "retry", "ORD-1")
+    assert result.exit_code == 1
+    assert "ORD-1: already sent on prod" in result.stderr
+
+    env.ledger.reject.clear()
+    result = flx(env, "retry", "--all", "--class", "rejected")
+    assert result.exit_code == 0, result.output
+    assert "1 record(s) queued" in result.stdout
+    assert env.state("ORD-2").status == "pending"
+    assert flx(env, "run", "send-orders").exit_code == 0
+    assert env.state("ORD-2").status == "sent"
+
+    result = flx(env, "resolve", "ORD-3", "--note", "cancelled; nothing to book")
+    assert result.exit_code == 0, result.output
+    assert env.state("ORD-3").status == "skipped"
+
+    result = flx(env, "runs", "--json", "--limit", "2")
+    assert result.exit_code == 0, result.output
+    runs = json.loads(result.stdout)["runs"]
+    assert [(r["operation"], r["status"]) for r in runs] == [("send-orders", "ok"),
+                                                              ("send-orders", "failed")]
+
+
+def test_schedule_once_logs_json_lines_and_exits_with_the_worst_outcome(env: Env) -> None:
+    result = flx(env, "schedule", "--once", "--log-format", "json")
+    assert result.exit_code == 3, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["event"] for line in lines] == ["start", "run", "stop"]
+    run = lines[1]
+    assert (run["operation"], run["counts"]["sent"], run["counts"]["failed"]) == (
+        "send-orders", 1, 1)
+
+    result = flx(env, "schedule", "--once")  # nothing due: the last run was just now
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_schedule_refuses_to_start_with_nothing_to_do(tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    result = flx(env, "schedule", "--connection", "prod")
+    env.store.close()
+    assert result.exit_code == 1
+    assert "nothing to schedule: no enabled operation of connection 'prod' has a `schedule`" \
+        in result.stderr
+    result = flx(env, "schedule", "--log-format", "xml")
+    assert result.exit_code == 2
