@@ -1,0 +1,508 @@
+"""Render payload templates (Jinja2, sandboxed, strict) into validated JSON.
+
+Templates are package data of a connector (`<package>/templates/*.j2`), searched *after* the
+client's override folders, so a client replaces one template without forking the plugin.
+Every failure becomes a `TemplateError` that names the template, the line and the record, in
+words an ops person can act on. Amounts stay `Decimal` from record to payload: rendered JSON is
+parsed with `parse_float=Decimal`; use `dumps()` (not `json.dumps`) to send it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jsonschema
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+)
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from core.errors import ConfigError, FlxError, PluginError, TemplateError
+
+__all__ = ["Renderer", "dumps", "to_decimal", "check_expression"]
+
+# --- JSON that keeps Decimal exact ------------------------------------------------------------
+
+
+def dumps(value: Any) -> str:
+    """Serialise a payload to compact JSON; a Decimal is written as its exact number literal
+    (the stdlib would refuse it, or a float detour could drift by a cent)."""
+    parts: list[str] = []
+    _encode(value, parts.append)
+    return "".join(parts)
+
+
+def _encode(value: Any, out: Callable[[str], Any]) -> None:
+    if isinstance(value, Undefined):
+        str(value)  # StrictUndefined raises the precise "has no attribute" error here
+    if value is None or isinstance(value, (bool, int, str)):
+        out(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a number JSON can carry")
+        out(format(value, "f"))
+    elif isinstance(value, float):
+        out(json.dumps(value, allow_nan=False))
+    elif isinstance(value, Mapping):
+        out("{")
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                out(",")
+            out(json.dumps(str(key), ensure_ascii=False))
+            out(":")
+            _encode(item, out)
+        out("}")
+    elif isinstance(value, (list, tuple)):
+        out("[")
+        for i, item in enumerate(value):
+            if i:
+                out(",")
+            _encode(item, out)
+        out("]")
+    elif isinstance(value, (dt.date, dt.datetime)):
+        out(json.dumps(value.isoformat()))
+    else:
+        raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+class FilterValueError(ValueError):
+    """A filter got a value it cannot use; the message is shown to the user as is."""
+
+
+def _check_defined(value: Any) -> None:
+    if isinstance(value, Undefined):
+        str(value)  # raises UndefinedError naming the missing field
+
+
+def to_decimal(value: Any, what: str = "decimal") -> Decimal:
+    """A money/quantity value as Decimal. Floats go through their shortest repr so that a JSON
+    number such as 19.99 stays 19.99 (never 19.989999...)."""
+    _check_defined(value)
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool) or value is None:
+        raise FilterValueError(
+            f"{what}: expected an amount, got {'null' if value is None else value}"
+            " (use `| default_if_none(0)` when the field may be empty)")
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise FilterValueError(f"{what}: {value!r} is not an amount") from None
+    else:
+        raise FilterValueError(f"{what}: expected an amount, got a {type(value).__name__}")
+    if not result.is_finite():
+        raise FilterValueError(f"{what}: {value!r} is not a finite amount")
+    return result
+
+
+def _quantize(value: Decimal, places: int) -> Decimal:
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return q if q != 0 else abs(q)  # never print "-0.00"
+
+
+def money_filter(value: Any, places: int = 2) -> str:
+    """19.989 -> "19.99"; always `places` decimals, half-up rounding, never a float."""
+    return format(_quantize(to_decimal(value, "money"), places), "f")
+
+
+def decimal_filter(value: Any, places: int | None = None) -> Decimal:
+    """A Decimal for arithmetic in templates, optionally rounded half-up to `places`."""
+    number = to_decimal(value, "decimal")
+    return _quantize(number, places) if places is not None else number
+
+
+def date_filter(value: Any, format: str = "%Y-%m-%d", tz: str | None = None) -> str:
+    """RFC 3339 time (or date) -> "YYYY-MM-DD" as written, or in the time zone `tz`."""
+    _check_defined(value)
+    moment: dt.date
+    if isinstance(value, (dt.date, dt.datetime)):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = (dt.datetime.fromisoformat(text) if len(text) > 10
+                      else dt.date.fromisoformat(text))
+        except ValueError:
+            raise FilterValueError(
+                f"date: {value!r} is not an RFC 3339 time such as 2026-11-20T14:03:00Z"
+            ) from None
+    else:
+        raise FilterValueError(f"date: expected an RFC 3339 time, got {value!r}")
+    if tz and isinstance(moment, dt.datetime) and moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(ZoneInfo(tz))
+        except ZoneInfoNotFoundError:
+            raise FilterValueError(f"date: unknown time zone {tz!r}") from None
+    return moment.strftime(format)
+
+
+def json_filter(value: Any) -> str:
+    """Any value as a JSON literal: strings quoted and escaped, Decimals exact."""
+    try:
+        return dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise FilterValueError(f"json: {exc}") from None
+
+
+def default_if_none(value: Any, default: Any = "") -> Any:
+    """Replace null (None) only; a *missing* field still fails loudly (use `default` for that)."""
+    return default if value is None else value
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "money": money_filter,
+    "decimal": decimal_filter,
+    "date": date_filter,
+    "json": json_filter,
+    "tojson": json_filter,  # Jinja's own tojson HTML-escapes and cannot write Decimal
+    "default_if_none": default_if_none,
+}
+
+# --- the sandbox ----------------------------------------------------------------------------------
+
+_MAX_REPEAT = 1_000_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """No Python internals, no mutation of the records, no runaway `'x' * 10**9`."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Records are dicts: `shipment.items` must be the field, not dict.items().
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float, Decimal)) \
+                and abs(Decimal(str(right))) > 100:
+            raise SecurityError("exponent too large")
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) \
+                        and len(seq) * n > _MAX_REPEAT:
+                    raise SecurityError("repetition too large")
+        return super().call_binop(context, operator, left, right)
+
+
+def _new_environment(loader: BaseLoader | None = None) -> Environment:
+    env = _Sandbox(loader=loader, undefined=StrictUndefined, autoescape=False,
+                   keep_trailing_newline=True, auto_reload=False, cache_size=1000)
+    env.filters.update(FILTERS)
+    return env
+
+
+class _PackageTemplates(BaseLoader):
+    """`<package>/templates/` through importlib.resources (works installed, zipped or editable)."""
+
+    def __init__(self, package: str) -> None:
+        try:
+            root = resources.files(package) / "templates"
+        except ModuleNotFoundError:
+            raise PluginError(f"template package {package!r} cannot be imported") from None
+        if not root.is_dir():
+            raise PluginError(f"package {package!r} has no templates/ folder",
+                              hint="ship the templates as package data of the plugin")
+        self.package = package
+        self.root: Traversable = root
+
+    def get_source(self, environment: Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        node = self.root
+        for part in split_template_path(template):
+            node = node / part
+        if not node.is_file():
+            raise TemplateNotFound(template)
+        return node.read_text("utf-8"), f"{self.package}:templates/{template}", lambda: True
+
+    def list_templates(self) -> list[str]:
+        def walk(node: Traversable, prefix: str) -> Iterator[str]:
+            for child in node.iterdir():
+                if child.is_dir():
+                    yield from walk(child, f"{prefix}{child.name}/")
+                elif child.name.endswith(".j2"):
+                    yield prefix + child.name
+        return sorted(walk(self.root, ""))
+
+
+# --- error translation -------------------------------------------------------------------------
+
+_ATTR = re.compile(r"^'(?P<type>[^']+) object' has no attribute '(?P<name>.+)'$")
+_NONE_ATTR = re.compile(r"^'?None'? has no attribute '(?P<name>.+)'$")
+_ELEMENT = re.compile(r"^'(?P<type>[^']+) object' has no element (?P<name>.+)$")
+_NAME = re.compile(r"^'(?P<name>.+)' is undefined$")
+_KIND_LABEL = {"order": "order", "shipment": "shipment", "vendor_bill": "vendor bill"}
+_MISSING_HINT = ("add the field to the record, or guard it in the template "
+                 "(`{% if x.f is defined %}`, `| default('')`)")
+
+
+def _record_label(context: Mapping[str, Any], record_id: str, kind: str | None) -> str:
+    if kind is None:
+        for key in ("shipment", "vendor_bill", "order"):
+            rec = context.get(key)
+            if isinstance(rec, Mapping) and rec.get("id") == record_id:
+                kind = key
+                break
+    return f"{_KIND_LABEL.get(kind or '', kind or 'record')} {record_id}"
+
+
+def _describe_undefined(message: str, label: str) -> tuple[str, str | None]:
+    """Jinja's wording -> ours, plus a hint."""
+    if m := _ATTR.match(message):
+        if m["type"] in ("dict", "list"):
+            return f"{label} has no field '{m['name']}'", _MISSING_HINT
+        return f"{label}: a {m['type']} value has no field '{m['name']}'", _MISSING_HINT
+    if m := _NONE_ATTR.match(message):
+        return (f"{label} has no field '{m['name']}' (the value above it is null)",
+                "fill in the field in the record, or guard it with `{% if ... %}`")
+    if m := _ELEMENT.match(message):
+        return f"{label} has no item {m['name']} in a list", _MISSING_HINT
+    if m := _NAME.match(message):
+        return (f"'{m['name']}' is undefined for {label}",
+                "the template uses a name the plugin does not provide; check its spelling")
+    return f"{label}: {message}", None
+
+
+def _template_position(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template frame of Jinja's rewritten traceback: (file, line)."""
+    where: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return where
+
+
+def _short(filename: str | None, fallback: str) -> str:
+    if not filename or filename.startswith("<"):
+        return fallback
+    return re.split(r"[/\\:]", filename)[-1]
+
+
+class Renderer:
+    """Compiles each template once and renders it for many records (thread-safe)."""
+
+    def __init__(self, template_packages: list[str] | None = None,
+                 override_dirs: list[Path] | None = None) -> None:
+        loaders: list[BaseLoader] = [FileSystemLoader([str(d) for d in override_dirs or []])]
+        loaders += [_PackageTemplates(p) for p in template_packages or []]
+        self.override_dirs = [Path(d) for d in override_dirs or []]
+        self.packages = list(template_packages or [])
+        self.env = _new_environment(ChoiceLoader(loaders))
+        self._templates: dict[str, Template] = {}
+        self._expressions: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        self._validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator]] = {}
+        self._lock = threading.Lock()
+
+    # -- templates -----------------------------------------------------------------------------
+
+    def has_template(self, name: str) -> bool:
+        try:
+            self.template(name)
+        except PluginError:
+            return False
+        return True
+
+    def list_templates(self) -> list[str]:
+        return sorted(set(self.env.list_templates(filter_func=lambda n: n.endswith(".j2"))))
+
+    def template(self, name: str) -> Template:
+        """The compiled template. A syntax error is a ConfigError and a missing template a
+        PluginError: both abort the run, since no record could render."""
+        cached = self._templates.get(name)
+        if cached is not None:
+            return cached
+        try:
+            compiled = self.env.get_template(name)
+        except TemplateNotFound:
+            where = [str(d) for d in self.override_dirs] + [f"{p}:templates/"
+                                                            for p in self.packages]
+            raise PluginError(f"template {name!r} not found",
+                              hint=f"searched {', '.join(where) or 'no folder'}; the plugin "
+                                   "may be installed without its package data") from None
+        except TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"template {_short(exc.filename, name)} cannot be compiled",
+                problems=[f"line {exc.lineno}: {exc.message}"],
+                hint="correct the template; nothing was sent",
+            ) from None
+        self._templates[name] = compiled
+        return compiled
+
+    def render_text(self, name: str, context: Mapping[str, Any], *, record_id: str,
+                    record_kind: str | None = None) -> str:
+        template = self.template(name)
+        try:
+            return template.render(context)
+        except Exception as exc:
+            raise self._translate(exc, name, context, record_id, record_kind) from None
+
+    def render_json(self, name: str, context: Mapping[str, Any], *, record_id: str,
+                    schema: Mapping[str, Any] | None = None,
+                    record_kind: str | None = None) -> dict[str, Any]:
+        """Render `name`, parse the JSON and validate it against `schema` (when given)."""
+        text = self.render_text(name, context, record_id=record_id, record_kind=record_kind)
+        label = _record_label(context, record_id, record_kind)
+        try:
+            payload = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            lines = text.splitlines()
+            bad = lines[exc.lineno - 1].strip() if 0 < exc.lineno <= len(lines) else ""
+            raise TemplateError(
+                f"template {name} rendered invalid JSON for {label}: {exc.msg} at rendered "
+                f"line {exc.lineno} column {exc.colno}: {bad[:200]}",
+                hint="quote text with `| json` (it escapes quotes and newlines) and check commas",
+                record_id=record_id, template=name,
+            ) from None
+        if not isinstance(payload, dict):
+            raise TemplateError(f"template {name} rendered a JSON {type(payload).__name__} "
+                                f"for {label}, not an object", record_id=record_id)
+        if schema is not None:
+            self.validate(payload, schema, record_id=record_id,
+                          what=f"template {name} rendered a payload for {label}")
+        return payload
+
+    def validate(self, payload: Any, schema: Mapping[str, Any], *, record_id: str,
+                 what: str = "payload") -> None:
+        """Validate against a JSON Schema (2020-12); every problem listed with its JSON path."""
+        errors = sorted(self._validator(schema).iter_errors(payload),
+                        key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        if not errors:
+            return
+        problems = [f"{e.json_path}: {_clip(e.message)}" for e in errors]
+        raise TemplateError(
+            f"{what} that does not fit the payload schema:\n  - " + "\n  - ".join(problems),
+            hint="fix the record, the mapping profile or the template override",
+            record_id=record_id, path=errors[0].json_path,
+        )
+
+    def _validator(self, schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+        cached = self._validators.get(id(schema))
+        if cached is not None and cached[0] is schema:
+            return cached[1]
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise PluginError(f"a payload schema is itself invalid: {exc.message}") from None
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        with self._lock:
+            self._validators[id(schema)] = (schema, validator)  # keep schema alive: id stays unique
+        return validator
+
+    # -- mapping-profile expressions ----------------------------------------------------------
+
+    def render_value(self, expr: Any, context: Mapping[str, Any], record_id: str, *,
+                     where: str = "mapping value", record_kind: str | None = None) -> Any:
+        """Render a profile value. Non-strings pass through; dicts and lists are rendered item by
+        item; a string that is exactly one `{{ ... }}` keeps the expression's type (number,
+        boolean, null); any other string with `{{`/`{%` renders to text."""
+        if isinstance(expr, Mapping):
+            return {k: self.render_value(v, context, record_id, where=f"{where}.{k}",
+                                         record_kind=record_kind) for k, v in expr.items()}
+        if isinstance(expr, list):
+            return [self.render_value(v, context, record_id, where=f"{where}[{i}]",
+                                      record_kind=record_kind) for i, v in enumerate(expr)]
+        if not isinstance(expr, str) or ("{{" not in expr and "{%" not in expr):
+            return expr
+        fn = self._expressions.get(expr)
+        if fn is None:
+            problem = check_expression(expr, self.env)
+            if problem:
+                raise ConfigError(f"{where}: cannot compile {expr!r}", problems=[problem])
+            fn = _compile_value(self.env, expr)
+            self._expressions[expr] = fn
+        try:
+            value = fn(context)
+            _check_defined(value)
+            return value
+        except Exception as exc:
+            raise self._translate(exc, where, context, record_id, record_kind,
+                                  expression=True) from None
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def _translate(self, exc: Exception, name: str, context: Mapping[str, Any], record_id: str,
+                   record_kind: str | None, *, expression: bool = False) -> FlxError:
+        if isinstance(exc, FlxError):
+            return exc
+        filename, line = _template_position(exc)
+        if expression:
+            where = name
+        else:
+            where = f"template {_short(filename, name)}" + (f" line {line}" if line else "")
+        label = _record_label(context, record_id, record_kind)
+        hint: str | None
+        if isinstance(exc, SecurityError):
+            message = f"unsafe template operation for {label}: {exc}"
+            hint = "templates may not reach Python internals or build huge values"
+        elif isinstance(exc, UndefinedError):
+            message, hint = _describe_undefined(exc.message or "", label)
+        elif isinstance(exc, (FilterValueError, TypeError, ValueError, ArithmeticError)):
+            message, hint = f"{label}: {exc}", None
+        else:
+            message, hint = f"{label}: {type(exc).__name__}: {exc}", None
+        return TemplateError(f"{where}: {message}", hint=hint, record_id=record_id,
+                             template=name, line=line, file=filename)
+
+
+_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
+
+
+def _clip(text: str, limit: int = 240) -> str:
+    text = _DECIMAL_REPR.sub(r"\1", text)  # show 1.01, not Decimal('1.01')
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
+
+
+def _compile_value(env: Environment, expr: str) -> Callable[[Mapping[str, Any]], Any]:
+    m = _SINGLE.match(expr)
+    if m and not any(tok in m["expr"] for tok in ("{{", "}}", "{%", "%}")):
+        compiled = env.compile_expression(m["expr"], undefined_to_none=False)
+        return lambda ctx: compiled(**ctx)
+    template = env.from_string(expr)
+    return lambda ctx: template.render(ctx)
+
+
+def check_expression(expr: str, env: Environment | None = None) -> str | None:
+    """None when `expr` compiles, else the syntax problem (for validating profiles early)."""
+    try:
+        _compile_value(env or _DEFAULT_ENV, expr)
+    except TemplateSyntaxError as exc:
+        return f"template syntax error: {exc.message}"
+    return None
+
+
+_DEFAULT_ENV = _new_environment()

@@ -1,0 +1,191 @@
+"""The run report: what one `flx run` did, per record, for the terminal and for `--json`.
+
+`RunReport.to_dict()` is the single machine-readable form (also handed to `run_finished`
+notifiers); every string in it passes through a Redactor, so no secret leaves in a report.
+`print_run` draws the same data as a table for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from core.redact import Redactor
+
+__all__ = ["COUNT_KEYS", "ReportRow", "RunReport", "print_run"]
+
+# Always present in `counts` (zero when nothing had that outcome).
+COUNT_KEYS = ("sent", "linked", "failed", "waiting", "dry_run")
+_STYLE = {"sent": "green", "linked": "cyan", "failed": "bold red", "waiting": "yellow",
+          "dry_run": "magenta"}
+
+
+@dataclass
+class ReportRow:
+    record_id: str
+    status: str  # sent | linked | failed | waiting | dry_run
+    remote_ids: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    error_class: str | None = None
+    hint: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "record_id": self.record_id, "status": self.status, "remote_ids": self.remote_ids,
+            "message": self.message, "error_class": self.error_class, "hint": self.hint,
+            "warnings": self.warnings,
+        }
+        if self.payloads:
+            data["payloads"] = self.payloads
+        return data
+
+
+@dataclass
+class RunReport:
+    run_id: int | None
+    operation: str
+    connection: str
+    connector: str = ""
+    dry_run: bool = False
+    connector_label: str = ""  # how people call it ("NetSuite"): Connector.extra["display_name"]
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    finished_at: dt.datetime | None = None
+    rows: list[ReportRow] = field(default_factory=list)
+    requests: int = 0
+    aborted: str | None = None
+    out_of_scope: int = 0
+    others: int = 0  # taken by another worker running at the same time
+    notes: list[str] = field(default_factory=list)
+    redactor: Redactor = field(default_factory=Redactor, repr=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = Counter(row.status for row in self.rows)
+        return {key: tally.get(key, 0) for key in COUNT_KEYS}
+
+    @property
+    def duration(self) -> float:
+        end = self.finished_at or dt.datetime.now(dt.UTC)
+        return max((end - self.started_at).total_seconds(), 0.0)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done; 1 aborted (nothing else could succeed); 3 some records failed."""
+        if self.aborted:
+            return 1
+        return 3 if self.counts["failed"] else 0
+
+    @property
+    def status(self) -> str:
+        """The run's status as stored: ok, failed (some records) or aborted."""
+        return {0: "ok", 3: "failed"}.get(self.exit_code, "aborted")
+
+    def add(self, row: ReportRow) -> None:
+        self.rows.append(row)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "run_id": self.run_id,
+            "operation": self.operation,
+            "connection": self.connection,
+            "connector": self.connector,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "duration_seconds": round(self.duration, 3),
+            "counts": {**self.counts, "out_of_scope": self.out_of_scope,
+                       "other_worker": self.others},
+            "requests": self.requests,
+            "aborted": self.aborted,
+            "exit_code": self.exit_code,
+            "status": self.status,
+            "notes": list(self.notes),
+            "rows": [row.to_dict() for row in self.rows],
+        }
+        return dict(self.redactor.data(_plain(data)))
+
+    def summary(self) -> str:
+        counts = self.counts
+        parts = [f"{n} {'dry run' if k == 'dry_run' else k}" for k, n in counts.items() if n]
+        if self.out_of_scope:
+            parts.append(f"{self.out_of_scope} not selected for this connection")
+        if self.others:
+            parts.append(f"{self.others} handled by another worker")
+        done = ", ".join(parts) or "nothing to do"
+        run = f" (run {self.run_id})" if self.run_id is not None else ""
+        text = (f"{self.operation} on {self.connection}: {done} in {self.duration:.1f}s, "
+                f"{self.requests} request{'s' * (self.requests != 1)}{run}")
+        if self.dry_run:
+            text += " - dry run: nothing was written"
+        return self.redactor.text(text)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: Decimals and dates in payloads become strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)  # Decimal: exact text, never a float
+
+
+def _ids(remote_ids: dict[str, Any]) -> str:
+    """The remote ids a person looks for; bookkeeping a plugin keeps (lists) stays in --json."""
+    parts = []
+    for key, value in remote_ids.items():
+        if value in (None, "") or isinstance(value, list):
+            continue
+        if isinstance(value, dict):
+            value = " ".join(f"{k}→{v}" for k, v in value.items())
+        parts.append(f"{key.replace('_', ' ')} {value}")
+    return ", ".join(parts)
+
+
+def print_run(report: RunReport, console: Console | None = None, *,
+              max_rows: int = 200) -> None:
+    """The report as a table (failures first, then the rest) and a summary line."""
+    console = console or Console()
+    data = report.to_dict()  # print only what passed the redactor
+    rows = data["rows"]
+    order = {"failed": 0, "waiting": 1, "dry_run": 2, "sent": 3, "linked": 3}
+    shown = sorted(rows, key=lambda r: order.get(r["status"], 4))[:max_rows]
+    if shown:
+        label = report.connector_label or report.connector or "remote"
+        table = Table(show_header=True, header_style="bold", expand=False)
+        table.add_column("Record", no_wrap=True)
+        table.add_column("Status", no_wrap=True)
+        table.add_column(f"{label} ids")
+        table.add_column("Message")
+        for row in shown:
+            style = _STYLE.get(row["status"], "")
+            message = escape(row["message"] or "")
+            if row["error_class"] and row["status"] == "failed":
+                message = f"[dim]{escape(row['error_class'])}:[/dim] {message}"
+            if row["hint"]:
+                message += f"\n[bold]fix:[/bold] {escape(row['hint'])}"
+            for warning in row["warnings"]:
+                message += f"\n[yellow]warning:[/yellow] {escape(warning)}"
+            status = row["status"].replace("_", " ")
+            table.add_row(escape(row["record_id"]), f"[{style}]{status}[/{style}]"
+                          if style else status, escape(_ids(row["remote_ids"])), message)
+        console.print(table)
+        if len(rows) > len(shown):
+            console.print(f"... and {len(rows) - len(shown)} more rows (use --json for all)")
+    for note in data["notes"]:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if data["aborted"]:
+        console.print(f"[bold red]aborted:[/bold red] {escape(data['aborted'])}")
+    style = "red" if report.exit_code else "green"
+    console.print(f"[{style}]{escape(report.summary())}[/{style}]")

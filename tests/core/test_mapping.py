@@ -1,0 +1,138 @@
+"""Mapping profiles: found by name or path, validated all at once, completed with defaults."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from core.errors import ConfigError, MappingError
+from core.mapping import Profile, load_profile, profile_names, validate_profile
+from core.model import Connector
+
+ROOT = str(Path(__file__).resolve().parents[2])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # the test connector, tests.fake_plugin, lives beside tests/core
+
+from tests.fake_plugin.plugin import connector as fake_connector  # noqa: E402
+
+
+@pytest.fixture
+def connector() -> Connector:
+    return fake_connector()
+
+
+def write(tmp_path: Path, data: object, name: str = "acme.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return path
+
+
+def test_mapping_schema_is_a_valid_2020_12_schema() -> None:
+    schema = json.loads(resources.files("schemas").joinpath("mapping.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+
+
+def test_default_profile_by_name_is_completed_with_defaults(connector: Connector) -> None:
+    profile = load_profile(connector, None)
+    assert profile.name == "default"
+    assert profile.source == "tests.fake_plugin.mappings:default.json"
+    assert profile.data["tables"]["vendors"] == {"V-A": "501"}
+    # keys the file leaves out are filled, so plugins never guess
+    assert profile.data["sku_level"] == "order"
+    assert profile.data["customer"]["match"] == ["id", "email", "name"]
+    assert profile.data["customer"]["on_missing"] == "create"
+    assert profile_names(connector) == ["default"]
+
+
+def test_unknown_profile_name_lists_the_shipped_ones(connector: Connector) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_profile(connector, "acme")
+    assert "no mapping profile named 'acme'" in err.value.message
+    assert err.value.problems == ["shipped profiles: default"]
+
+
+def test_profile_by_relative_path_and_its_template_folder(connector: Connector,
+                                                          tmp_path: Path) -> None:
+    (tmp_path / "acme-templates").mkdir()
+    write(tmp_path, {"name": "acme", "templates": "acme-templates",
+                     "customer": {"on_missing": "default", "default_customer_id": "42"}})
+    profile = load_profile(connector, "acme.json", base_dir=tmp_path)
+    assert profile.template_dirs == [(tmp_path / "acme-templates").resolve()]
+    assert profile.data["customer"] == {"on_missing": "default", "default_customer_id": "42",
+                                        "match": ["id", "email", "name"], "fields": {}}
+
+
+def test_invalid_profile_lists_every_error(connector: Connector, tmp_path: Path) -> None:
+    write(tmp_path, {
+        "sku_level": "line",
+        "custmer": {},
+        "customer": {"on_missing": "default", "match": ["phone"],
+                     "fields": {"subsidiary": 3}},
+        "tables": {"vendors": ["V-A"]},
+        "header": {"memo": "{{ order.number "},
+        "options": {"memo_prefix": 5},
+        "templates": "nope",
+    })
+    with pytest.raises(ConfigError) as err:
+        load_profile(connector, str(tmp_path / "acme.json"))
+    problems = err.value.problems
+    expected = [
+        "$.sku_level: 'line' is not one of ['order', 'po']",
+        "$.custmer: unknown setting (did you mean 'customer'?)",
+        "$.customer: 'default_customer_id' is a required property",
+        "$.customer.match[0]: 'phone' is not one of ['id', 'email', 'name']",
+        "$.customer.fields.subsidiary: 3 is not of type 'string'",
+        "$.tables.vendors: ['V-A'] is not of type 'object'",
+        "$.options.memo_prefix: 5 is not of type 'string'",  # from the connector's schema
+        "$.templates: folder 'nope' not found",
+    ]
+    for line in expected:
+        assert any(p.startswith(line) for p in problems), (line, problems)
+    assert any(p.startswith("$.header.memo: template syntax error") for p in problems)
+    assert len(problems) == len(expected) + 1
+    assert f"{tmp_path / 'acme.json'} has 9 problems" in err.value.message
+
+
+def test_json_syntax_error_gives_line_and_column(connector: Connector, tmp_path: Path) -> None:
+    write(tmp_path, '{\n  "name": "acme",\n}')
+    with pytest.raises(ConfigError) as err:
+        load_profile(connector, "acme.json", base_dir=tmp_path)
+    assert err.value.problems[0].startswith("line 3 column 1:")
+
+
+def test_missing_profile_file(connector: Connector, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_profile(connector, "clients/acme.json", base_dir=tmp_path)
+
+
+def test_connector_without_profiles_gets_defaults() -> None:
+    bare = Connector(name="bare", connection_schema={}, operations=("send-orders",))
+    profile = load_profile(bare, None)
+    assert profile.data["item_lookup_field"] == "itemid"
+    assert validate_profile({"connector_specific": 1}, bare) == [
+        "$.connector_specific: unknown setting"]
+
+
+def test_lookup_names_the_missing_table_entry() -> None:
+    profile = Profile({"name": "acme", "tables": {"vendors": {"V-A": "501"}}}, "acme.json")
+    assert profile.lookup("vendors", "V-A", record_id="ORD-1") == "501"
+    with pytest.raises(MappingError) as err:
+        profile.lookup("vendors", "V-B", record_id="ORD-1", what="vendor")
+    assert err.value.message == ("vendor 'V-B' has no entry in tables.vendors of mapping "
+                                 "profile acme")
+    assert err.value.hint == 'add "V-B": "<id>" to tables.vendors in acme.json'
+
+
+def test_every_shipped_profile_validates() -> None:
+    # Conformance: a profile shipped in mappings/<connector>/ must pass the core schema.
+    shipped = [(pkg.name, p) for pkg in resources.files("mappings").iterdir() if pkg.is_dir()
+               for p in pkg.iterdir() if p.name.endswith(".json")]
+    assert shipped, "no shipped mapping profiles found"
+    for folder, path in shipped:
+        problems = validate_profile(json.loads(path.read_text()))
+        assert problems == [], f"mappings/{folder}/{path.name}: {problems}"

@@ -1,0 +1,1 @@
+"""Mapping profiles shipped with the fake connector (package data)."""
