@@ -1,0 +1,165 @@
+"""Send vendor bills: a vendor's invoice for a dropship fulfillment request becomes a Vendor
+Bill by transforming the Purchase Order, billed in stages when the vendor invoices in parts.
+
+Strategies (profile options.bill_strategy), because NetSuite's default for unlisted lines is
+UNCERTAIN (netsuite-rest.md §4.4):
+- zero_quantity_lines (default): list every PO line that still has something to bill; lines
+  not on this invoice get quantity 0. The first bill of a PO thus lists every line (unbilled
+  ones at 0) and a later bill lists only lines still open — the reference page's two examples.
+- replace_lines: send `?replace=item` with only the invoiced lines."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from core.errors import MappingError, RemoteRejectedError
+from core.model import RecordResult
+from core.runtime import Runtime
+from plugins.netsuite.common import (
+    NetSuiteContext,
+    eid,
+    explain_rejection,
+    guarded,
+    map_grouped,
+    money,
+    tran_date,
+)
+from plugins.netsuite.lines import allocate, remote_lines
+from plugins.netsuite.lookups import ItemResolver
+
+OPERATION = "send-vendor-bills"
+STRATEGIES = ("zero_quantity_lines", "replace_lines")
+
+
+class BillSender:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ctx = NetSuiteContext.of(runtime)
+        self.items = ItemResolver(self.ctx)
+        self.strategy = self.ctx.options.get("bill_strategy", "zero_quantity_lines")
+
+    def send(self, bills: list[dict[str, Any]]) -> list[RecordResult]:
+        # Bills of one order go one after the other: they may share a Purchase Order.
+        return map_grouped(self.runtime, bills, lambda b: b["order_id"],
+                           lambda b: guarded(self.ctx, b["id"], lambda: self._one(b)))
+
+    def purchase_order(self, bill: dict[str, Any]) -> tuple[dict[str, Any], str | None,
+                                                             list[dict[str, Any]]]:
+        order = self.runtime.store.get_record("order", bill["order_id"]) or {}
+        state = self.runtime.state(bill["order_id"], operation="send-orders")
+        remote = (state.remote_ids if state else {}) or {}
+        po_id = (remote.get("purchase_orders") or {}).get(bill["fulfillment_request_id"])
+        planned = [p for p in remote.get("lines") or []
+                   if p.get("fr_id") == bill["fulfillment_request_id"]]
+        return order, po_id, planned
+
+    def _one(self, bill: dict[str, Any]) -> RecordResult:
+        order, po_id, planned = self.purchase_order(bill)
+        if not po_id:
+            return RecordResult(bill["id"], "waiting", message=(
+                f"no Purchase Order is recorded for fulfillment request "
+                f"{bill['fulfillment_request_id']} of order {bill['order_id']} yet"))
+        body, replace, warnings = self.payload(bill, order, po_id, planned)
+        if self.runtime.dry_run:
+            return RecordResult(bill["id"], "dry_run", message="would send",
+                                payloads=[self._envelope(po_id, body, replace)],
+                                warnings=warnings)
+        self.runtime.checkpoint(bill["id"], status="in_flight")
+        try:
+            created = self.ctx.client.transform(
+                "purchaseOrder", po_id, "vendorBill", body, external_id=body["externalId"],
+                replace=replace)
+        except RemoteRejectedError as err:
+            raise explain_rejection(err, f"the Vendor Bill for invoice {bill['id']}") from err
+        billed = [ln for ln in body["item"]["items"] if ln["quantity"]]
+        return RecordResult(
+            bill["id"], "sent", warnings=warnings,
+            remote_ids={"vendor_bill": created.id, "purchase_order": po_id,
+                        "lines": [{"order_line": ln["orderLine"], "quantity": ln["quantity"]}
+                                  for ln in billed]},
+            message=f"Vendor Bill {bill.get('number')} for {len(billed)} PO line(s)")
+
+    def _envelope(self, po_id: str, body: dict[str, Any], replace: str | None) -> dict[str, Any]:
+        path = f"/services/rest/record/v1/purchaseOrder/{po_id}/!transform/vendorBill"
+        return {"name": "vendorBill", "method": "POST",
+                "path": path + (f"?replace={replace}" if replace else ""), "body": body}
+
+    def payload(self, bill: dict[str, Any], order: dict[str, Any], po_id: str,
+                planned: list[dict[str, Any]]) -> tuple[dict[str, Any], str | None, list[str]]:
+        if self.strategy not in STRATEGIES:
+            raise MappingError(f"options.bill_strategy {self.strategy!r} is not known",
+                               hint=f"use one of: {', '.join(STRATEGIES)}", record_id=bill["id"])
+        po = self.ctx.client.get("purchaseOrder", po_id, expand=True)
+        lines = remote_lines(po, "quantityBilled", planned)
+        what = f"vendor bill {bill['id']} (invoice {bill.get('number')})"
+        transaction = f"Purchase Order {po.get('tranId') or po_id}"
+        rates: dict[int, Decimal] = {}
+        warnings: list[str] = []
+        for item in bill.get("items", []):
+            taken = allocate(lines, item["sku"], int(item["quantity"]), fr_id=None,
+                             item_id_of=lambda sku: self._item_id(sku), what=what,
+                             record_id=bill["id"], transaction=transaction)
+            if item.get("cost") not in (None, ""):
+                cost = Decimal(str(item["cost"]))
+                for ln, _ in taken:
+                    rates[ln.line] = cost
+                    if ln.rate is not None and money(ln.rate) != money(cost):
+                        warnings.append(
+                            f"{item['sku']}: invoiced cost {cost} differs from the PO rate "
+                            f"{money(ln.rate)} on line {ln.line}; billed at {cost}")
+        if self.strategy == "replace_lines":
+            chosen, replace = [ln for ln in lines if ln.taken > 0], "item"
+        else:
+            chosen, replace = [ln for ln in lines if ln.quantity - ln.done > 0], None
+        body_lines = [{"order_line": ln.line, "quantity": ln.taken,
+                       "rate": float(rates[ln.line]) if ln.line in rates and ln.taken else None}
+                      for ln in chosen]
+        expenses = self._expenses(bill, warnings)
+        context = {
+            "bill": bill, "order": order, "profile": self.ctx.profile,
+            "external_id": eid(bill["id"]),
+            "tran_date": tran_date(bill.get("invoiced_at")),
+            "memo": f"Invoice {bill.get('number')} for order "
+                    f"{order.get('number') or bill['order_id']} ({bill['fulfillment_request_id']})",
+            "header": {}, "lines": body_lines, "expenses": expenses,
+        }
+        return self.ctx.render("vendorBill", context, bill["id"]), replace, warnings
+
+    def _expenses(self, bill: dict[str, Any], warnings: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for key, label in (("shipping", "Shipping"), ("tax", "Tax")):
+            amount = money(bill.get(key))
+            if not amount:
+                continue
+            setting = self.ctx.options.get(f"bill_{key}") or {"mode": "skip"}
+            if setting.get("mode") == "expense":
+                if not setting.get("account"):
+                    raise MappingError(
+                        f"vendor bill {bill['id']}: {label.lower()} {amount} goes to an expense "
+                        f"line but options.bill_{key}.account is not set",
+                        hint=f"set options.bill_{key}.account to a NetSuite expense account id",
+                        record_id=bill["id"])
+                out.append({"account_id": str(setting["account"]), "amount": float(amount),
+                            "memo": f"{label} on invoice {bill.get('number')}"})
+            else:
+                warnings.append(f"{label.lower()} {amount} on the invoice was not sent "
+                                f"(options.bill_{key}.mode = skip)")
+        return out
+
+    def _item_id(self, sku: str) -> str | None:
+        found = self.items.resolve([sku])
+        return found[sku].id if sku in found else None
+
+
+def send_vendor_bills(runtime: Runtime, bills: list[dict[str, Any]]) -> list[RecordResult]:
+    return BillSender(runtime).send(list(bills))
+
+
+def render_vendor_bill(runtime: Runtime, bill: dict[str, Any]) -> list[dict[str, Any]]:
+    sender = BillSender(runtime)
+    order, po_id, planned = sender.purchase_order(bill)
+    if not po_id:
+        return []
+    body, replace, _ = sender.payload(bill, order, po_id, planned)
+    return [sender._envelope(po_id, body, replace)]

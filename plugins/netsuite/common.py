@@ -1,0 +1,202 @@
+"""What every NetSuite operation shares: the client, the mapping profile, rendering and the
+small conversions (references, addresses, money) that payloads need."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from core.errors import AbortError, FlxError, MappingError, RemoteRejectedError
+from core.model import RecordResult
+from core.runtime import Runtime
+from plugins.netsuite.client import NetSuiteClient
+from plugins.netsuite.ids import external_id
+
+CENT = Decimal("0.01")
+PAYLOADS = ("customer", "salesOrder", "purchaseOrder", "itemFulfillment", "vendorBill")
+
+# Header fields that NetSuite takes as references ({"id": ...}); anything else is sent as is.
+REFERENCE_FIELDS = frozenset({
+    "subsidiary", "location", "department", "class", "currency", "customForm", "shipMethod",
+    "salesRep", "terms", "partner", "leadSource", "entity", "account", "category",
+    "entityStatus", "priceLevel", "taxItem",
+})
+
+# Where a NetSuite errorPath points back into the mapping profile, so a rejection names the
+# setting that produced the value (reference page: "confirm optional IDs match").
+ERROR_PATH_SETTINGS = {
+    "subsidiary": "customer.fields.subsidiary (or header.subsidiary)",
+    "category": "customer.fields.category",
+    "customForm": "customer.fields.customForm (or header.customForm)",
+    "entityStatus": "customer.fields.entityStatus",
+    "location": "tables.locations",
+    "poVendor": "tables.vendors",
+    "department": "header.department / tables.channels",
+    "class": "header.class / tables.channels",
+    "shipMethod": "tables.ship_methods",
+    "account": "options.bill_shipping.account / options.bill_tax.account",
+}
+
+
+@cache
+def payload_schema(name: str) -> dict[str, Any]:
+    text = resources.files("plugins.netsuite").joinpath(f"schemas/{name}.schema.json").read_text()
+    return json.loads(text)
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value if value not in (None, "") else "0")).quantize(CENT, ROUND_HALF_UP)
+
+
+def rate(value: Any) -> Decimal:
+    """A unit price or cost: up to 4 decimals kept, as NetSuite stores rates."""
+    return Decimal(str(value)).normalize() if value not in (None, "") else Decimal("0")
+
+
+def ref(value: Any) -> dict[str, str]:
+    return {"id": str(value)}
+
+
+def address(addr: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A flx address as a NetSuite address subrecord (empty fields left out)."""
+    if not addr:
+        return None
+    out: dict[str, Any] = {
+        "addressee": addr.get("name"), "addr1": addr.get("address1"),
+        "addr2": addr.get("address2"), "city": addr.get("city"), "state": addr.get("region"),
+        "zip": addr.get("postal_code"), "addrPhone": addr.get("phone"),
+    }
+    if addr.get("country"):
+        out["country"] = ref(addr["country"])
+    return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def header_value(field_name: str, value: Any) -> Any:
+    return ref(value) if field_name in REFERENCE_FIELDS and not isinstance(value, dict) else value
+
+
+@dataclass
+class NetSuiteContext:
+    """Per-run state of one NetSuite operation."""
+
+    runtime: Runtime
+    client: NetSuiteClient
+    profile: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> NetSuiteContext:
+        profile = dict(runtime.profile or {})
+        options = dict(profile.get("options") or {})
+        return cls(runtime, NetSuiteClient.from_runtime(runtime), profile, options)
+
+    @property
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return self.profile.get("tables") or {}
+
+    def table_value(self, table: str, key: str | None) -> Any:
+        if key is None:
+            return None
+        return (self.tables.get(table) or {}).get(str(key))
+
+    def render(self, name: str, context: dict[str, Any], record_id: str) -> dict[str, Any]:
+        assert self.runtime.renderer is not None
+        return self.runtime.renderer.render_json(
+            f"{name}.json.j2", context, record_id=record_id, schema=payload_schema(name))
+
+    def render_expr(self, expr: Any, context: dict[str, Any], record_id: str) -> Any:
+        """Profile values may be template expressions ("{{ order.custom_fields.x }}")."""
+        if isinstance(expr, str) and "{{" in expr and self.runtime.renderer is not None:
+            return self.runtime.renderer.render_value(expr, context, record_id)
+        return expr
+
+    def header(self, section: dict[str, Any], context: dict[str, Any],
+               record_id: str) -> dict[str, Any]:
+        out = {}
+        for name, expr in (section or {}).items():
+            value = self.render_expr(expr, context, record_id)
+            if value not in (None, ""):
+                out[name] = header_value(name, value)
+        return out
+
+    def custom(self, section: str, context: dict[str, Any], record_id: str) -> dict[str, Any]:
+        fields = (self.profile.get("custom_fields") or {}).get(section) or {}
+        out = {}
+        for name, expr in fields.items():
+            value = self.render_expr(expr, context, record_id)
+            if value not in (None, ""):
+                out[name] = value
+        return out
+
+
+def tran_date(value: Any) -> str | None:
+    """The date part of an RFC 3339 time, as written (the merchant's local date)."""
+    return str(value)[:10] if value else None
+
+
+def eid(kind: str, *parts: str) -> str:
+    """The external id flx gives a record it creates: stable, so a retry finds it again."""
+    return external_id(kind, *parts)
+
+
+def explain_rejection(err: RemoteRejectedError, record_label: str) -> RemoteRejectedError:
+    """Name the profile setting behind NetSuite's errorPath, keeping NetSuite's own words."""
+    path = err.path or ""
+    leaf = path.split(".")[-1].split("[")[0] if path else ""
+    setting = ERROR_PATH_SETTINGS.get(leaf)
+    hint = err.hint
+    if setting:
+        hint = (f"NetSuite refused the value of '{path}': check the mapping profile setting "
+                f"{setting} against the ids in your NetSuite account")
+    msg = f"NetSuite refused {record_label}: {err.detail or err.message}"
+    if path:
+        msg += f" (at {path})"
+    out = RemoteRejectedError(msg, hint=hint, code=err.code, detail=err.detail,
+                              status=err.status, path=err.path, record_id=err.record_id)
+    return out
+
+
+def guarded(ctx: NetSuiteContext, record_id: str,
+            send: Callable[[], RecordResult]) -> RecordResult:
+    """Run one record's work: a record-level failure becomes that record's result (the others
+    go on); an AbortError stops the run. Counts the requests the record cost."""
+    before = ctx.client.thread_requests
+    try:
+        result = send()
+    except AbortError:
+        raise
+    except FlxError as err:
+        result = RecordResult(record_id, "failed", message=err.message, error=err)
+    result.requests += ctx.client.thread_requests - before
+    return result
+
+
+def map_grouped(runtime: Runtime, records: list[dict[str, Any]],
+                key: Callable[[dict[str, Any]], Hashable],
+                send: Callable[[dict[str, Any]], RecordResult]) -> list[RecordResult]:
+    """Records that touch the same NetSuite transaction run one after the other, in input
+    order (a second shipment must see the first one's fulfilled quantities); groups run in
+    parallel on the worker pool."""
+    groups: dict[Hashable, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(key(record), []).append(record)
+
+    def run_group(group: list[dict[str, Any]]) -> list[RecordResult]:
+        out = [send(record) for record in group]
+        runtime.progress(len(group) - 1)  # map() counts one per group
+        return out
+
+    done = {r.record_id: r for group in runtime.map(run_group, list(groups.values()))
+            for r in group}
+    return [done[record["id"]] for record in records]
+
+
+def require(value: Any, message: str, hint: str, record_id: str) -> Any:
+    if value in (None, ""):
+        raise MappingError(message, hint=hint, record_id=record_id)
+    return value

@@ -1,0 +1,141 @@
+"""Which NetSuite customer an order belongs to (reference page, "Customer logic"): a customer id
+given on the order or by the profile; else one found by email, then by name; else one created
+from the customer template (or, per profile, a failure or a default customer)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from core.errors import FlxError, MappingError, RemoteRejectedError
+from plugins.netsuite.common import NetSuiteContext, address, eid, explain_rejection
+from plugins.netsuite.lookups import CustomerFinder, name_key
+
+MATCHERS = ("id", "email", "name")
+# Profile spellings (customer.fields) → NetSuite customer fields.
+FIELD_NAMES = {"custom_form": "customForm", "entity_status": "entityStatus"}
+
+
+class CustomerResolver:
+    def __init__(self, ctx: NetSuiteContext) -> None:
+        self.ctx = ctx
+        policy = ctx.profile.get("customer") or {}
+        self.match: list[str] = [m for m in policy.get("match", MATCHERS) if m in MATCHERS]
+        self.on_missing: str = policy.get("on_missing", "create")
+        self.default_id: str | None = policy.get("default_customer_id")
+        self.fields: dict[str, Any] = policy.get("fields") or {}
+        self.finder = CustomerFinder(ctx)
+        self._creating: dict[str, threading.Lock] = {}
+        self._created: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def prefetch(self, orders: list[dict[str, Any]]) -> None:
+        """Warm the look-ups for a whole batch: one query for all emails, one for all names."""
+        pending = [o for o in orders if not self._given_id(o)]
+        if "email" in self.match:
+            self.finder.by_email(
+                (o.get("customer") or {}).get("email") or "" for o in pending)
+        if "name" in self.match:
+            self.finder.by_name(name_key(o.get("customer") or {}) or "" for o in pending)
+
+    def resolve(self, order: dict[str, Any]) -> tuple[str, str]:
+        """(customer id, how it was found: id / email / name / created / default)."""
+        customer = order.get("customer") or {}
+        for how in self.match:
+            if how == "id" and (given := self._given_id(order)):
+                return given, "id"
+            if how == "email" and customer.get("email"):
+                email = customer["email"].lower()
+                found = self.finder.by_email([email]).get(email)
+                if found:
+                    return found, "email"
+            if how == "name" and (key := name_key(customer)):
+                found = self.finder.by_name([key]).get(key)
+                if found:
+                    return found, "name"
+        if self.on_missing == "default" and self.default_id:
+            return str(self.default_id), "default"
+        if self.on_missing != "create":
+            raise MappingError(
+                f"order {order['id']}: no NetSuite customer found by "
+                f"{', '.join(self.match)} "
+                f"({customer.get('email') or name_key(customer) or 'no email or name'})"
+                " and customer creation is off (customer.on_missing = "
+                f"{self.on_missing!r})",
+                hint="give the order a customer.netsuite_id, map Email/Name, create the customer "
+                     "in NetSuite, or set customer.on_missing = \"create\" in the profile",
+                record_id=order["id"])
+        return self._create(order), "created"
+
+    def payload(self, order: dict[str, Any]) -> dict[str, Any]:
+        customer = order.get("customer") or {}
+        person = {key: customer.get(key) for key in
+                  ("email", "first_name", "last_name", "company", "phone")}
+        context = {
+            "order": order, "customer": person, "external_id": self.external_id(order),
+            "is_person": not customer.get("company"),
+            "fields": {FIELD_NAMES.get(k, k): str(v) for k, v in self.fields.items()
+                       if v not in (None, "")},
+            "addresses": self._addresses(order),
+        }
+        return self.ctx.render("customer", context, order["id"])
+
+    def external_id(self, order: dict[str, Any]) -> str:
+        key = self._identity(order)
+        return eid("cust", key)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _given_id(self, order: dict[str, Any]) -> str | None:
+        customer = order.get("customer") or {}
+        given = customer.get("netsuite_id")
+        if given:
+            return str(given)
+        email = (customer.get("email") or "").lower()
+        mapped = self.ctx.table_value("customers", email) if email else None
+        return str(mapped) if mapped else None
+
+    def _identity(self, order: dict[str, Any]) -> str:
+        customer = order.get("customer") or {}
+        key = (customer.get("email") or "").lower() or name_key(customer)
+        if not key:
+            raise MappingError(
+                f"order {order['id']}: the customer has no email and no name, so flx can neither "
+                "find nor create it",
+                hint="add customer.email or customer.first_name/last_name/company to the order, "
+                     "or give customer.netsuite_id", record_id=order["id"], path="$.customer")
+        return key
+
+    def _addresses(self, order: dict[str, Any]) -> list[dict[str, Any]]:
+        ship, bill = address(order.get("shipping_address")), address(order.get("billing_address"))
+        if ship and bill and ship == bill:
+            return [{"default_shipping": True, "default_billing": True, "address": ship}]
+        out = []
+        if ship:
+            out.append({"default_shipping": True, "default_billing": False, "address": ship})
+        if bill:
+            out.append({"default_shipping": False, "default_billing": True, "address": bill})
+        return out
+
+    def _create(self, order: dict[str, Any]) -> str:
+        key = self._identity(order)
+        # Two orders of one new customer in the same batch: the second waits for the first.
+        with self._lock:
+            lock = self._creating.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._created:
+                return self._created[key]
+            body = self.payload(order)
+            try:
+                created = self.ctx.client.create("customer", body, external_id=body["externalId"])
+            except RemoteRejectedError as err:
+                raise explain_rejection(err, f"the new customer for order {order['id']}") from err
+            except FlxError:
+                raise
+            self._created[key] = created.id
+            customer = order.get("customer") or {}
+            if customer.get("email"):
+                self.finder.remember("email", customer["email"].lower(), created.id)
+            elif name_key(customer):
+                self.finder.remember("name", name_key(customer) or "", created.id)
+            return created.id

@@ -1,0 +1,103 @@
+"""Matching flx items (by SKU) to the lines of a NetSuite transaction, consuming open
+quantities in line order — shared by fulfillments (Sales Order lines) and bills (PO lines)."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import MappingError, RecordValidationError
+
+
+@dataclass
+class RemoteLine:
+    """A NetSuite transaction line with what flx knows about why it exists."""
+
+    line: int
+    item_id: str
+    quantity: int
+    done: int  # fulfilled or billed so far
+    rate: float | None = None
+    location_id: str | None = None
+    skus: set[str] = field(default_factory=set)  # SKUs that name this line (order and PO level)
+    fr_id: str | None = None
+    taken: int = 0  # allocated by the record being built
+
+    @property
+    def open(self) -> int:
+        return self.quantity - self.done - self.taken
+
+
+def remote_lines(record: dict[str, Any], done_field: str,
+                 planned: list[dict[str, Any]] | None) -> list[RemoteLine]:
+    """The record's lines; `planned` (what flx sent, in order) adds SKUs and routing."""
+    items = ((record.get("item") or {}).get("items")) or []
+    out = []
+    for index, raw in enumerate(items):
+        item_id = str((raw.get("item") or {}).get("id", ""))
+        line = RemoteLine(
+            line=int(raw["line"]), item_id=item_id, quantity=int(float(raw.get("quantity", 0))),
+            done=int(float(raw.get(done_field) or 0)),
+            rate=float(raw["rate"]) if raw.get("rate") not in (None, "") else None,
+            location_id=str((raw.get("location") or {}).get("id")) if raw.get("location") else None,
+        )
+        if planned and index < len(planned) and str(planned[index].get("item_id")) == item_id:
+            p = planned[index]
+            line.skus = {p.get("sku"), p.get("order_sku")} - {None}
+            line.fr_id = p.get("fr_id")
+        out.append(line)
+    return out
+
+
+def allocate(lines: list[RemoteLine], sku: str, quantity: int, *, fr_id: str | None,
+             item_id_of: Callable[[str], str | None], what: str, record_id: str,
+             transaction: str) -> list[tuple[RemoteLine, int]]:
+    """Take `quantity` of `sku` from the open lines, in line order. Raises with the numbers
+    when the SKU is on no line, or when more is asked than is open."""
+    candidates = [ln for ln in lines if sku in ln.skus]
+    if not candidates:
+        item_id = item_id_of(sku)
+        candidates = [ln for ln in lines if item_id and ln.item_id == item_id]
+    if not candidates:
+        raise MappingError(
+            f"{what}: SKU {sku!r} is on no line of {transaction}",
+            hint="check SKU parity between flx and NetSuite (order-level vs PO-level SKU in the "
+                 "profile, and the item's lookup field)", record_id=record_id)
+    if fr_id and any(ln.fr_id == fr_id for ln in candidates):
+        candidates = [ln for ln in candidates if ln.fr_id == fr_id]
+    available = sum(max(ln.open, 0) for ln in candidates)
+    if quantity > available:
+        detail = ", ".join(f"line {ln.line}: {max(ln.open, 0)} of {ln.quantity} open"
+                           for ln in candidates)
+        raise RecordValidationError(
+            f"{what}: SKU {sku} asks for {quantity} but only {available} remain open on "
+            f"{transaction} ({detail})",
+            hint="correct the quantities in the source system and re-import the record; flx "
+                 "never sends more than is open", record_id=record_id)
+    taken = []
+    remaining = quantity
+    for ln in candidates:
+        if remaining == 0:
+            break
+        share = min(ln.open, remaining)
+        if share > 0:
+            ln.taken += share
+            remaining -= share
+            taken.append((ln, share))
+    return taken
+
+
+class KeyedLocks:
+    """One lock per key (a Sales Order or PO id): records that touch the same transaction go
+    one after the other, so open quantities read by one are not stale for the next."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    def __call__(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks[key]

@@ -1,0 +1,173 @@
+"""Batched, cached look-ups: one SuiteQL query answers many records, and the store's lookup
+cache makes a returning SKU or customer cost no request at all."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import MappingError
+from plugins.netsuite.client import in_list, suiteql_quote
+from plugins.netsuite.common import NetSuiteContext
+
+IN_CHUNK = 500  # SuiteQL IN lists stay well below Oracle's 1000-element limit
+
+
+def chunks(values: list[str], size: int = IN_CHUNK) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    sku: str
+    itemtype: str = ""
+    dropship: bool | None = None  # None: the account did not say
+
+
+class ItemResolver:
+    """SKU → NetSuite item, by the profile's `item_lookup_field` (itemid by default)."""
+
+    def __init__(self, ctx: NetSuiteContext) -> None:
+        self.ctx = ctx
+        self.field = str(ctx.profile.get("item_lookup_field") or "itemid").lower()
+        self.cache_kind = f"item:{self.field}"
+        self._known: dict[str, Item] = {}
+        self._absent: set[str] = set()  # asked this run and not found: not asked again
+        self._lock = threading.Lock()
+
+    def resolve(self, skus: Iterable[str]) -> dict[str, Item]:
+        wanted = sorted({s for s in skus if s} - set(self._known) - self._absent)
+        if wanted:
+            store, conn = self.ctx.runtime.store, self.ctx.runtime.connection.name
+            for sku, raw in store.cache_get_many(conn, self.cache_kind, wanted).items():
+                self._known[sku] = Item(**json.loads(raw))
+            missing = [s for s in wanted if s not in self._known]
+            found: dict[str, str] = {}
+            for part in chunks(missing):
+                rows = self.ctx.client.suiteql(
+                    f"SELECT id, itemid, itemtype, isdropshipitem, {self.field} FROM item "
+                    f"WHERE {self.field} IN {in_list(part)} ORDER BY id"
+                    if self.field != "itemid" else
+                    f"SELECT id, itemid, itemtype, isdropshipitem FROM item "
+                    f"WHERE itemid IN {in_list(part)} ORDER BY id")
+                for row in rows:
+                    sku = row.get(self.field, "")
+                    if sku in part and sku not in found:
+                        flag = row.get("isdropshipitem")
+                        item = Item(row["id"], sku, row.get("itemtype", ""),
+                                    None if flag is None else flag == "T")
+                        with self._lock:
+                            self._known[sku] = item
+                        found[sku] = json.dumps(item.__dict__)
+            with self._lock:
+                self._absent.update(s for s in missing if s not in found)
+            if found and not self.ctx.runtime.dry_run:
+                store.cache_put_many(conn, self.cache_kind, found)
+        return {s: self._known[s] for s in skus if s in self._known}
+
+    def item(self, sku: str, record_id: str, where: str) -> Item:
+        found = self.resolve([sku])
+        if sku not in found:
+            raise MappingError(
+                f"{where}: SKU {sku!r} has no NetSuite item (searched item.{self.field})",
+                hint=(f"create the item in NetSuite with {self.field} = {sku!r}, or check the "
+                      "profile's sku_level (order- vs PO-level SKU) and item_lookup_field"),
+                record_id=record_id)
+        return found[sku]
+
+
+def name_key(customer: dict[str, Any]) -> str | None:
+    company = (customer.get("company") or "").strip()
+    person = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
+    name = company or person.strip()
+    return name.lower() if name else None
+
+
+class CustomerFinder:
+    """Find customers by email and by name, many at once, through the cache then SuiteQL."""
+
+    def __init__(self, ctx: NetSuiteContext) -> None:
+        self.ctx = ctx
+        self._absent: dict[str, set[str]] = {"email": set(), "name": set()}
+
+    def by_email(self, emails: Iterable[str]) -> dict[str, str]:
+        return self._find("email", sorted({e.lower() for e in emails if e}),
+                          "SELECT id, email, entityid, firstname, lastname, companyname "
+                          "FROM customer WHERE LOWER(email) IN {values} ORDER BY id",
+                          lambda row: [row.get("email", "").lower()])
+
+    def by_name(self, names: Iterable[str]) -> dict[str, str]:
+        return self._find("name", sorted({n for n in names if n}),
+                          "SELECT id, entityid, companyname FROM customer WHERE LOWER(entityid) "
+                          "IN {values} OR LOWER(companyname) IN {values} ORDER BY id",
+                          lambda row: [row.get("entityid", "").lower(),
+                                       row.get("companyname", "").lower()])
+
+    def remember(self, kind: str, key: str, customer_id: str) -> None:
+        self._absent[kind].discard(key)
+        if not self.ctx.runtime.dry_run:
+            self.ctx.runtime.store.cache_put_many(
+                self.ctx.runtime.connection.name, f"customer:{kind}", {key: customer_id})
+
+    def _find(self, kind: str, keys: list[str], query: str, keys_of: Any) -> dict[str, str]:
+        if not keys:
+            return {}
+        store, conn = self.ctx.runtime.store, self.ctx.runtime.connection.name
+        absent = self._absent[kind]
+        keys = [k for k in keys if k not in absent]
+        found = dict(store.cache_get_many(conn, f"customer:{kind}", keys)) if keys else {}
+        missing = [k for k in keys if k not in found]
+        fresh: dict[str, str] = {}
+        for part in chunks(missing):
+            rows = self.ctx.client.suiteql(query.format(values=in_list(part)))
+            wanted = set(part)
+            for row in rows:  # ordered by id: the oldest matching customer wins
+                for key in keys_of(row):
+                    if key in wanted and key not in fresh:
+                        fresh[key] = row["id"]
+        absent.update(k for k in missing if k not in fresh)
+        if fresh and not self.ctx.runtime.dry_run:
+            store.cache_put_many(conn, f"customer:{kind}", fresh)
+        found.update(fresh)
+        return found
+
+
+def existing_transactions(ctx: NetSuiteContext, orders: list[dict[str, Any]],
+                          external_ids: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Sales orders or cash sales already in NetSuite for these orders, by flx's external id or
+    by the order number (otherRefNum). One query per batch. Returns order id → {id, type}."""
+    if not orders:
+        return {}
+    by_eid = {external_ids[o["id"]]: o["id"] for o in orders}
+    by_number: dict[str, str] = {}
+    for order in orders:
+        if order.get("number"):
+            by_number.setdefault(str(order["number"]), order["id"])
+    out: dict[str, dict[str, str]] = {}
+    eids, numbers = list(by_eid), list(by_number)
+    for start in range(0, max(len(eids), len(numbers)), IN_CHUNK):
+        e_part, n_part = eids[start:start + IN_CHUNK], numbers[start:start + IN_CHUNK]
+        conds = []
+        if e_part:
+            conds.append(f"externalid IN {in_list(e_part)}")
+        if n_part:
+            conds.append(f"otherrefnum IN {in_list(n_part)}")
+        rows = ctx.client.suiteql(
+            "SELECT id, tranid, type, externalid, otherrefnum FROM transaction WHERE type IN "
+            f"('SalesOrd', 'CashSale') AND ({' OR '.join(conds)}) ORDER BY id")
+        for row in rows:
+            order_id = by_eid.get(row.get("externalid", "")) or by_number.get(
+                row.get("otherrefnum", ""))
+            if order_id and order_id not in out:
+                out[order_id] = {"id": row["id"], "type": row.get("type", "SalesOrd"),
+                                 "tranid": row.get("tranid", "")}
+    return out
+
+
+__all__ = ["CustomerFinder", "Item", "ItemResolver", "existing_transactions", "name_key",
+           "suiteql_quote"]

@@ -1,0 +1,394 @@
+"""Send Accounting Orders: a Sales Order per order, dropship Purchase Orders for external
+fulfillment requests, the customer found or created first (reference page, "Send Accounting
+Orders"). Every write carries an external id, so a retry or a restart links instead of
+creating twice."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from core.errors import FlxError, MappingError, RemoteRejectedError
+from core.model import RecordResult
+from core.runtime import Runtime
+from plugins.netsuite.common import (
+    NetSuiteContext,
+    address,
+    eid,
+    explain_rejection,
+    guarded,
+    money,
+    rate,
+    ref,
+    tran_date,
+)
+from plugins.netsuite.customers import CustomerResolver
+from plugins.netsuite.lookups import ItemResolver, existing_transactions
+
+OPERATION = "send-orders"
+
+
+@dataclass
+class PlannedLine:
+    """One Sales Order line: an order line's share routed to one fulfillment request."""
+
+    order_line_id: str
+    fr_id: str
+    fr_type: str
+    sku: str
+    order_sku: str
+    quantity: int
+    rate: Decimal
+    description: str
+    warehouse: str | None = None
+    vendor_key: str | None = None
+    vendor_name: str | None = None
+    cost: Decimal | None = None
+    item_id: str = ""
+    location_id: str | None = None
+    vendor_id: str | None = None
+    line: int | None = None  # NetSuite's line number, once read back
+
+    @property
+    def dropship(self) -> bool:
+        return self.fr_type == "external"
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rate"] = str(self.rate)
+        data["cost"] = None if self.cost is None else str(self.cost)
+        return data
+
+
+def plan_lines(order: dict[str, Any], sku_level: str) -> list[PlannedLine]:
+    """Split the order's lines along its routing (exploded SKUs: reference page example)."""
+    by_id = {line["id"]: line for line in order.get("lines", [])}
+    planned = []
+    for fr in order.get("fulfillment_requests") or []:
+        vendor = fr.get("vendor") or {}
+        for item in fr.get("items") or []:
+            line = by_id[item["order_line_id"]]
+            planned.append(PlannedLine(
+                order_line_id=line["id"], fr_id=fr["id"], fr_type=fr.get("type", "internal"),
+                sku=item["sku"] if sku_level == "po" else line["sku"], order_sku=line["sku"],
+                quantity=int(item["quantity"]), rate=rate(line.get("unit_price", "0")),
+                description=line.get("title") or "", warehouse=fr.get("warehouse"),
+                vendor_key=vendor.get("netsuite_id") or vendor.get("id"),
+                vendor_name=vendor.get("name"),
+                cost=None if item.get("cost") in (None, "") else rate(item["cost"]),
+            ))
+    return planned
+
+
+class OrderSender:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ctx = NetSuiteContext.of(runtime)
+        self.items = ItemResolver(self.ctx)
+        self.customers = CustomerResolver(self.ctx)
+        self.settings = runtime.connection.operation(OPERATION)
+        self.sku_level = self.ctx.profile.get("sku_level", "order")
+        self.mode = self.ctx.options.get("dropship_mode", "create_po")
+
+    # -- the batch -------------------------------------------------------------------------------
+
+    def send(self, orders: list[dict[str, Any]]) -> list[RecordResult]:
+        plans: dict[str, list[PlannedLine] | FlxError] = {}
+        for order in orders:
+            try:
+                plans[order["id"]] = plan_lines(order, self.sku_level)
+            except (KeyError, ValueError) as err:
+                plans[order["id"]] = MappingError(
+                    f"order {order['id']}: routing refers to something missing ({err})",
+                    record_id=order["id"])
+        before = self.ctx.client.thread_requests
+        # Batched look-ups first: one query for every SKU, one per customer key kind, one for
+        # existing transactions. AbortErrors (auth) propagate and stop the run.
+        skus = [p.sku for lines in plans.values() if isinstance(lines, list) for p in lines]
+        self.items.resolve(skus)
+        self.customers.prefetch(orders)
+        existing: dict[str, dict[str, str]] = {}
+        if self.settings.get("link_existing", True):
+            fresh = [o for o in orders if not self._known_so(o["id"])]
+            existing = existing_transactions(
+                self.ctx, fresh, {o["id"]: self.external_id(o) for o in fresh})
+
+        shared = self.ctx.client.thread_requests - before
+
+        def attempt(order: dict[str, Any]) -> RecordResult:
+            planned = plans[order["id"]]
+            if isinstance(planned, FlxError):
+                raise planned
+            if self.runtime.dry_run:
+                return RecordResult(order["id"], "dry_run", message="would send",
+                                    payloads=self.payloads(order, planned))
+            return self._send_one(order, planned, existing.get(order["id"]))
+
+        results = self.runtime.map(
+            lambda o: guarded(self.ctx, o["id"], lambda: attempt(o)), orders)
+        if results:  # the batch's shared look-ups, counted once
+            results[0].requests += shared
+        return results
+
+    def external_id(self, order: dict[str, Any]) -> str:
+        return eid(order["id"])
+
+    # -- one order -------------------------------------------------------------------------------
+
+    def _known_so(self, order_id: str) -> str | None:
+        state = self.runtime.state(order_id)
+        return (state.remote_ids or {}).get("sales_order") if state else None
+
+    def _send_one(self, order: dict[str, Any], lines: list[PlannedLine],
+                  existing: dict[str, str] | None) -> RecordResult:
+        order_id = order["id"]
+        state = self.runtime.state(order_id)
+        resumed = state is not None and state.status == "in_flight"
+        so_id = self._known_so(order_id)
+        status = "sent"
+        self._resolve_lines(order, lines)
+        if existing and existing.get("type") == "CashSale":
+            self.runtime.checkpoint(order_id, status="linked",
+                                    remote_ids={"cash_sale": existing["id"]})
+            return RecordResult(order_id, "linked", remote_ids={"cash_sale": existing["id"]},
+                                message=f"linked to existing cash sale {existing['tranid']}")
+        if existing and not so_id:
+            so_id, status = existing["id"], ("sent" if resumed else "linked")
+        customer_id = how = None
+        if not so_id:
+            customer_id, how = self.customers.resolve(order)
+            self.runtime.checkpoint(order_id, status="in_flight")
+            body = self.sales_order_payload(order, lines, customer_id)
+            try:
+                created = self.ctx.client.create("salesOrder", body,
+                                                 external_id=body["externalId"])
+            except RemoteRejectedError as err:
+                raise explain_rejection(err, f"the Sales Order for order {order_id}") from err
+            so_id = created.id
+            if created.existed and not resumed:
+                status = "linked"
+        remote: dict[str, Any] = {"sales_order": so_id}
+        if customer_id:
+            remote.update(customer=customer_id, customer_match=how)
+        self.runtime.checkpoint(order_id, remote_ids=remote)
+        remote["lines"] = [p.summary() for p in lines]
+        warnings: list[str] = []
+        if any(p.dropship for p in lines) or status == "linked":
+            remote["purchase_orders"] = self._purchase_orders(order, so_id, lines, warnings)
+            remote["lines"] = [p.summary() for p in lines]
+        message = ("linked to the existing Sales Order" if status == "linked"
+                   else "Sales Order created")
+        if remote.get("purchase_orders"):
+            message += f" with {len(set(remote['purchase_orders'].values()))} dropship PO(s)"
+        return RecordResult(order_id, status, remote_ids=remote, message=message,  # type: ignore[arg-type]
+                            warnings=warnings)
+
+    def _resolve_lines(self, order: dict[str, Any], lines: list[PlannedLine]) -> None:
+        order_id = order["id"]
+        locations = self.ctx.tables.get("locations") or {}
+        for p in lines:
+            where = f"order {order_id} line {p.order_line_id} ({p.fr_id})"
+            item = self.items.item(p.sku, order_id, where)
+            p.item_id = item.id
+            if p.dropship:
+                p.vendor_id = (self.ctx.table_value("vendors", p.vendor_key)
+                               if p.vendor_key else None)
+                if not p.vendor_id:
+                    raise MappingError(
+                        f"order {order_id}: vendor {p.vendor_key!r} ({p.vendor_name or 'no name'})"
+                        f" of fulfillment request {p.fr_id} has no NetSuite vendor id, so no "
+                        "Purchase Order can be made",
+                        hint=f'add "{p.vendor_key}": "<vendor internal id>" under tables.vendors '
+                             "in the mapping profile", record_id=order_id)
+                if self.mode == "create_po" and item.dropship is False:
+                    raise MappingError(
+                        f"order {order_id}: SKU {p.sku} (NetSuite item {item.id}) is routed to "
+                        f"dropship vendor {p.vendor_name or p.vendor_key} but is not a Drop Ship "
+                        "Item in NetSuite, so NetSuite would create no Purchase Order",
+                        hint="tick 'Drop Ship Item' (with a preferred vendor) on the item, or set "
+                             'options.dropship_mode = "explicit_po" in the profile',
+                        record_id=order_id)
+            elif p.warehouse is not None and locations:
+                p.location_id = locations.get(p.warehouse)
+                if not p.location_id:
+                    raise MappingError(
+                        f"order {order_id}: warehouse {p.warehouse!r} of fulfillment request "
+                        f"{p.fr_id} has no NetSuite location",
+                        hint=f'add "{p.warehouse}": "<location internal id>" under '
+                             "tables.locations in the mapping profile", record_id=order_id)
+
+    # -- payloads --------------------------------------------------------------------------------
+
+    def context(self, order: dict[str, Any]) -> dict[str, Any]:
+        channel = self.ctx.table_value("channels", order.get("channel")) or {}
+        return {"order": order, "profile": self.ctx.profile, "tables": self.ctx.tables,
+                "channel": channel, "options": self.ctx.options}
+
+    def sales_order_payload(self, order: dict[str, Any], lines: list[PlannedLine],
+                            customer_id: str) -> dict[str, Any]:
+        order_id = order["id"]
+        base = self.context(order)
+        header = self.ctx.header(self.ctx.profile.get("header") or {}, base, order_id)
+        channel = base["channel"]
+        for name in ("department", "class"):
+            if isinstance(channel, dict) and channel.get(name) and name not in header:
+                header[name] = ref(channel[name])
+        ship_method = self.ctx.table_value("ship_methods", (order.get("shipping") or {})
+                                           .get("method"))
+        if ship_method and "shipMethod" not in header:
+            header["shipMethod"] = ref(ship_method)
+        discount = money(order.get("discount_total"))
+        if discount:
+            item = self.ctx.options.get("discount_item")
+            if not item:
+                raise MappingError(
+                    f"order {order_id} has a discount of {discount} but the profile names no "
+                    "discount item, so the Sales Order total would be wrong",
+                    hint='set options.discount_item to a NetSuite discount item id',
+                    record_id=order_id)
+            header.setdefault("discountItem", ref(item))
+            header.setdefault("discountRate", float(-discount))
+        rendered_lines = []
+        for p in lines:
+            line_ctx = {**base, "line": p.summary(), "order_line": next(
+                (ol for ol in order["lines"] if ol["id"] == p.order_line_id), {})}
+            rendered_lines.append({
+                "item_id": p.item_id, "quantity": p.quantity, "rate": float(p.rate),
+                "amount": float(money(p.rate * p.quantity)), "description": p.description,
+                "location_id": p.location_id,
+                "dropship": p.dropship and self.mode == "create_po",
+                "vendor_id": p.vendor_id,
+                "po_rate": None if p.cost is None else float(p.cost),
+                "custom_columns": self.ctx.custom("column", line_ctx, order_id),
+            })
+        shipping = order.get("shipping") or {}
+        context = {
+            **base, "external_id": self.external_id(order), "customer_id": customer_id,
+            "tran_date": tran_date(order.get("placed_at")),
+            "order_number": str(order.get("number") or order_id),
+            "email": (order.get("customer") or {}).get("email"),
+            "order_status": self.ctx.options.get("order_status", "B"),
+            "memo": f"{order.get('channel') or 'flx'} order {order.get('number') or order_id}",
+            "header": header, "custom_body": self.ctx.custom("body", base, order_id),
+            "shipping_amount": (float(money(shipping["amount"]))
+                                if shipping.get("amount") not in (None, "") else None),
+            "shipping_address": address(order.get("shipping_address")),
+            "billing_address": address(order.get("billing_address")),
+            "lines": rendered_lines,
+        }
+        return self.ctx.render("salesOrder", context, order_id)
+
+    def purchase_order_payload(self, order: dict[str, Any], fr_id: str,
+                               lines: list[PlannedLine], so_id: str) -> dict[str, Any]:
+        fr_lines = [p for p in lines if p.fr_id == fr_id]
+        context = {
+            **self.context(order), "external_id": eid(order["id"], fr_id),
+            "tran_date": tran_date(order.get("placed_at")),
+            "vendor_id": fr_lines[0].vendor_id, "sales_order_id": so_id,
+            "memo": f"Dropship for order {order.get('number') or order['id']} "
+                    f"(Sales Order {so_id}, fulfillment request {fr_id})",
+            "header": {}, "shipping_address": address(order.get("shipping_address")),
+            "lines": [{"item_id": p.item_id, "quantity": p.quantity,
+                       "rate": float(p.cost if p.cost is not None else 0)} for p in fr_lines],
+        }
+        return self.ctx.render("purchaseOrder", context, order["id"])
+
+    def payloads(self, order: dict[str, Any], lines: list[PlannedLine]) -> list[dict[str, Any]]:
+        """What a run would send for this order (for --dry-run and `flx render`)."""
+        out = []
+        self._resolve_lines(order, lines)
+        customer_id = self._preview_customer(order, out)
+        body = self.sales_order_payload(order, lines, customer_id)
+        out.append({"name": "salesOrder", "method": "POST",
+                    "path": "/services/rest/record/v1/salesOrder", "body": body})
+        if self.mode == "explicit_po":
+            for fr_id in dict.fromkeys(p.fr_id for p in lines if p.dropship):
+                out.append({"name": "purchaseOrder", "method": "POST",
+                            "path": "/services/rest/record/v1/purchaseOrder",
+                            "body": self.purchase_order_payload(order, fr_id, lines, "<new>")})
+        return out
+
+    def _preview_customer(self, order: dict[str, Any], out: list[dict[str, Any]]) -> str:
+        saved = self.customers.on_missing
+        try:
+            self.customers.on_missing = "fail" if saved == "create" else saved
+            return self.customers.resolve(order)[0]
+        except MappingError:
+            if saved != "create":
+                raise
+            out.append({"name": "customer", "method": "POST",
+                        "path": "/services/rest/record/v1/customer",
+                        "body": self.customers.payload(order)})
+            return "<new customer>"
+        finally:
+            self.customers.on_missing = saved
+
+    # -- purchase orders -------------------------------------------------------------------------
+
+    def _purchase_orders(self, order: dict[str, Any], so_id: str, lines: list[PlannedLine],
+                         warnings: list[str]) -> dict[str, str]:
+        if self.mode == "explicit_po":
+            return self._explicit_pos(order, so_id, lines)
+        so = self.ctx.client.get("salesOrder", so_id, expand=True)
+        ns_lines = ((so.get("item") or {}).get("items")) or []
+        self._match_lines(lines, ns_lines)
+        pos: dict[str, str] = {}
+        missing: list[PlannedLine] = []
+        for p, ns in zip(lines, ns_lines, strict=False):
+            created = (ns.get("createdPo") or {}).get("id") if p.dropship else None
+            if created:
+                pos[p.fr_id] = str(created)
+            elif p.dropship:
+                missing.append(p)
+        if missing:
+            status = (so.get("orderStatus") or so.get("status") or {})
+            status_id = status.get("id") if isinstance(status, dict) else status
+            reason = ("the Sales Order is Pending Approval: NetSuite creates dropship POs when "
+                      "it is approved" if status_id == "A" else
+                      "NetSuite did not create one: check that the item is a Drop Ship Item "
+                      "with a preferred vendor and that the vendor's subsidiary matches")
+            frs = ", ".join(sorted({p.fr_id for p in missing}))
+            raise MappingError(
+                f"order {order['id']}: Sales Order {so_id} exists but has no Purchase Order for "
+                f"dropship fulfillment request(s) {frs}: {reason}",
+                hint="fix it in NetSuite or the profile, then `flx retry "
+                     f"{order['id']}`: flx will link the existing Sales Order, not create another",
+                record_id=order["id"])
+        return pos
+
+    def _match_lines(self, lines: list[PlannedLine], ns_lines: list[dict[str, Any]]) -> None:
+        for p, ns in zip(lines, ns_lines, strict=False):
+            item = (ns.get("item") or {}).get("id")
+            if item is not None and str(item) != p.item_id:
+                continue  # a linked order laid out differently: leave the line number unknown
+            if ns.get("line") is not None:
+                p.line = int(ns["line"])
+
+    def _explicit_pos(self, order: dict[str, Any], so_id: str,
+                      lines: list[PlannedLine]) -> dict[str, str]:
+        known = (self.runtime.state(order["id"]).remote_ids or {}) if self.runtime.state(
+            order["id"]) else {}
+        pos: dict[str, str] = dict(known.get("purchase_orders") or {})
+        for fr_id in dict.fromkeys(p.fr_id for p in lines if p.dropship):
+            if fr_id in pos:
+                continue
+            body = self.purchase_order_payload(order, fr_id, lines, so_id)
+            try:
+                created = self.ctx.client.create("purchaseOrder", body,
+                                                 external_id=body["externalId"])
+            except RemoteRejectedError as err:
+                raise explain_rejection(
+                    err, f"the dropship Purchase Order for {order['id']} / {fr_id}") from err
+            pos[fr_id] = created.id
+            self.runtime.checkpoint(order["id"], remote_ids={"purchase_orders": dict(pos)})
+        return pos
+
+
+def send_orders(runtime: Runtime, orders: list[dict[str, Any]]) -> list[RecordResult]:
+    return OrderSender(runtime).send(list(orders))
+
+
+def render_order(runtime: Runtime, order: dict[str, Any]) -> list[dict[str, Any]]:
+    sender = OrderSender(runtime)
+    return sender.payloads(order, plan_lines(order, sender.sku_level))

@@ -1,0 +1,169 @@
+"""Send Accounting Shipments: one Item Fulfillment per shipment, by transforming the Sales
+Order. Every open line is listed (shipped ones with their quantity, the others with
+itemReceive false) so a partial shipment fulfils only what shipped."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from core.errors import RemoteRejectedError
+from core.model import RecordResult
+from core.runtime import Runtime
+from plugins.netsuite.common import (
+    NetSuiteContext,
+    eid,
+    explain_rejection,
+    guarded,
+    map_grouped,
+    money,
+    ref,
+    tran_date,
+)
+from plugins.netsuite.lines import RemoteLine, allocate, remote_lines
+from plugins.netsuite.lookups import ItemResolver
+
+OPERATION = "send-shipments"
+
+
+def packages(shipment: dict[str, Any], order: dict[str, Any],
+             default_weight: Decimal) -> list[dict[str, Any]]:
+    """Every tracking number becomes a package. Numbers given on an item carry that item's
+    weight; shipment-level numbers share the weight of the items without their own number."""
+    unit_weight = {line.get("sku"): line.get("weight") for line in order.get("lines", [])}
+
+    def weight_of(item: dict[str, Any]) -> Decimal:
+        if item.get("weight") not in (None, ""):
+            return Decimal(str(item["weight"]))
+        per_unit = unit_weight.get(item.get("sku"))
+        return Decimal(str(per_unit)) * int(item["quantity"]) if per_unit else Decimal(0)
+
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    shared_weight = Decimal(0)
+    for item in shipment.get("items", []):
+        own = [n for n in item.get("tracking_numbers") or [] if n]
+        if not own:
+            shared_weight += weight_of(item)
+            continue
+        share = weight_of(item) / len(own)
+        for number in own:
+            if number not in seen:
+                seen.add(number)
+                out.append({"tracking_number": number, "weight": share,
+                            "description": f"{item['sku']} x {item['quantity']}"})
+    shared = [n for n in shipment.get("tracking_numbers") or [] if n and n not in seen]
+    for number in dict.fromkeys(shared):
+        out.append({"tracking_number": number, "weight": shared_weight / len(set(shared)),
+                    "description": shipment.get("carrier") or shipment.get("method") or
+                    f"shipment {shipment['id']}"})
+    for package in out:
+        weight = money(package["weight"]) if package["weight"] else Decimal(0)
+        package["weight"] = float(weight if weight > 0 else default_weight)
+    return out
+
+
+class ShipmentSender:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ctx = NetSuiteContext.of(runtime)
+        self.items = ItemResolver(self.ctx)
+
+    def send(self, shipments: list[dict[str, Any]]) -> list[RecordResult]:
+        return map_grouped(self.runtime, shipments, lambda s: s["order_id"],
+                           lambda s: guarded(self.ctx, s["id"], lambda: self._one(s)))
+
+    def _order(self, shipment: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        order = self.runtime.store.get_record("order", shipment["order_id"]) or {}
+        state = self.runtime.state(shipment["order_id"], operation="send-orders")
+        return order, (state.remote_ids if state else {}) or {}
+
+    def _one(self, shipment: dict[str, Any]) -> RecordResult:
+        order, remote = self._order(shipment)
+        so_id = remote.get("sales_order")
+        if not so_id:
+            if remote.get("cash_sale"):
+                return RecordResult(shipment["id"], "linked", message=(
+                    f"order {shipment['order_id']} is a cash sale in NetSuite "
+                    f"({remote['cash_sale']}): nothing to fulfil"),
+                    remote_ids={"cash_sale": remote["cash_sale"]})
+            return RecordResult(shipment["id"], "waiting", message=(
+                f"order {shipment['order_id']} has no Sales Order in NetSuite yet"))
+        body = self.payload(shipment, order, remote)
+        if self.runtime.dry_run:
+            return RecordResult(shipment["id"], "dry_run", message="would send",
+                                payloads=[self._envelope(so_id, body)])
+        self.runtime.checkpoint(shipment["id"], status="in_flight")
+        try:
+            created = self.ctx.client.transform(
+                "salesOrder", so_id, "itemFulfillment", body, external_id=body["externalId"])
+        except RemoteRejectedError as err:
+            raise explain_rejection(
+                err, f"the Item Fulfillment for shipment {shipment['id']}") from err
+        shipped = sum(int(i["quantity"]) for i in shipment.get("items", []))
+        tracking = [p["packageTrackingNumber"] for p in body["package"]["items"]]
+        return RecordResult(
+            shipment["id"], "sent",
+            remote_ids={"item_fulfillment": created.id, "sales_order": so_id},
+            message=(f"Item Fulfillment for {shipped} unit(s)"
+                     + (f", tracking {', '.join(tracking)}" if tracking else "")))
+
+    def _envelope(self, so_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"name": "itemFulfillment", "method": "POST",
+                "path": f"/services/rest/record/v1/salesOrder/{so_id}/!transform/itemFulfillment",
+                "body": body}
+
+    def payload(self, shipment: dict[str, Any], order: dict[str, Any],
+                remote: dict[str, Any]) -> dict[str, Any]:
+        so_id = remote["sales_order"]
+        so = self.ctx.client.get("salesOrder", so_id, expand=True)
+        lines = remote_lines(so, "quantityFulfilled", remote.get("lines"))
+        what = f"shipment {shipment['id']}"
+        transaction = f"Sales Order {so.get('tranId') or so_id}"
+        for item in shipment.get("items", []):
+            allocate(lines, item["sku"], int(item["quantity"]),
+                     fr_id=shipment.get("fulfillment_request_id"),
+                     item_id_of=lambda sku: self._item_id(sku, shipment["id"]),
+                     what=what, record_id=shipment["id"], transaction=transaction)
+        context = {
+            "shipment": shipment, "order": order, "profile": self.ctx.profile,
+            "external_id": eid(shipment["id"]),
+            "tran_date": tran_date(shipment.get("shipped_at")),
+            "ship_status": self.ctx.options.get("ship_status", "C"),
+            "memo": f"Shipment {shipment['id']} of order {order.get('number') or order.get('id')}",
+            "header": self._header(shipment, order),
+            "lines": [self._line(ln) for ln in lines if ln.quantity - ln.done > 0],
+            "packages": packages(shipment, order, Decimal(str(
+                self.ctx.options.get("default_package_weight", "0.1")))),
+        }
+        return self.ctx.render("itemFulfillment", context, shipment["id"])
+
+    def _line(self, ln: RemoteLine) -> dict[str, Any]:
+        return {"order_line": ln.line, "quantity": ln.taken, "ship": ln.taken > 0,
+                "location_id": ln.location_id}
+
+    def _header(self, shipment: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+        context = {"shipment": shipment, "order": order, "tables": self.ctx.tables}
+        header = self.ctx.header((self.ctx.profile.get("shipment") or {}).get("header") or {},
+                                 context, shipment["id"])
+        method = self.ctx.table_value("ship_methods", shipment.get("method")) or \
+            self.ctx.table_value("ship_methods", shipment.get("carrier"))
+        if method and "shipMethod" not in header:
+            header["shipMethod"] = ref(method)
+        return header
+
+    def _item_id(self, sku: str, record_id: str) -> str | None:
+        found = self.items.resolve([sku])
+        return found[sku].id if sku in found else None
+
+
+def send_shipments(runtime: Runtime, shipments: list[dict[str, Any]]) -> list[RecordResult]:
+    return ShipmentSender(runtime).send(list(shipments))
+
+
+def render_shipment(runtime: Runtime, shipment: dict[str, Any]) -> list[dict[str, Any]]:
+    sender = ShipmentSender(runtime)
+    order, remote = sender._order(shipment)
+    if not remote.get("sales_order"):
+        return []
+    return [sender._envelope(remote["sales_order"], sender.payload(shipment, order, remote))]

@@ -1,0 +1,116 @@
+"""A NetSuite workspace for operation tests: the emulator (in-process, real signatures), a
+flx.toml pointing at it, and `flx` run through the real typer app, as a user would."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from core.cli.main import build_app
+from plugins.netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
+
+OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
+
+
+def demo_data() -> dict[str, Any]:
+    text = resources.files("plugins.netsuite").joinpath("data/demo.json").read_text()
+    return json.loads(text)
+
+
+@dataclass
+class Workspace:
+    """One test's flx workspace. `flx(...)` runs a command and returns (exit code, output)."""
+
+    path: Path
+    emulator: Emulator
+    monkeypatch: pytest.MonkeyPatch
+    profile: dict[str, Any]
+    operation_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    concurrency: int = 5
+
+    def write_config(self) -> Path:
+        env = self.emulator.credential_env()
+        for name, value in env.items():
+            self.monkeypatch.setenv(name, value)
+        profile_path = self.path / "profile.json"
+        profile_path.write_text(json.dumps(self.profile, indent=1))
+        names = list(env)
+        lines = [
+            '[store]', 'url = "sqlite:///flx.db"', '',
+            '[connections.ns]', 'plugin = "netsuite"', 'account_id = "1234567_SB1"',
+            f'client_id = "${{{names[0]}}}"', f'client_secret = "${{{names[1]}}}"',
+            f'token_id = "${{{names[2]}}}"', f'token_secret = "${{{names[3]}}}"',
+            f'concurrency = {self.concurrency}', 'base_url = "https://1234567-sb1.suitetalk.api.netsuite.com"', '',
+        ]
+        for op in OPERATIONS:
+            lines.append(f"[connections.ns.operations.{op}]")
+            settings = {"mapping": str(profile_path), **self.operation_settings.get(op, {})}
+            for key, value in settings.items():
+                lines.append(f"{key} = {json.dumps(value)}")
+            lines.append("")
+        config = self.path / "flx.toml"
+        config.write_text("\n".join(lines))
+        return config
+
+    def import_records(self, **kinds: list[dict[str, Any]]) -> tuple[int, str]:
+        data = self.path / f"data-{len(list(self.path.glob('data-*.json')))}.json"
+        data.write_text(json.dumps(kinds))
+        return self.flx("import", str(data))
+
+    def flx(self, *args: str, transport: Any = None) -> tuple[int, str]:
+        config = self.write_config()
+        app = build_app(transport=transport or EmulatorTransport(self.emulator))
+        result = CliRunner().invoke(app, ["--config", str(config), *args])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.output
+
+    def run(self, operation: str, *args: str, transport: Any = None) -> dict[str, Any]:
+        """`flx run OPERATION --connection ns --json ...` → the JSON report."""
+        code, output = self.flx("run", operation, "--connection", "ns", "--json", *args,
+                                transport=transport)
+        report = json.loads(output[output.index("{"):])
+        report["exit_code"] = code
+        return report
+
+    def rows(self, report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {row["record_id"]: row for row in report["rows"]}
+
+    def records(self, record_type: str) -> list[dict[str, Any]]:
+        return self.emulator.records(record_type)
+
+    def by_external_id(self, record_type: str, external_id: str) -> dict[str, Any]:
+        found = [r for r in self.records(record_type) if r.get("externalId") == external_id]
+        assert len(found) == 1, f"{record_type} {external_id}: {len(found)} records"
+        return found[0]
+
+
+@pytest.fixture
+def demo_profile() -> dict[str, Any]:
+    text = resources.files("mappings.netsuite").joinpath("demo.json").read_text()
+    return json.loads(text)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+              demo_profile: dict[str, Any]) -> Iterator[Workspace]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FLX_CONFIG", raising=False)
+    monkeypatch.setenv("FLX_DISABLE_PLUGIN_AUTOLOAD", "")
+    yield Workspace(tmp_path, Emulator(), monkeypatch, copy.deepcopy(demo_profile))
+
+
+@pytest.fixture
+def data() -> dict[str, Any]:
+    return demo_data()
+
+
+__all__ = ["FaultPlan", "Workspace"]

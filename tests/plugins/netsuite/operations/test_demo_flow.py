@@ -1,0 +1,38 @@
+"""The bundled demo data end to end through the CLI: what NetSuite holds afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Workspace
+
+
+def test_demo_data_flows_into_netsuite_and_a_rerun_creates_nothing(
+        workspace: Workspace, data: dict[str, Any]) -> None:
+    code, output = workspace.import_records(**data)
+    assert code == 0, output
+    orders = workspace.run("send-orders")
+    assert orders["exit_code"] == 3  # ORD-1004 names an unknown SKU
+    rows = workspace.rows(orders)
+    assert rows["ORD-1004"]["status"] == "failed"
+    assert "GHOST-404" in rows["ORD-1004"]["message"]
+    assert {rows[o]["status"] for o in ("ORD-1001", "ORD-1002", "ORD-1003")} == {"sent"}
+
+    assert workspace.run("send-shipments")["exit_code"] == 0
+    assert workspace.run("send-vendor-bills")["exit_code"] == 0
+
+    so = workspace.by_external_id("salesOrder", "ORD-1001")
+    assert so["status"]["refName"] == "Pending Billing"  # both shipments fulfilled it
+    exploded = workspace.by_external_id("salesOrder", "ORD-1002")
+    lines = exploded["item"]["items"]
+    assert [(ln["item"]["refName"], ln["quantity"]) for ln in lines] == [
+        ("VA-SKU123", 1), ("FLX-SKU123", 2)]
+    po_id = lines[1]["createdPo"]["id"]
+    po = next(p for p in workspace.records("purchaseOrder") if p["id"] == po_id)
+    assert po["createdFrom"]["id"] == exploded["id"]
+
+    before = workspace.emulator.stats()["records"]
+    for op in ("send-orders", "send-shipments", "send-vendor-bills"):
+        workspace.run(op)
+    assert workspace.emulator.stats()["records"] == before
+    assert workspace.emulator.stats()["duplicate_external_ids"] == 0
