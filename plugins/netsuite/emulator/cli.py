@@ -1,0 +1,102 @@
+"""`flx emulator`: serve the NetSuite emulator on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, FaultPlan
+from .server import base_url, bind, hidden_drops, make_server
+from .state import Emulator, load_default_seed
+
+# The environment variables flx.toml reads the four TBA credentials from (design.md §4).
+ENV_NAMES = {"consumerKey": "NS_CLIENT_ID", "consumerSecret": "NS_CLIENT_SECRET",
+             "tokenId": "NS_TOKEN_ID", "tokenSecret": "NS_TOKEN_SECRET"}
+FAULT_KINDS = (ERROR_5XX, DROP_BEFORE, DROP_AFTER)
+
+
+def parse_fault_rates(values: list[str], seed: int) -> FaultPlan | None:
+    """`0.03` spreads 3% evenly over the three kinds; `drop_after=0.01` sets one kind."""
+    if not values:
+        return None
+    rates = dict.fromkeys(FAULT_KINDS, 0.0)
+    for value in values:
+        kind, sep, number = value.rpartition("=")
+        try:
+            rate = float(number)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r}: a rate is a number between 0 and 1") from None
+        if not sep:
+            for name in FAULT_KINDS:
+                rates[name] += rate / len(FAULT_KINDS)
+        elif kind.replace("-", "_") in rates:
+            rates[kind.replace("-", "_")] = rate
+        else:
+            raise typer.BadParameter(f"{value!r}: the kinds are {', '.join(FAULT_KINDS)}")
+    try:
+        return FaultPlan(seed, **rates)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def load_seed(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        seed: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"cannot read the seed file {path}: {exc}") from None
+    return seed
+
+
+def banner(emulator: Emulator, url: str, custom_seed: Path | None) -> str:
+    lines = [f"NetSuite emulator (account {emulator.account_id}) serving at {url}",
+             f'In flx.toml: base_url = "{url}" and account_id = "{emulator.account_id}"']
+    if custom_seed is None:
+        creds = load_default_seed()["credentials"]
+        lines.append("Demo credentials (public constants, not secrets):")
+        lines += [f"  export {env}={creds[key]}" for key, env in ENV_NAMES.items()]
+    else:
+        # A custom seed may hold real-looking secrets: name the variables, never print values.
+        lines.append(f"Set {', '.join(ENV_NAMES.values())} to the credentials in "
+                     f"{custom_seed}.")
+    lines.append("Inspect: GET /_emulator/stats, /_emulator/records/<type>; "
+                 "POST /_emulator/reset. Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def serve(emulator: Emulator, host: str, port: int, custom_seed: Path | None) -> None:
+    """Blocking: uvicorn runs in this (main) thread so Ctrl-C stops it cleanly."""
+    sock = bind(host, port)
+    typer.echo(banner(emulator, base_url(sock), custom_seed))
+    with hidden_drops():
+        make_server(emulator).run(sockets=[sock])
+    sock.close()
+
+
+def add_emulator_command(app: typer.Typer) -> None:
+    @app.command("emulator")
+    def emulator_command(
+        port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0 picks a free one).")]
+        = 8765,
+        latency: Annotated[float, typer.Option(help="Milliseconds each request spends "
+                                               "in flight.", min=0)] = 0.0,
+        concurrency: Annotated[int, typer.Option(help="The account's concurrency limit; "
+                                                 "0 means unlimited.", min=0)] = 5,
+        seed: Annotated[Path | None, typer.Option(help="JSON seed file replacing the bundled "
+                                                  "demo account.")] = None,
+        fault_rate: Annotated[list[str] | None, typer.Option(
+            help="Inject faults: a rate such as 0.03 (spread over all kinds) or "
+                 "KIND=RATE with KIND error_5xx, drop_before or drop_after. Repeatable.")]
+        = None,
+        fault_seed: Annotated[int, typer.Option(help="Seed that makes faults repeatable.")]
+        = 0,
+    ) -> None:
+        """Serve the bundled NetSuite emulator on loopback until Ctrl-C."""
+        faults = parse_fault_rates(fault_rate or [], fault_seed)
+        emulator = Emulator(load_seed(seed), latency=latency / 1000.0,
+                            concurrency=concurrency or None, faults=faults)
+        serve(emulator, "127.0.0.1", port, seed)

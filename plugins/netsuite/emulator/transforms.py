@@ -1,0 +1,334 @@
+"""The two transforms flx uses, with NetSuite's line rules, including the harmful defaults:
+
+- salesOrder -> itemFulfillment: a line the body does not list is fulfilled IN FULL;
+  `itemReceive: false` (or quantity 0) leaves a listed line open.
+- purchaseOrder -> vendorBill: a line the body does not list is billed IN FULL, unless the
+  query says `?replace=item`, in which case only the listed lines are on the bill.
+
+A client must therefore list every open line. Drop-ship lines may be fulfilled through the
+sales-order transform (standing in for the UI's "Mark Shipped"); that also marks the drop-ship
+purchase-order line received."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .errors import NsError, invalid_value, missing_fields, user_error
+from .orders import check_location, fulfillable, so_status
+from .purchase import po_status
+from .records import Options, check_form, commit, ensure_unique_eid, make_checker, money
+
+if TYPE_CHECKING:
+    from .state import Emulator
+
+NO_LINES = "You must enter at least one line item for this transaction."
+TRANSFORMS = {("salesOrder", "itemFulfillment"), ("purchaseOrder", "vendorBill")}
+KNOWN_ELSEWHERE = {("salesOrder", "invoice"), ("salesOrder", "cashSale"),
+                   ("salesOrder", "fulfillmentRequest"), ("salesOrder", "returnAuthorization"),
+                   ("purchaseOrder", "itemReceipt"),
+                   ("purchaseOrder", "vendorReturnAuthorization")}
+
+
+def refuse_plain_create(emu: Emulator, record_type: str, clean: dict[str, Any]) -> str:
+    source = "salesOrder" if record_type == "itemFulfillment" else "purchaseOrder"
+    raise user_error(f"The emulator creates a {record_type} only by transforming its "
+                     f"{source}: POST /record/v1/{source}/{{id}}/!transform/{record_type}.")
+
+
+def _listed(lines: list[dict[str, Any]], source: dict[str, Any],
+            what: str) -> dict[int, tuple[int, dict[str, Any]]]:
+    """The body's lines by orderLine, each checked against the source transaction."""
+    by_number = {line["line"]: line for line in source["item"]}
+    listed: dict[int, tuple[int, dict[str, Any]]] = {}
+    for index, line in enumerate(lines):
+        path = f"item.items[{index}]"
+        number = line.get("orderLine")
+        if number is None:
+            raise missing_fields(["Order Line"], f"{path}.orderLine")
+        source_line = by_number.get(number)
+        if source_line is None:
+            raise user_error(f"The {what} has no line {number}; read its lines with GET "
+                             f".../{what}/{source['id']}/item.", f"{path}.orderLine")
+        if number in listed:
+            raise user_error(f"Order line {number} is listed twice.", f"{path}.orderLine")
+        if line.get("item") is not None and line["item"]["id"] != source_line["item"]["id"]:
+            raise user_error(f"The item does not match order line {number}.", f"{path}.item")
+        listed[number] = (index, line)
+    return listed
+
+
+# --- sales order -> item fulfillment --------------------------------------------------------
+
+
+def fulfill(emu: Emulator, so: dict[str, Any], body: Any, opts: Options) -> tuple[str, list[str]]:
+    checker = make_checker(emu, "itemFulfillment", "transform", opts)
+    clean = checker.body(body)
+    ensure_unique_eid(emu, "itemFulfillment", clean.get("externalId"), None)
+    check_form(emu, "itemFulfillment", clean)
+    if so["status"] == "A":
+        raise user_error("The sales order is pending approval; approve it (orderStatus B) "
+                         "before fulfilling it.")
+    if so["status"] in ("C", "H"):
+        raise user_error("The sales order is closed; nothing can be fulfilled.")
+    listed = _listed(clean.get("item") or [], so, "salesOrder")
+    chosen: list[tuple[dict[str, Any], int, dict[str, Any] | None, str]] = []
+    for so_line in so["item"]:
+        number = so_line["line"]
+        index, line = listed.get(number, (None, None))
+        path = f"item.items[{index}]" if index is not None else "item"
+        if not fulfillable(emu, so_line) or so_line.get("isClosed"):
+            if line is not None and line.get("itemReceive", True) and line.get("quantity", 1):
+                raise user_error(f"Order line {number} is closed or can not be fulfilled.",
+                                 f"{path}.orderLine")
+            continue
+        remaining = so_line["quantity"] - so_line["quantityFulfilled"]
+        if line is None:
+            quantity = remaining  # NetSuite's default for an unlisted line: all of it
+            location = so_line.get("location") or so.get("location")
+        else:
+            if line.get("itemReceive", True) is False:
+                if line.get("quantity"):
+                    raise user_error("A line with itemReceive false can not have a quantity.",
+                                     f"{path}.quantity")
+                continue
+            quantity = line.get("quantity", remaining)
+            if quantity < 0:
+                raise invalid_value(quantity, "quantity", f"{path}.quantity", "negative")
+            if quantity > remaining:
+                _, item = emu.lookup(("item",), so_line["item"]["id"])
+                raise user_error(f"You can not fulfill more than the remaining quantity "
+                                 f"({remaining}) of item {item.get('itemId')} on order line "
+                                 f"{number}.", f"{path}.quantity")
+            location = line.get("location") or so_line.get("location") or so.get("location")
+        if quantity > 0:
+            chosen.append((so_line, quantity, location, path))
+    if not chosen:
+        raise user_error(NO_LINES, "item")
+    _check_locations(emu, so, chosen)
+    packages = clean.get("package") or []
+    for index, package in enumerate(packages):
+        weight = package.get("packageWeight")
+        if weight is None or weight <= 0:  # stricter: NetSuite may default the weight
+            raise missing_fields(["Package Weight"], f"package.items[{index}].packageWeight")
+    record: dict[str, Any] = {k: v for k, v in clean.items()
+                              if v is not None and k not in ("item", "package")}
+    record.update(createdFrom={"id": so["id"]}, entity=copy.deepcopy(so["entity"]))
+    for name in ("subsidiary", "shipMethod"):
+        if so.get(name) is not None:
+            record.setdefault(name, copy.deepcopy(so[name]))
+    record.setdefault("shipStatus", "C")
+    record.setdefault("tranDate", emu.today())
+    record.setdefault("tranId", emu.next_tran_id("itemFulfillment"))
+    record["createdDate"] = record["lastModifiedDate"] = emu.now_iso()
+    record["item"] = []
+    for number, (so_line, quantity, location, _) in enumerate(chosen, start=1):
+        record["item"].append({
+            "line": number, "orderLine": so_line["line"], "item": copy.deepcopy(so_line["item"]),
+            "quantity": quantity, "itemReceive": True, "location": copy.deepcopy(location),
+            "description": so_line.get("description"),
+            "createdPo": copy.deepcopy(so_line.get("createdPo"))})
+    record["package"] = [dict(p) for p in packages]
+    record_id = emu.insert("itemFulfillment", record)
+    _apply_fulfillment(emu, record, +1)
+    return record_id, checker.warnings
+
+
+def _check_locations(emu: Emulator, so: dict[str, Any], chosen: list[Any]) -> None:
+    """Stock lines need a location, and one fulfillment ships from one location."""
+    seen: set[str] = set()
+    for so_line, _, location, path in chosen:
+        if so_line.get("createPo") == "DropShip":
+            continue  # the vendor ships drop-ship lines; no warehouse involved
+        if location is None:
+            raise missing_fields(["Inventory Location"], f"{path}.location")
+        check_location(emu, so, location, f"{path}.location")
+        seen.add(location["id"])
+    if len(seen) > 1:
+        raise user_error("Fulfillments can be shipped from only one location when using "
+                         "Multi-Location Inventory.", "item")
+
+
+def _apply_fulfillment(emu: Emulator, record: dict[str, Any], sign: int) -> None:
+    so = emu.maybe("salesOrder", record["createdFrom"]["id"])
+    if so is None:
+        return
+    lines = {line["line"]: line for line in so["item"]}
+    touched_pos: set[str] = set()
+    for line in record["item"]:
+        so_line = lines.get(line["orderLine"])
+        if so_line is None:
+            continue
+        so_line["quantityFulfilled"] += sign * line["quantity"]
+        po = emu.maybe("purchaseOrder", (so_line.get("createdPo") or {}).get("id"))
+        if po is not None:
+            for po_line in po["item"]:
+                if po_line.get("_soLine") == so_line["line"]:
+                    po_line["quantityReceived"] += sign * line["quantity"]
+            touched_pos.add(po["id"])
+    so["status"] = so_status(emu, so)
+    fulfillments = emu.children(so["id"], "itemFulfillment")
+    so["linkedTrackingNumbers"] = _tracking(fulfillments) or None
+    for po_id in touched_pos:
+        po = emu.maybe("purchaseOrder", po_id)
+        assert po is not None
+        po["status"] = po_status(po)
+        po["trackingNumbers"] = _tracking(
+            [f for f in fulfillments
+             if any((line.get("createdPo") or {}).get("id") == po_id for line in f["item"])]
+        ) or None
+
+
+def _tracking(fulfillments: list[dict[str, Any]]) -> str:
+    numbers: list[str] = []
+    for record in fulfillments:
+        for package in record.get("package") or []:
+            number = package.get("packageTrackingNumber")
+            if number and number not in numbers:
+                numbers.append(number)
+    return " ".join(numbers)
+
+
+def delete_fulfillment(emu: Emulator, record: dict[str, Any]) -> None:
+    """Deleting a fulfillment gives its quantities back to the order (and drop-ship PO)."""
+    emu.remove("itemFulfillment", record["id"])
+    _apply_fulfillment(emu, record, -1)
+
+
+def update_fulfillment(emu: Emulator, record_type: str, record: dict[str, Any],
+                       clean: dict[str, Any], replace: frozenset[str]) -> None:
+    if "item" in clean:
+        raise user_error("The emulator does not change the lines of an existing item "
+                         "fulfillment; delete it and transform again.", "item")
+    new = copy.deepcopy(record)
+    for name, value in clean.items():
+        if name == "package":
+            added = [dict(package) for package in value or []]
+            new["package"] = added if "package" in replace else new.get("package", []) + added
+            for index, package in enumerate(added):
+                if package.get("packageWeight") is None or package["packageWeight"] <= 0:
+                    raise missing_fields(["Package Weight"],
+                                         f"package.items[{index}].packageWeight")
+        elif value is None:
+            new.pop(name, None)
+        else:
+            new[name] = value
+    check_form(emu, "itemFulfillment", new)
+    commit(emu, "itemFulfillment", record, new)
+    _apply_fulfillment(emu, record, 0)  # refresh tracking numbers on the SO and POs
+
+
+# --- purchase order -> vendor bill ----------------------------------------------------------
+
+
+def bill(emu: Emulator, po: dict[str, Any], body: Any, opts: Options) -> tuple[str, list[str]]:
+    checker = make_checker(emu, "vendorBill", "transform", opts)
+    clean = checker.body(body)
+    ensure_unique_eid(emu, "vendorBill", clean.get("externalId"), None)
+    check_form(emu, "vendorBill", clean)
+    if po["status"] == "H":
+        raise user_error("The purchase order is closed; it can not be billed.")
+    listed = _listed(clean.get("item") or [], po, "purchaseOrder")
+    only_listed = "item" in opts.replace
+    lines: list[dict[str, Any]] = []
+    for po_line in po["item"]:
+        number = po_line["line"]
+        index, line = listed.get(number, (None, None))
+        path = f"item.items[{index}]"
+        if po_line.get("isClosed"):
+            if line is not None and line.get("quantity", 1):
+                raise user_error(f"Order line {number} is closed.", f"{path}.orderLine")
+            continue
+        remaining = po_line["quantity"] - po_line["quantityBilled"]
+        if line is None:
+            if only_listed or remaining <= 0:
+                continue
+            quantity, rate, amount = remaining, po_line["rate"], None
+        else:
+            doc = line.get("orderDoc")
+            if doc is not None and doc["id"] != po["id"]:
+                raise NsError(400, "INVALID_KEY_OR_REF", f"Invalid Field Value {doc['id']} "
+                              "for the following field: orderdoc", path=f"{path}.orderDoc")
+            quantity = line.get("quantity", remaining)
+            if quantity < 0:
+                raise invalid_value(quantity, "quantity", f"{path}.quantity", "negative")
+            if quantity > remaining:
+                raise user_error(f"You can not bill more than the remaining quantity "
+                                 f"({remaining}) on order line {number}.", f"{path}.quantity")
+            rate = line["rate"] if line.get("rate") is not None else po_line["rate"]
+            amount = line.get("amount")
+        if quantity == 0:
+            continue
+        computed = money(Decimal(quantity) * rate)
+        if amount is not None and amount != computed:
+            raise user_error(f"The amount {amount} does not equal quantity x rate ({quantity} "
+                             f"x {rate} = {computed}).", f"{path}.amount")
+        extra = {k: v for k, v in (line or {}).items()
+                 if k.startswith("custcol_") or k in ("description", "department", "class",
+                                                      "location")}
+        lines.append({"orderDoc": {"id": po["id"]}, "orderLine": number,
+                      "item": copy.deepcopy(po_line["item"]), "quantity": quantity,
+                      "rate": rate, "amount": computed, **extra})
+    expenses = _expenses(clean.get("expense") or [])
+    if not lines and not expenses:
+        raise user_error(NO_LINES, "item")
+    record: dict[str, Any] = {k: v for k, v in clean.items()
+                              if v is not None and k not in ("item", "expense")}
+    record.update(createdFrom={"id": po["id"]}, entity=copy.deepcopy(po["entity"]),
+                  status="A")
+    for name in ("subsidiary", "currency"):
+        if po.get(name) is not None:
+            record[name] = copy.deepcopy(po[name])
+    record.setdefault("tranDate", emu.today())
+    record["createdDate"] = record["lastModifiedDate"] = emu.now_iso()
+    record["item"] = [{"line": n, **line} for n, line in enumerate(lines, start=1)]
+    record["expense"] = [{"line": n, **line} for n, line in enumerate(expenses, start=1)]
+    total = sum((line["amount"] for line in lines + expenses), Decimal("0.00"))
+    record["total"] = record["userTotal"] = total
+    record_id = emu.insert("vendorBill", record)
+    _apply_bill(emu, record, +1)
+    return record_id, checker.warnings
+
+
+def _expenses(expenses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for index, line in enumerate(expenses):
+        path = f"expense.items[{index}]"
+        for name in ("account", "amount"):
+            if line.get(name) is None:
+                raise missing_fields([name.capitalize()], f"{path}.{name}")
+        out.append({k: v for k, v in line.items() if v is not None})
+    return out
+
+
+def _apply_bill(emu: Emulator, record: dict[str, Any], sign: int) -> None:
+    po = emu.maybe("purchaseOrder", record["createdFrom"]["id"])
+    if po is None:
+        return
+    lines = {line["line"]: line for line in po["item"]}
+    for line in record["item"]:
+        if line["orderLine"] in lines:
+            lines[line["orderLine"]]["quantityBilled"] += sign * line["quantity"]
+    po["status"] = po_status(po)
+
+
+def delete_bill(emu: Emulator, record: dict[str, Any]) -> None:
+    emu.remove("vendorBill", record["id"])
+    _apply_bill(emu, record, -1)
+
+
+def update_bill(emu: Emulator, record_type: str, record: dict[str, Any],
+                clean: dict[str, Any], replace: frozenset[str]) -> None:
+    if "item" in clean or "expense" in clean:
+        raise user_error("The emulator does not change the lines of an existing vendor bill; "
+                         "delete it and transform again.", "item" if "item" in clean
+                         else "expense")
+    new = copy.deepcopy(record)
+    for name, value in clean.items():
+        if value is None:
+            new.pop(name, None)
+        else:
+            new[name] = value
+    check_form(emu, "vendorBill", new)
+    commit(emu, "vendorBill", record, new)
