@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import tenacity
 
+from core.budget import database_budget
 from core.errors import (
     AuthenticationError,
     FlxError,
@@ -138,9 +139,15 @@ class NetSuiteClient:
                 base_url=settings.base_url, auth=TokenAuth.from_settings(settings),
                 headers=dict(DEFAULT_HEADERS), timeout=settings.timeout,
                 max_connections=settings.concurrency)
+            limiter = shared_limiter(settings.account_id, settings.base_url,
+                                     settings.concurrency)
+            # Several workers on one PostgreSQL store share the account's limit through it.
+            budget = database_budget(runtime.store, f"netsuite:{settings.account_id}",
+                                     settings.concurrency)
+            if budget is not None:
+                limiter.budget = budget
             client = cls(settings, http, logger=runtime.logger.getChild("netsuite"),
-                         limiter=shared_limiter(settings.account_id, settings.base_url,
-                                                settings.concurrency))
+                         limiter=limiter)
             # Kept on the runtime itself, so the client lives and dies with it (a global
             # cache would keep every runtime alive through the audit hook of its client).
             setattr(runtime, _RUNTIME_ATTR, client)
