@@ -1,0 +1,410 @@
+"""The store: imported records, per-connection sync state, lookup cache, runs, audit, locks.
+
+One `Store(url)` works on SQLite (default, one machine) and PostgreSQL (shared, several
+workers) with the same SQL. Every public method is its own transaction unless called inside
+`with store.transaction():`, which groups them (this thread only). Long reads (`candidates`,
+`iter_records`, `iter_sync`) are streamed in keyset-paginated batches, each a short read, so a
+run over 100k records never holds a transaction or the whole set in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from core import store_engine
+from core.errors import AbortError, FlxError, RetryableError
+from core.model import RECORD_KINDS
+from core.records import content_hash
+from core.store_engine import BEGIN_OPTION, create_store_engine, is_memory_sqlite, masked
+from core.store_engine import normalize_url as _normalize_url
+from core.store_sync import BATCH, SyncMixin, SyncState, chunks
+from core.store_tables import audit, locks, lookup_cache, migrate, records, runs, utcnow
+
+__all__ = ["Store", "SyncState", "ImportCounts", "default_owner"]
+
+_PG_MIGRATION_LOCK = 0x666C7800  # advisory lock id: one migrator at a time per database
+
+
+@dataclass
+class ImportCounts:
+    """What `upsert_records` did: new records, changed records, records seen unchanged."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+    def __add__(self, other: ImportCounts) -> ImportCounts:
+        return ImportCounts(self.inserted + other.inserted, self.updated + other.updated,
+                            self.unchanged + other.unchanged)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def default_owner() -> str:
+    """A lock/claim owner name unique to this process: host:pid:random."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Store(SyncMixin):
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self._url = _normalize_url(url)
+        self.url = masked(self._url)  # safe to show: no password
+        self.dialect = self._url.get_backend_name()  # "sqlite" | "postgresql"
+        self.engine = create_store_engine(self._url, pool_size=pool_size)
+        self._sqlite = self.dialect == "sqlite"
+        self._memory = is_memory_sqlite(self._url)
+        # SQLite allows one writer; queueing our own threads here beats busy-waiting on the
+        # file lock. (Other processes still wait on busy_timeout.) PostgreSQL uses row locks.
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything this thread does on the store inside the block commits together, or not
+        at all if the block raises. On SQLite the block holds the store's write lock: do not
+        wait inside it for other threads that write to the same Store."""
+        with self._conn(write=True):
+            yield
+
+    @contextmanager
+    def _conn(self, *, write: bool) -> Iterator[Connection]:
+        current: tuple[Connection, bool] | None = getattr(self._local, "current", None)
+        if current is not None:
+            conn, is_write = current
+            if write and not is_write:
+                raise RuntimeError("a store write was attempted inside a read-only transaction")
+            yield conn
+            return
+        self._ensure_schema()
+        serialise = self._sqlite and (write or self._memory)
+        with self._write_lock if serialise else nullcontext(), self.engine.connect() as conn:
+            if self._sqlite:
+                conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE" if write else "DEFERRED"})
+            try:
+                with conn.begin():
+                    self._local.current = (conn, write)
+                    try:
+                        yield conn
+                    finally:
+                        self._local.current = None
+            except sa.exc.OperationalError as exc:
+                raise self._translate(exc) from None
+
+    def _translate(self, exc: sa.exc.OperationalError) -> FlxError:
+        """A database failure in words (never the SQL or its parameters, which hold data)."""
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        if self._sqlite and ("locked" in reason or "busy" in reason):
+            return RetryableError(
+                f"the store {self.url} is busy: another flx process kept it locked for "
+                f"{store_engine.BUSY_TIMEOUT_MS / 1000:g} seconds",
+                hint="try again when the other import or run has finished; for several "
+                     "workers at once use PostgreSQL as the store")
+        if self._url.password:
+            reason = reason.replace(str(self._url.password), "***")
+        return AbortError(f"the store {self.url} failed: {reason}",
+                          hint="check that the database is reachable and has space, then "
+                               "run the command again (nothing half-done was kept)")
+
+    def _ensure_schema(self) -> None:
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            try:
+                with (self._write_lock if self._sqlite else nullcontext(),
+                      self.engine.connect() as conn):
+                    if self._sqlite:
+                        conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+                    with conn.begin():
+                        if self.dialect == "postgresql":
+                            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                                         {"k": _PG_MIGRATION_LOCK})
+                        migrate(conn)
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                if self._url.password:
+                    reason = reason.replace(str(self._url.password), "***")
+                raise AbortError(
+                    f"cannot open the store at {self.url}: {reason}",
+                    hint="check [store] url in flx.toml, and that the database server is "
+                         "running and reachable",
+                ) from None
+            except RuntimeError as exc:
+                raise AbortError(str(exc), hint="upgrade flx to the version that wrote this "
+                                                "store") from None
+            self._ready = True
+
+    def _insert(self, table: sa.Table) -> Any:
+        """INSERT with ON CONFLICT support for the current dialect (same API on both)."""
+        return (sqlite.insert(table) if self._sqlite else postgresql.insert(table))
+
+    # --- records -----------------------------------------------------------------------------
+
+    def upsert_records(self, kind: str, items: Iterable[dict[str, Any]]) -> ImportCounts:
+        """Insert new records and update changed ones (by kind + id), in one transaction.
+        A record whose content is unchanged is not written. Sync history is never touched."""
+        _check_kind(kind)
+        counts = ImportCounts()
+        with self._conn(write=True) as conn:
+            for chunk in chunks(items, BATCH):
+                counts = counts + self._upsert_chunk(conn, kind, chunk)
+        return counts
+
+    def _upsert_chunk(self, conn: Connection, kind: str,
+                      chunk: list[dict[str, Any]]) -> ImportCounts:
+        prepared: dict[str, tuple[Any, str]] = {}
+        for item in chunk:
+            record_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(record_id, str) or not record_id:
+                raise ValueError(f"a {kind} record needs a text id, got {record_id!r}")
+            # The JSON serializer writes Decimals as `normalize` does; hashing the record as
+            # given equals hashing what is stored.
+            prepared[record_id] = (item, content_hash(item))
+        existing = dict(conn.execute(
+            sa.select(records.c.id, records.c.content_hash)
+            .where(records.c.kind == kind, records.c.id.in_(list(prepared)))).all())
+        now = utcnow()
+        new = [{"kind": kind, "id": rid, "data": data, "content_hash": digest,
+                "imported_at": now, "updated_at": now}
+               for rid, (data, digest) in prepared.items() if rid not in existing]
+        changed = [{"b_kind": kind, "b_id": rid, "b_data": data, "b_hash": digest, "b_now": now}
+                   for rid, (data, digest) in prepared.items()
+                   if rid in existing and existing[rid] != digest]
+        if new:
+            stmt = self._insert(records)
+            # A concurrent importer may have inserted the same id meanwhile: update instead.
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[records.c.kind, records.c.id],
+                set_={"data": stmt.excluded.data, "content_hash": stmt.excluded.content_hash,
+                      "updated_at": stmt.excluded.updated_at})
+            conn.execute(stmt, new)
+        if changed:
+            conn.execute(
+                sa.update(records)
+                .where(records.c.kind == sa.bindparam("b_kind"),
+                       records.c.id == sa.bindparam("b_id"))
+                .values(data=sa.bindparam("b_data", type_=records.c.data.type),
+                        content_hash=sa.bindparam("b_hash"),
+                        updated_at=sa.bindparam("b_now", type_=records.c.updated_at.type)),
+                changed)
+        return ImportCounts(len(new), len(changed), len(prepared) - len(new) - len(changed))
+
+    def get_record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        with self._conn(write=False) as conn:
+            data = conn.scalar(sa.select(records.c.data).where(
+                records.c.kind == kind, records.c.id == record_id))
+        return dict(data) if data is not None else None
+
+    def record_info(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        """Bookkeeping of one record: content_hash, imported_at, updated_at (no data)."""
+        with self._conn(write=False) as conn:
+            row = conn.execute(sa.select(records.c.content_hash, records.c.imported_at,
+                                         records.c.updated_at)
+                               .where(records.c.kind == kind, records.c.id == record_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def iter_records(self, kind: str, ids: Iterable[str] | None = None,
+                     batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Records of a kind ordered by id, streamed in batches. With `ids`, only those (ids
+        not in the store are skipped)."""
+        base = sa.select(records.c.id, records.c.data).where(records.c.kind == kind)
+        for query in self._keyset(base, records.c.id, ids, batch):
+            for row in query:
+                yield dict(row.data)
+
+    def count_records(self, kind: str) -> int:
+        with self._conn(write=False) as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(records)
+                                   .where(records.c.kind == kind)) or 0)
+
+    def _keyset(self, base: sa.Select[Any], key: sa.ColumnElement[str],
+                ids: Iterable[str] | None, batch: int,
+                limit: int | None = None) -> Iterator[list[Any]]:
+        """Pages of `base` ordered by `key`, each fetched in its own short read (`key > last`).
+        With `ids`, pages cover those ids only, still in key order."""
+        remaining = limit
+        groups: Iterable[list[str] | None] = (
+            chunks(sorted(set(ids)), BATCH) if ids is not None else [None])
+        for group in groups:
+            last: str | None = None
+            while remaining is None or remaining > 0:
+                query = base
+                if group is not None:
+                    query = query.where(key.in_(group))
+                if last is not None:
+                    query = query.where(key > last)
+                size = batch if remaining is None else min(batch, remaining)
+                with self._conn(write=False) as conn:
+                    rows = list(conn.execute(query.order_by(key).limit(size)))
+                if rows:
+                    yield rows
+                if remaining is not None:
+                    remaining -= len(rows)
+                if len(rows) < size:
+                    break
+                last = rows[-1]._mapping[key.name]
+
+    # --- lookup cache ------------------------------------------------------------------------
+
+    def cache_get_many(self, connection: str, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """Cached remote ids (or small JSON strings) for `keys`; missing keys are absent."""
+        found: dict[str, str] = {}
+        for chunk in chunks(sorted(set(keys)), BATCH):
+            with self._conn(write=False) as conn:
+                found.update(conn.execute(
+                    sa.select(lookup_cache.c.key, lookup_cache.c.remote_id).where(
+                        lookup_cache.c.connection == connection, lookup_cache.c.kind == kind,
+                        lookup_cache.c.key.in_(chunk))).all())
+        return found
+
+    def cache_put_many(self, connection: str, kind: str, mapping: dict[str, str]) -> None:
+        if not mapping:
+            return
+        now = utcnow()
+        rows = [{"connection": connection, "kind": kind, "key": k, "remote_id": str(v),
+                 "updated_at": now} for k, v in mapping.items()]
+        with self._conn(write=True) as conn:
+            for chunk in chunks(rows, BATCH):
+                stmt = self._insert(lookup_cache)
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=[lookup_cache.c.connection, lookup_cache.c.kind,
+                                    lookup_cache.c.key],
+                    set_={"remote_id": stmt.excluded.remote_id,
+                          "updated_at": stmt.excluded.updated_at}), chunk)
+
+    def cache_clear(self, connection: str, kind: str | None = None) -> int:
+        """Forget cached lookups of a connection (of one kind); returns how many."""
+        query = sa.delete(lookup_cache).where(lookup_cache.c.connection == connection)
+        if kind is not None:
+            query = query.where(lookup_cache.c.kind == kind)
+        with self._conn(write=True) as conn:
+            return int(conn.execute(query).rowcount or 0)
+
+    # --- runs and audit ----------------------------------------------------------------------
+
+    def start_run(self, connection: str, operation: str, dry_run: bool) -> int:
+        with self._conn(write=True) as conn:
+            result = conn.execute(sa.insert(runs).values(
+                connection=connection, operation=operation, dry_run=bool(dry_run),
+                started_at=utcnow(), status="running"))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def finish_run(self, run_id: int, counts: dict[str, Any], status: str) -> None:
+        with self._conn(write=True) as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
+                finished_at=utcnow(), counts=counts, status=status))
+
+    def recent_runs(self, connection: str | None = None, operation: str | None = None,
+                    limit: int = 20) -> list[dict[str, Any]]:
+        """Newest first."""
+        query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if connection is not None:
+            query = query.where(runs.c.connection == connection)
+        if operation is not None:
+            query = query.where(runs.c.operation == operation)
+        with self._conn(write=False) as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def audit(self, connection: str, run_id: int | None, method: str, path: str, status: int,
+              remote_id: str | None = None, record_id: str | None = None) -> None:
+        """Record one remote write. Only the URL path is kept: a query string, fragment or
+        credentials in `path` are dropped, and there is nowhere to put headers or bodies."""
+        with self._conn(write=True) as conn:
+            conn.execute(sa.insert(audit).values(
+                at=utcnow(), connection=connection, run_id=run_id, method=method.upper()[:10],
+                path=_path_only(path), status=int(status),
+                remote_id=None if remote_id is None else str(remote_id)[:100],
+                record_id=record_id))
+
+    def audit_entries(self, connection: str | None = None, run_id: int | None = None,
+                      limit: int = 100) -> list[dict[str, Any]]:
+        """The audit trail, newest first."""
+        query = sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
+        if connection is not None:
+            query = query.where(audit.c.connection == connection)
+        if run_id is not None:
+            query = query.where(audit.c.run_id == run_id)
+        with self._conn(write=False) as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # --- locks -------------------------------------------------------------------------------
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: float, *,
+                     now: datetime | None = None) -> bool:
+        """Take the lock `name` for `ttl_seconds`, or renew it if `owner` holds it. True when
+        `owner` holds it afterwards. Atomic across threads, processes and machines: one
+        INSERT ... ON CONFLICT DO UPDATE that takes over only an expired lock. `owner` must be
+        unique per process (see default_owner())."""
+        now = now or utcnow()
+        stmt = self._insert(locks).values(name=name, owner=owner,
+                                          expires_at=now + timedelta(seconds=ttl_seconds))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[locks.c.name],
+            set_={"owner": stmt.excluded.owner, "expires_at": stmt.excluded.expires_at},
+            where=sa.or_(locks.c.expires_at <= now, locks.c.owner == owner))
+        with self._conn(write=True) as conn:
+            conn.execute(stmt)
+            holder = conn.scalar(sa.select(locks.c.owner).where(locks.c.name == name))
+        return holder == owner
+
+    def release_lock(self, name: str, owner: str) -> bool:
+        """Release the lock if `owner` holds it; True when it did."""
+        with self._conn(write=True) as conn:
+            result = conn.execute(sa.delete(locks).where(locks.c.name == name,
+                                                         locks.c.owner == owner))
+            return bool(result.rowcount)
+
+    def lock_holder(self, name: str, *, now: datetime | None = None) -> str | None:
+        """Who holds an unexpired lock `name`, or None."""
+        with self._conn(write=False) as conn:
+            row = conn.execute(sa.select(locks.c.owner, locks.c.expires_at)
+                               .where(locks.c.name == name)).first()
+        if row is None or row.expires_at <= (now or utcnow()):
+            return None
+        return str(row.owner)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in RECORD_KINDS:
+        raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(RECORD_KINDS)}")
+
+
+def _path_only(path: str) -> str:
+    parts = urlsplit(path)
+    return (parts.path or "/")[:2000]
+

@@ -1,0 +1,120 @@
+"""Opening the store's database from a URL alone: SQLite (default) or PostgreSQL (psycopg 3).
+
+SQLite is set up for a worker pool and for several processes on one file: WAL (readers never
+block the writer), a busy timeout, foreign keys, and transactions begun by us rather than by
+the sqlite3 module, so a write transaction starts with BEGIN IMMEDIATE (takes the write lock
+up front; no deadlock when a reader later wants to write) and reads start with plain BEGIN.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from core.errors import ConfigError
+from core.records import normalize
+
+__all__ = ["normalize_url", "create_store_engine", "masked", "BEGIN_OPTION"]
+
+BUSY_TIMEOUT_MS = 30_000
+BEGIN_OPTION = "flx_begin"  # execution option read by the SQLite "begin" listener
+
+
+def normalize_url(url: str) -> URL:
+    """`postgresql://` / `postgres://` use psycopg 3; `sqlite:///path` a file (":memory:" or
+    `sqlite://` an in-memory database). Anything else is refused with a fix."""
+    try:
+        parsed = make_url(url.strip())
+    except sa.exc.ArgumentError:
+        raise ConfigError(
+            "the store url is not a database URL",
+            hint="use sqlite:///flx.db or postgresql://user@host:5432/dbname in [store] url",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and parsed.get_driver_name() in ("pysqlite", ""):
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise ConfigError(
+        f"the store url uses {parsed.drivername!r}, which flx does not support",
+        hint="use sqlite:///flx.db or postgresql://user@host:5432/dbname in [store] url",
+    )
+
+
+def masked(url: URL) -> str:
+    """The URL as it may be shown: password replaced by ***."""
+    return url.render_as_string(hide_password=True)
+
+
+def _json_default(value: Any) -> Any:
+    # Same rules as core.records.canonical_json, so stored data hashes as it was given.
+    if isinstance(value, Decimal):
+        return normalize(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default,
+                      allow_nan=False)
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_store_engine(url: URL, *, pool_size: int = 10) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return sa.create_engine(
+        url, json_serializer=_dumps, pool_size=pool_size, max_overflow=pool_size,
+        pool_pre_ping=True, connect_args={"connect_timeout": 10},
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    memory = is_memory_sqlite(url)
+    if memory:
+        # One shared connection: every thread must see the same in-memory database. The Store
+        # serialises all access to it (see Store._conn).
+        engine = sa.create_engine(url, json_serializer=_dumps, poolclass=StaticPool,
+                                  connect_args={"check_same_thread": False})
+    else:
+        path = Path(str(url.database)).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the folder {path.parent} for the store: {exc.strerror}",
+                hint="point [store] url in flx.toml at a folder you may write to") from None
+        engine = sa.create_engine(
+            url, json_serializer=_dumps, pool_size=10, max_overflow=10,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+        cursor = dbapi_conn.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; far fewer fsyncs
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

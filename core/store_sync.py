@@ -1,0 +1,241 @@
+"""Sync state of records per connection + operation: which records a run should take
+(`candidates`), what happened to each (`set_sync`), and multi-worker claims.
+
+A mixin of Store, kept apart because it is the part the runner and the plugins lean on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, get_args
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from core.model import DONE_STATUSES, SyncStatus
+from core.store_tables import records, sync_state, utcnow
+
+__all__ = ["SyncState", "SyncMixin", "SYNC_STATUSES", "OPEN_STATUSES", "chunks", "BATCH"]
+
+BATCH = 1000
+SYNC_STATUSES = frozenset(get_args(SyncStatus))
+OPEN_STATUSES = ("pending", "waiting", "in_flight")  # always offered to a run
+_SYNC_FIELDS = ("status", "remote_ids", "attempts", "error", "content_hash", "first_failed_at",
+                "last_attempt_at", "next_retry_at", "updated_at")
+
+
+@dataclass
+class SyncState:
+    """Where one record stands with one connection + operation."""
+
+    connection: str
+    operation: str
+    record_id: str
+    status: str
+    remote_ids: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    error: dict[str, Any] | None = None
+    content_hash: str | None = None
+    first_failed_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    next_retry_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE_STATUSES
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _state(row: Row[Any], prefix: str = "") -> SyncState:
+    m = row._mapping
+    values = {name: m[prefix + name] for name in _SYNC_FIELDS}
+    values["remote_ids"] = dict(values["remote_ids"] or {})
+    return SyncState(connection=m[prefix + "connection"], operation=m[prefix + "operation"],
+                     record_id=m[prefix + "record_id"], **values)
+
+
+def _key(connection: str, operation: str, record_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(sync_state.c.connection == connection, sync_state.c.operation == operation,
+                   sync_state.c.record_id == record_id)
+
+
+class SyncMixin:
+    if TYPE_CHECKING:
+        def _conn(self, *, write: bool) -> AbstractContextManager[Connection]: ...
+        def _insert(self, table: sa.Table) -> Any: ...
+        def _keyset(self, base: sa.Select[Any], key: sa.ColumnElement[str],
+                    ids: Iterable[str] | None, batch: int,
+                    limit: int | None = None) -> Iterator[list[Any]]: ...
+
+    def get_sync(self, connection: str, operation: str, record_id: str) -> SyncState | None:
+        with self._conn(write=False) as conn:
+            row = conn.execute(sa.select(sync_state).where(
+                _key(connection, operation, record_id))).first()
+        return _state(row) if row is not None else None
+
+    def iter_sync(self, connection: str, operation: str,
+                  statuses: Iterable[str] | None = None) -> Iterator[SyncState]:
+        """Sync rows of a connection + operation (optionally only some statuses), by id."""
+        base = sa.select(sync_state).where(sync_state.c.connection == connection,
+                                           sync_state.c.operation == operation)
+        if statuses is not None:
+            base = base.where(sync_state.c.status.in_(list(statuses)))
+        for page in self._keyset(base, sync_state.c.record_id, None, BATCH):
+            for row in page:
+                yield _state(row)
+
+    def sync_summary(self, connection: str | None = None) -> list[dict[str, Any]]:
+        """Counts per connection, operation and status: [{connection, operation, status,
+        count}], for `flx status`."""
+        s = sync_state
+        query = (sa.select(s.c.connection, s.c.operation, s.c.status,
+                           sa.func.count().label("count"))
+                 .group_by(s.c.connection, s.c.operation, s.c.status)
+                 .order_by(s.c.connection, s.c.operation, s.c.status))
+        if connection is not None:
+            query = query.where(s.c.connection == connection)
+        with self._conn(write=False) as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def candidates(self, connection: str, operation: str, kind: str, *,
+                   only: Iterable[str] | None = None, limit: int | None = None,
+                   include_done: bool = False, now: datetime | None = None,
+                   owner: str | None = None, batch: int = BATCH,
+                   ) -> Iterator[tuple[dict[str, Any], SyncState | None]]:
+        """Records of `kind` a run of `operation` on `connection` should take, ordered by id,
+        streamed: those never tried; pending, waiting or in_flight ones; failed ones whose
+        retry time has come or whose content changed since the failed attempt. `only`
+        restricts to those ids and then takes failed ones whatever their retry time. Done
+        ones (sent, linked, skipped) only with `include_done`. With `owner`, records claimed
+        by another worker (unexpired claim) are left out.
+
+        `content_hash(record)` of a yielded record equals the hash stored at import."""
+        now = now or utcnow()
+        r, s = records, sync_state
+        joined = r.outerjoin(s, sa.and_(s.c.connection == connection,
+                                        s.c.operation == operation, s.c.record_id == r.c.id))
+        failed_due = sa.and_(s.c.status == "failed", sa.or_(
+            s.c.next_retry_at <= now, s.c.content_hash != r.c.content_hash))
+        wanted = [s.c.record_id.is_(None), s.c.status.in_(OPEN_STATUSES), failed_due]
+        if only is not None:
+            wanted.append(s.c.status == "failed")
+        if include_done:
+            wanted.append(s.c.status.in_(sorted(DONE_STATUSES)))
+        query = (sa.select(r.c.id, r.c.data, *[c.label("s_" + c.name) for c in s.c])
+                 .select_from(joined).where(r.c.kind == kind, sa.or_(*wanted)))
+        if owner is not None:
+            query = query.where(sa.or_(s.c.claimed_by.is_(None), s.c.claimed_by == owner,
+                                       s.c.claim_expires_at <= now))
+        for page in self._keyset(query, r.c.id, only, batch, limit):
+            for row in page:
+                state = _state(row, "s_") if row.s_record_id is not None else None
+                yield dict(row.data), state
+
+    def set_sync(self, connection: str, operation: str, record_id: str, *, status: str,
+                 remote_ids: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
+                 content_hash: str | None = None, count_attempt: bool = False,
+                 next_retry_at: datetime | None = None) -> SyncState:
+        """Record where a record stands. `remote_ids` are merged into the stored ones (a None
+        value removes that key); `error=None` clears the error; `content_hash=None` keeps
+        the stored one; `count_attempt` adds one attempt and stamps last_attempt_at.
+        first_failed_at is set by the first failure and cleared by success (a done status).
+        A done or failed status also releases the record's claim."""
+        if status not in SYNC_STATUSES:
+            raise ValueError(f"unknown sync status {status!r}; expected one of "
+                             f"{', '.join(sorted(SYNC_STATUSES))}")
+        now = utcnow()
+        with self._conn(write=True) as conn:
+            # Make the row exist, then lock it: two workers on one record serialise here.
+            conn.execute(self._insert(sync_state).values(
+                connection=connection, operation=operation, record_id=record_id,
+                status=status, remote_ids={}, attempts=0, updated_at=now,
+            ).on_conflict_do_nothing(index_elements=[sync_state.c.connection,
+                                                     sync_state.c.operation,
+                                                     sync_state.c.record_id]))
+            row = conn.execute(sa.select(sync_state).where(
+                _key(connection, operation, record_id)).with_for_update()).one()
+            merged = dict(row.remote_ids or {})
+            for name, value in (remote_ids or {}).items():
+                if value is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = value
+            first_failed = row.first_failed_at
+            if status == "failed" and first_failed is None:
+                first_failed = now
+            elif status in DONE_STATUSES:
+                first_failed = None
+            values: dict[str, Any] = {
+                "status": status, "remote_ids": merged, "error": error,
+                "attempts": row.attempts + (1 if count_attempt else 0),
+                "content_hash": content_hash or row.content_hash,
+                "first_failed_at": first_failed,
+                "last_attempt_at": now if count_attempt else row.last_attempt_at,
+                "next_retry_at": next_retry_at, "updated_at": now,
+            }
+            if status in DONE_STATUSES or status == "failed":
+                values.update(claimed_by=None, claim_expires_at=None)
+            conn.execute(sa.update(sync_state).where(
+                _key(connection, operation, record_id)).values(**values))
+        values.pop("claimed_by", None)
+        values.pop("claim_expires_at", None)
+        return SyncState(connection=connection, operation=operation, record_id=record_id,
+                         **values)
+
+    def claim(self, connection: str, operation: str, ids: Iterable[str], owner: str, *,
+              ttl_seconds: float = 900, now: datetime | None = None) -> list[str]:
+        """Claim records for one worker so that others skip them; returns the ids claimed (in
+        id order), which leaves out those another worker holds. On PostgreSQL this is
+        SELECT ... FOR UPDATE SKIP LOCKED, so concurrent claimers never wait on each other;
+        on SQLite the write lock serialises claimers. A claim lasts `ttl_seconds`, and ends
+        earlier on a done/failed set_sync or release_claims."""
+        now = now or utcnow()
+        s = sync_state
+        claimed: list[str] = []
+        for chunk in chunks(sorted(set(ids)), BATCH):
+            with self._conn(write=True) as conn:
+                conn.execute(self._insert(s).on_conflict_do_nothing(
+                    index_elements=[s.c.connection, s.c.operation, s.c.record_id]),
+                    [{"connection": connection, "operation": operation, "record_id": rid,
+                      "status": "pending", "remote_ids": {}, "attempts": 0, "updated_at": now}
+                     for rid in chunk])
+                free = conn.execute(
+                    sa.select(s.c.record_id)
+                    .where(s.c.connection == connection, s.c.operation == operation,
+                           s.c.record_id.in_(chunk),
+                           sa.or_(s.c.claimed_by.is_(None), s.c.claimed_by == owner,
+                                  s.c.claim_expires_at <= now))
+                    .order_by(s.c.record_id)
+                    .with_for_update(skip_locked=True)).scalars().all()
+                if free:
+                    conn.execute(sa.update(s).where(
+                        s.c.connection == connection, s.c.operation == operation,
+                        s.c.record_id.in_(free)).values(
+                        claimed_by=owner, claim_expires_at=now + timedelta(seconds=ttl_seconds)))
+                claimed.extend(free)
+        return claimed
+
+    def release_claims(self, connection: str, operation: str, ids: Iterable[str],
+                       owner: str) -> None:
+        """Give back claims `owner` holds on these records."""
+        s = sync_state
+        for chunk in chunks(sorted(set(ids)), BATCH):
+            with self._conn(write=True) as conn:
+                conn.execute(sa.update(s).where(
+                    s.c.connection == connection, s.c.operation == operation,
+                    s.c.record_id.in_(chunk), s.c.claimed_by == owner,
+                ).values(claimed_by=None, claim_expires_at=None))
