@@ -86,7 +86,7 @@ _LOCK = threading.Lock()
 
 def database_budget(store: Store, name: str, limit: int) -> DatabaseBudget | None:
     """The process-wide shared budget `name` on this store, or None on SQLite."""
-    if store.dialect != "postgresql":
+    if getattr(store, "dialect", None) != "postgresql":
         return None
     key = (store.url, name)
     with _LOCK:

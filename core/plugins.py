@@ -16,6 +16,7 @@ from core.model import OPERATIONS, Connection, Connector
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
+BUILTIN_PLUGINS = frozenset({"flx.alerts"})  # registered by build_plugins; not listed
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -58,7 +59,7 @@ class Plugins:
         """One row per plugin: name, version, connectors and their operations."""
         rows = []
         for name, plugin in self.pm.list_name_plugin():
-            if plugin is None:
+            if plugin is None or name in BUILTIN_PLUGINS:  # built-ins are part of flx itself
                 continue
             dist = dict((p, d) for p, d in self.pm.list_plugin_distinfo()).get(plugin)
             version = dist.version if dist is not None else ""
@@ -79,6 +80,10 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     pm.add_hookspecs(hookspecs)
     for plugin in extra:
         pm.register(plugin)
+    # Built-in: the webhook notifier (issue 8); idle unless flx.toml has [alerts] webhook_url.
+    from core.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier
+
+    pm.register(WebhookNotifier(), name=ALERTS_PLUGIN_NAME)
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     if autoload:

@@ -61,6 +61,7 @@ class RunReport:
     rows: list[ReportRow] = field(default_factory=list)
     requests: int = 0
     aborted: str | None = None
+    aborted_class: str | None = None  # error_class of the abort (authentication, outage ...)
     out_of_scope: int = 0
     others: int = 0  # taken by another worker running at the same time
     notes: list[str] = field(default_factory=list)
@@ -105,6 +106,7 @@ class RunReport:
                        "other_worker": self.others},
             "requests": self.requests,
             "aborted": self.aborted,
+            "aborted_class": self.aborted_class,
             "exit_code": self.exit_code,
             "status": self.status,
             "notes": list(self.notes),

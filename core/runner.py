@@ -291,6 +291,7 @@ class _Run:
 
     def abort(self, exc: BaseException) -> None:
         self.report.aborted = self.redactor.text(str(exc))
+        self.report.aborted_class = getattr(exc, "error_class", "error")
 
 
 def _plugin_fault(message: str) -> FlxError:

@@ -75,6 +75,8 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
              "counts": r.get("counts")} for r in summary.get("sync") or []]
     if rows:
         _table(state, rows, ["connection", "operation", "counts"])
+    for line in _api().status_lines(summary):
+        state.echo(line)
 
 
 def errors_command(ctx: typer.Context, as_json: JsonOption = False,

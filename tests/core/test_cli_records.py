@@ -186,6 +186,7 @@ def status_api(monkeypatch):
     module.retry = record("retry", 1)
     module.resolve = record("resolve", 1)
     module.list_runs = record("runs", [])
+    module.status_lines = lambda summary: [f"last run: {SECRET} masked"]
     monkeypatch.setitem(sys.modules, "core.status", module)
     return module
 
@@ -194,6 +195,7 @@ def test_status_commands_pass_their_filters_and_mask_secrets(app, cfg, status_ap
     result = invoke(app, cfg, "status")
     assert result.exit_code == 0, result.output
     assert "records: 3 order" in result.stdout and "sent=2, failed=1" in result.stdout
+    assert "last run: ******** masked" in result.stdout
 
     result = invoke(app, cfg, "errors", "--class", "data", "--connection", "main", "--json")
     assert result.exit_code == 0, result.output

@@ -1,0 +1,431 @@
+"""`flx schedule`: run every enabled operation at its cadence, unattended.
+
+    flx.toml schedule ──► Cadence ──► Job (connection, operation) ──► due? ──► run_operation
+                                                                    └─► one log line per run
+
+- Cadences: `every 30 minutes`, `every 2 hours`, `every 1 day` (also `every hour`, ...) or a
+  cron expression (`*/15 * * * *`, `@hourly`), read in the machine's local time like cron.
+- When is a job due: an interval counts from the start of the last real (not dry) run in the
+  store, so a restart, a second machine or a manual `flx run` do not cause an extra run; a job
+  never run is due at once. A cron job is due at the first slot after its last run; a slot
+  missed while flx was down is caught up once, at once.
+- Within a tick, per connection: orders, then shipments, then vendor bills (a shipment needs
+  its order in the accounting system first).
+- One run per connection + operation at a time, across processes and machines: `RunLock`, a
+  store lock that the runner takes for every real run and renews while it works. A job whose
+  lock is held is skipped with a message and tried again a minute later.
+- SIGINT/SIGTERM: the run in flight finishes its batch, its state is recorded, exit 0.
+- Time comes from an injectable `Clock`, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from croniter import croniter
+
+from core.errors import AbortError, ConfigError, FlxError
+from core.model import OPERATIONS
+from core.redact import Redactor
+
+if TYPE_CHECKING:
+    import httpx
+
+    from core.config import Config
+    from core.plugins import Plugins
+    from core.report import RunReport
+    from core.store import Store
+
+__all__ = ["Cadence", "Clock", "Job", "RunLock", "RunLockedError", "Scheduler", "SystemClock",
+           "last_run_start", "next_run_at", "parse_cadence", "plan_jobs"]
+
+log = logging.getLogger("flx.schedule")
+
+LOCK_TTL = 300.0  # a crashed holder's lock frees itself after this many seconds
+LOCK_RENEW = 60.0  # the holder renews this often, so a long run keeps it
+SKIPPED_RETRY = dt.timedelta(minutes=1)  # a job whose lock was busy is tried again after this
+MIN_SLEEP, MAX_SLEEP = 1.0, 300.0  # wake at least every 5 minutes to re-read run history
+CADENCE_EXAMPLES = ('"every 30 minutes", "every 2 hours", "every 1 day" or a cron expression '
+                    'such as "*/15 * * * *"')
+
+_INTERVAL = re.compile(r"every\s+(?:(\d+)\s*)?(minutes?|mins?|m|hours?|hrs?|h|days?|d)",
+                       re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+# --- cadences ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often a job runs: a fixed interval, or a cron expression."""
+
+    text: str
+    interval: dt.timedelta | None = None
+    cron: str | None = None
+
+    def next_after(self, last_start: dt.datetime | None, since: dt.datetime) -> dt.datetime:
+        """When the job is due: after `last_start` (its last run), or, never run, `since`
+        (interval: at once) or the first cron slot after `since`."""
+        if self.interval is not None:
+            return since if last_start is None else last_start + self.interval
+        assert self.cron is not None
+        base = last_start or since
+        # Cron fields mean local wall-clock time, as in crontab; the answer goes back to UTC.
+        nxt = croniter(self.cron, base.astimezone()).get_next(dt.datetime)
+        return nxt.astimezone(dt.UTC)
+
+
+def parse_cadence(text: str) -> Cadence:
+    """`every N minutes|hours|days` (N defaults to 1) or a 5-field cron expression / @alias.
+    Raises ValueError saying what is accepted."""
+    cleaned = " ".join(str(text).split())
+    match = _INTERVAL.fullmatch(cleaned)
+    if match:
+        count = int(match.group(1) or 1)
+        key = _UNITS[match.group(2).lower()[0]]
+        if count < 1:
+            raise ValueError(f"{text!r}: the interval must be at least 1 {key[:-1]}")
+        return Cadence(cleaned, interval=dt.timedelta(**{key: count}))
+    fields = cleaned.split(" ")
+    if cleaned and (cleaned.startswith("@") or len(fields) == 5) and croniter.is_valid(cleaned):
+        return Cadence(cleaned, cron=cleaned)
+    raise ValueError(f"{text!r} is not a cadence; write {CADENCE_EXAMPLES}")
+
+
+# --- jobs and their timing ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    connection: str
+    operation: str
+    cadence: Cadence
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.connection, self.operation)
+
+    def label(self) -> str:
+        return f"{self.operation} on {self.connection}"
+
+
+def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
+    """Every enabled operation with a `schedule`, ordered by connection, then orders,
+    shipments, vendor bills. Every bad cadence is reported at once (with its TOML path)."""
+    if connection is not None:
+        config.connection(connection)  # a clear error for an unknown or incomplete connection
+    jobs: list[Job] = []
+    problems: list[str] = []
+    for name in sorted(config.connections):
+        if connection is not None and name != connection:
+            continue
+        conn = config.connections[name]
+        for op in OPERATIONS:
+            settings = conn.operations.get(op)
+            if not settings or settings.get("enabled") is False or not settings.get("schedule"):
+                continue
+            where = f"connections.{name}.operations.{op}.schedule"
+            try:
+                jobs.append(Job(name, op, parse_cadence(str(settings["schedule"]))))
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            for missing in config.missing_env.get(name, []):
+                problems.append(missing)
+    if problems:
+        raise ConfigError("the schedule cannot start", problems=sorted(dict.fromkeys(problems)),
+                          hint=f"correct {config.path} (or set the environment variables) and "
+                               "start `flx schedule` again")
+    if not jobs:
+        scope = f"connection {connection!r}" if connection else "any connection"
+        raise ConfigError(
+            f"nothing to schedule: no enabled operation of {scope} has a `schedule`",
+            hint='add schedule = "every 30 minutes" to a [connections.NAME.operations.OP] '
+                 f"table in {config.path}")
+    return jobs
+
+
+def last_run_start(store: Store, connection: str, operation: str) -> dt.datetime | None:
+    """When the last real (not dry) run of this operation started, by any process."""
+    for run in store.recent_runs(connection=connection, operation=operation, limit=10):
+        if not run.get("dry_run"):
+            started: dt.datetime = run["started_at"]
+            return started if started.tzinfo else started.replace(tzinfo=dt.UTC)
+    return None
+
+
+def next_run_at(store: Store, connection: str, operation: str, schedule: str,
+                now: dt.datetime) -> dt.datetime | None:
+    """When `flx schedule` would next run this operation (None for an invalid cadence); a
+    time in the past means "at the next tick"."""
+    try:
+        cadence = parse_cadence(schedule)
+    except ValueError:
+        return None
+    return cadence.next_after(last_run_start(store, connection, operation), now)
+
+
+# --- the run lock ------------------------------------------------------------------------------
+
+
+class RunLockedError(AbortError):
+    """Another process runs this connection + operation right now."""
+
+    error_class = "locked"
+
+
+def lock_name(connection: str, operation: str) -> str:
+    return f"run:{connection}:{operation}"
+
+
+class RunLock:
+    """The store lock that keeps runs of one connection + operation from overlapping. A
+    background thread renews it while held; `lost` turns true if another process took it over
+    (the holder stalled past the TTL), and the runner then stops after its batch."""
+
+    def __init__(self, store: Store, connection: str, operation: str, *,
+                 owner: str | None = None, ttl: float = LOCK_TTL,
+                 renew_every: float = LOCK_RENEW) -> None:
+        from core.store import default_owner
+
+        self.store, self.connection, self.operation = store, connection, operation
+        self.name = lock_name(connection, operation)
+        self.owner = owner or default_owner()
+        self.ttl, self.renew_every = ttl, renew_every
+        self.lost = False
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> RunLock:
+        if not self.store.acquire_lock(self.name, self.owner, self.ttl):
+            holder = self.store.lock_holder(self.name) or "another process"
+            raise RunLockedError(
+                f"{self.operation} on {self.connection} is already running ({holder}); this "
+                "run was not started, so the two never overlap",
+                hint="wait for it to finish (`flx runs` shows it) and run again; a lock left "
+                     f"by a crashed process frees itself within {int(self.ttl // 60)} minutes")
+        self._thread = threading.Thread(target=self._renew, name=f"flx-lock-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _renew(self) -> None:
+        while not self._done.wait(self.renew_every):
+            try:
+                if not self.store.acquire_lock(self.name, self.owner, self.ttl):
+                    self.lost = True
+                    log.error("lost the run lock of %s on %s to another process; stopping "
+                              "after the batch in flight", self.operation, self.connection)
+                    return
+            except Exception as exc:  # a database hiccup: try again at the next renewal
+                log.warning("could not renew the run lock %s: %s", self.name, exc)
+
+    def release(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with contextlib.suppress(Exception):  # an unreleased lock expires by itself
+            self.store.release_lock(self.name, self.owner)
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# --- clocks ------------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None:
+        """Wait `seconds`, or less when `stop` is set."""
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None:
+        stop.wait(seconds)
+
+
+# --- the scheduler -----------------------------------------------------------------------------
+
+
+RunFn = Callable[..., "RunReport"]
+_SEVERITY = {0: 0, 3: 1, 1: 2}  # exit codes, least to most severe
+
+
+@dataclass
+class Scheduler:
+    """Runs the jobs of `plan_jobs(config, connection)` at their cadence until stopped.
+
+    `emit` receives each log line (already redacted); `run_fn` is core.runner.run_operation
+    (replaceable in tests)."""
+
+    config: Config
+    plugins: Plugins
+    store: Store
+    connection: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    transport: httpx.BaseTransport | None = None
+    log_format: str = "text"
+    emit: Callable[[str], None] = lambda line: print(line, flush=True)
+    run_fn: RunFn | None = None
+    redactor: Redactor | None = None
+
+    def __post_init__(self) -> None:
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"unknown log format {self.log_format!r}",
+                              hint="use --log-format text or --log-format json")
+        self.jobs = plan_jobs(self.config, self.connection)
+        self.stop_event = threading.Event()
+        self.stop_reason = ""
+        self.started_at = self.clock.now()
+        self.exit_code = 0
+        self._last_start: dict[tuple[str, str], dt.datetime] = {}
+        self._not_before: dict[tuple[str, str], dt.datetime] = {}
+        if self.redactor is None:
+            self.redactor = Redactor(self.config.secrets())
+        if self.run_fn is None:
+            from core.runner import run_operation
+
+            self.run_fn = run_operation
+
+    # -- timing -------------------------------------------------------------------------------
+
+    def next_due(self, job: Job) -> dt.datetime:
+        stored = last_run_start(self.store, job.connection, job.operation)
+        mine = self._last_start.get(job.key)
+        last = max((t for t in (stored, mine) if t is not None), default=None)
+        due = job.cadence.next_after(last, self.started_at)
+        blocked = self._not_before.get(job.key)
+        return max(due, blocked) if blocked else due
+
+    # -- running ------------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Run every job that is due now, in plan order; returns how many runs were made."""
+        ran = 0
+        for job in self.jobs:
+            if self.stop_event.is_set():
+                break
+            if self.next_due(job) <= self.clock.now():
+                ran += self._run(job)
+        return ran
+
+    def _run(self, job: Job) -> int:
+        now = self.clock.now()
+        assert self.run_fn is not None
+        try:
+            report = self.run_fn(self.config, self.plugins, job.operation, job.connection,
+                                 transport=self.transport, store=self.store,
+                                 should_stop=self.stop_event.is_set)
+        except RunLockedError as exc:
+            self._not_before[job.key] = now + min(SKIPPED_RETRY, job.cadence.interval
+                                                  or SKIPPED_RETRY)
+            self._log(job, "skipped", text=f"skipped: {exc.message}", reason=exc.message)
+            return 0
+        except FlxError as exc:  # config or plugin trouble: say so, keep the other jobs going
+            self._last_start[job.key] = now
+            self._worse(1)
+            self._log(job, "error", text=f"not run: {exc}", error=exc.to_dict())
+            return 0
+        except Exception as exc:  # a bug must not take the scheduler down
+            self._last_start[job.key] = now
+            self._worse(1)
+            message = f"{type(exc).__name__}: {exc}"
+            log.debug("scheduled run failed", exc_info=True)
+            self._log(job, "error", text=f"not run: unexpected {message}",
+                      error={"class": "internal", "message": message})
+            return 0
+        self._last_start[job.key] = now
+        self._worse(report.exit_code)
+        data = report.to_dict()
+        text = report.summary() + "".join(f"; {note}" for note in data["notes"]) + (
+            f"; aborted: {data['aborted']}" if data["aborted"] else "")
+        self._log(job, "run", text=text, run_id=data["run_id"], status=data["status"],
+                  counts=data["counts"], duration_seconds=data["duration_seconds"],
+                  requests=data["requests"], exit_code=data["exit_code"],
+                  aborted=data["aborted"], notes=data["notes"])
+        return 1
+
+    def _worse(self, code: int) -> None:
+        if _SEVERITY.get(code, 2) > _SEVERITY.get(self.exit_code, 2):
+            self.exit_code = code
+
+    def run(self, *, once: bool = False, handle_signals: bool = True) -> int:
+        """Tick until stopped (or once). Returns the exit code: with `once`, the worst run
+        outcome (0, 3 some records failed, 1 a run aborted or could not start); otherwise 0
+        after a graceful stop."""
+        self._log(None, "start", text="scheduling " + "; ".join(
+            f"{j.label()} {j.cadence.text}" for j in self.jobs) + (" (once)" if once else ""),
+            jobs=[{"connection": j.connection, "operation": j.operation,
+                   "schedule": j.cadence.text} for j in self.jobs], once=once)
+        with self._signals(handle_signals):
+            while not self.stop_event.is_set():
+                self.tick()
+                if once or self.stop_event.is_set():
+                    break
+                wake = min(self.next_due(job) for job in self.jobs)
+                delay = (wake - self.clock.now()).total_seconds()
+                self.clock.sleep(min(max(delay, MIN_SLEEP), MAX_SLEEP), self.stop_event)
+        reason = self.stop_reason or ("done" if once else "stopped")
+        self._log(None, "stop", text=f"stopped ({reason})", reason=reason)
+        return self.exit_code if once else 0
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Stop after the batch in flight (safe from a signal handler or another thread)."""
+        if not self.stop_event.is_set():
+            self.stop_reason = reason
+            self.stop_event.set()
+
+    @contextlib.contextmanager
+    def _signals(self, enabled: bool) -> Iterator[None]:
+        if not enabled or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            name = signal.Signals(signum).name
+            if self.stop_event.is_set():
+                return  # already stopping; the batch in flight is never cut in half
+            self.request_stop(f"{name}: finished the batch in flight")
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    # -- logging ------------------------------------------------------------------------------
+
+    def _log(self, job: Job | None, event: str, *, text: str, **fields: Any) -> None:
+        now = self.clock.now().astimezone(dt.UTC)
+        stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+        if self.log_format == "json":
+            record: dict[str, Any] = {"time": stamp, "event": event}
+            if job is not None:
+                record.update(connection=job.connection, operation=job.operation)
+            record.update(fields)
+            line = json.dumps(record, default=str, ensure_ascii=False)
+        else:
+            prefix = f"{job.label()}: " if job is not None and event != "run" else ""
+            line = f"{stamp} {prefix}{text}"
+        assert self.redactor is not None
+        self.emit(self.redactor.text(line))

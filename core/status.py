@@ -1,0 +1,486 @@
+"""What happened and what is stuck: `flx status`, `flx errors`, `flx retry`, `flx resolve`,
+`flx runs`, as typed functions over the store (the CLI in core/cli/status.py only prints).
+
+Vocabulary, per connection + operation + record (core.model.SyncStatus):
+- failed records carry an error dict (class, message, hint, code, detail, path); transient
+  classes get a `next_retry_at` from core.runner.next_retry_at, data classes do not: the store
+  offers them again when the record's content hash changes (a corrected re-import) or after
+  `flx retry`.
+- `retry` puts failed records back to `pending` (history kept: attempts, first failure, the
+  last error) so the next run takes them whatever their retry time.
+- `resolve` marks a record `skipped` with a person's note: never sent again, and an entry in
+  the audit trail says who decided what (method RESOLVE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from core.errors import ERROR_CLASSES, ConfigError
+from core.model import DONE_STATUSES, OPERATIONS, RECORD_KINDS
+from core.runner import MAX_ATTEMPTS
+
+if TYPE_CHECKING:
+    from core.config import Config
+    from core.store import Store, SyncState
+
+__all__ = ["AUTO_RETRY_CLASSES", "DATA_CLASSES", "DEFAULT_HINTS", "fix_hint", "list_errors",
+           "list_runs", "reason_group", "resolve", "retry", "status_lines", "status_summary"]
+
+log = logging.getLogger("flx.status")
+
+# Classes the runner retries by itself (RetryableError subclasses, untranslated transport
+# errors); everything else waits for a person or for a changed record.
+AUTO_RETRY_CLASSES = frozenset({"network", "outage", "rate_limit", "transient"})
+# Classes caused by the record's content: a corrected re-import makes it due again at once.
+DATA_CLASSES = frozenset({"data", "reference", "template", "rejected", "duplicate"})
+_EXTRA_CLASSES = ("waiting", "resolved", "transient", "plugin", "error", "dry_run")
+KNOWN_CLASSES = tuple(sorted({*ERROR_CLASSES, *_EXTRA_CLASSES}))
+
+DEFAULT_HINTS: dict[str, str] = {
+    "data": "correct the record where it comes from and import it again",
+    "reference": "add the missing value to the mapping profile (or create it in the "
+                 "accounting system), then `flx retry {id}`",
+    "template": "fix the template or mapping profile (`flx render ... --id {id}` shows the "
+                "payload), then `flx retry {id}`",
+    "rejected": "read the remote system's message and errorPath; fix the record or the "
+                "mapping, then `flx retry {id}`",
+    "duplicate": "the record already exists remotely and could not be linked safely: check it "
+                 "there, then `flx resolve {id} --note ...` or remove the copy and retry",
+    "network": "usually transient; if it persists check the network, proxy and base_url",
+    "outage": "the remote system failed on its side; nothing to fix here",
+    "rate_limit": "the account's concurrency limit was hit; lower `concurrency` if it persists",
+    "transient": "usually transient; nothing to fix unless it persists",
+    "authentication": "check the connection's credentials (`flx connections test NAME`)",
+    "permission": "give the integration role the permission named in the message",
+    "config": "correct flx.toml (`flx connections test NAME` checks a connection)",
+    "plugin": "this looks like a plugin bug: report it with this message; `flx retry {id}` "
+              "after upgrading",
+    "waiting": "flx checks again at every run; if it can never go (a cancelled order, say), "
+               "`flx resolve {id} --note ...`",
+    "resolved": "resolved by hand; it will not be sent",
+}
+_FALLBACK_HINT = "read the message, fix the cause, then `flx retry {id}`"
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # the store hands back UTC; be explicit about it
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _when(value: dt.datetime) -> str:
+    """A time the way a person reads it in a one-line hint."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _check_filters(config: Config, store: Store, *, error_class: str | None = None,
+                   operation: str | None = None, connection: str | None = None) -> None:
+    """Unknown filter values are mistakes worth a clear error, not an empty answer."""
+    problems = []
+    if operation is not None and operation not in OPERATIONS:
+        problems.append(f"--operation {operation!r}: use one of {', '.join(OPERATIONS)}")
+    if error_class is not None and error_class not in KNOWN_CLASSES:
+        problems.append(f"--class {error_class!r}: use one of {', '.join(KNOWN_CLASSES)}")
+    if connection is not None:
+        known = set(config.connections) | {p[0] for p in _stored_pairs(store)}
+        if connection not in known:
+            problems.append(f"--connection {connection!r}: known connections are "
+                            f"{', '.join(sorted(known)) or 'none'}")
+    if problems:
+        raise ConfigError("unknown filter value" + ("s" if len(problems) > 1 else ""),
+                          problems=problems, hint="correct the option and run the command again")
+
+
+def _stored_pairs(store: Store) -> set[tuple[str, str]]:
+    return {(row["connection"], row["operation"]) for row in store.sync_summary()}
+
+
+def _pairs(config: Config, store: Store, connection: str | None = None,
+           operation: str | None = None) -> list[tuple[str, str]]:
+    """Every connection + operation that is configured or has sync state, in a stable order
+    (connections by name, operations in flow order: orders, shipments, vendor bills)."""
+    found = set(_stored_pairs(store))
+    for name, conn in config.connections.items():
+        found.update((name, op) for op in conn.operations if op in OPERATIONS)
+    order = {op: i for i, op in enumerate(OPERATIONS)}
+    return sorted(((c, o) for c, o in found
+                   if (connection is None or c == connection)
+                   and (operation is None or o == operation)),
+                  key=lambda p: (p[0], order.get(p[1], 99), p[1]))
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+_ID_AFTER = re.compile(
+    r"\b(order|shipment|vendor bill|bill|fulfillment request|request|line|record|item|sku)"
+    r"\s+'?(?=[^\s:;,()']*\d)[^\s:;,()']+'?", re.IGNORECASE)
+_OWN_PREFIX = re.compile(r"^(shipment|vendor bill|order)\s*:\s*", re.IGNORECASE)
+_PARTLY = re.compile(r"\bline\s*:\s*\d+ of \d+ routed( \(more than ordered\))?")
+
+
+def reason_group(message: str, record_id: str = "") -> str:
+    """A waiting reason without the ids in it, so that "order ORD-7 is not in NetSuite yet"
+    and "order ORD-9 is not in NetSuite yet" count as one reason."""
+    # The record's own id may have no digit: mark it as one, so the id pattern takes it too
+    # (ids shorter than 3 characters would match inside ordinary words and numbers).
+    text = message.replace(record_id, "ID0") if len(record_id) >= 3 else message
+    text = _ID_AFTER.sub(lambda m: m.group(1), text).replace("ID0", "")
+    text = _OWN_PREFIX.sub("", text)
+    text = _PARTLY.sub(lambda m: "a line is routed more than ordered" if m.group(1)
+                       else "a line is not fully routed", text)
+    parts = list(dict.fromkeys(" ".join(p.split()) for p in text.split(";") if p.strip()))
+    return "; ".join(parts) or "no reason given"
+
+
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    started, finished = run.get("started_at"), run.get("finished_at")
+    duration = None
+    if started is not None and finished is not None:
+        duration = round(max((finished - started).total_seconds(), 0.0), 3)
+    return {"id": run.get("id"), "connection": run.get("connection"),
+            "operation": run.get("operation"), "dry_run": bool(run.get("dry_run")),
+            "started_at": _iso(started), "finished_at": _iso(finished),
+            "duration_seconds": duration, "status": run.get("status"),
+            "counts": dict(run.get("counts") or {})}
+
+
+def _waiting(store: Store, connection: str, operation: str) -> list[dict[str, Any]]:
+    groups: Counter[str] = Counter()
+    for state in store.iter_sync(connection, operation, statuses=["waiting"]):
+        groups[reason_group(str((state.error or {}).get("message") or ""), state.record_id)] += 1
+    return [{"reason": reason, "count": n} for reason, n in groups.most_common()]
+
+
+def _failing(store: Store, connection: str, operation: str) -> dict[str, int]:
+    classes: Counter[str] = Counter()
+    for state in store.iter_sync(connection, operation, statuses=["failed"]):
+        classes[str((state.error or {}).get("class") or "error")] += 1
+    return dict(classes.most_common())
+
+
+def status_summary(config: Config, store: Store, *, now: dt.datetime | None = None,
+                   ) -> dict[str, Any]:
+    """Records per kind, and per connection + operation: counts per sync status, the last run
+    (time, counts, duration), waiting records grouped by reason, failing records per error
+    class, records done, and when the schedule runs it next."""
+    from core.schedule import next_run_at  # late: core.schedule imports the runner
+
+    now = now or dt.datetime.now(dt.UTC)
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for row in store.sync_summary():
+        counts.setdefault((row["connection"], row["operation"]), {})[row["status"]] = \
+            int(row["count"])
+    sync = []
+    for conn, op in _pairs(config, store):
+        by_status = counts.get((conn, op), {})
+        runs = store.recent_runs(connection=conn, operation=op, limit=1)
+        settings = config.connections[conn].operations.get(op) if conn in config.connections \
+            else None
+        enabled = settings is not None and settings.get("enabled", True) is not False
+        schedule = settings.get("schedule") if settings is not None else None
+        entry: dict[str, Any] = {
+            "connection": conn, "operation": op, "enabled": enabled,
+            "counts": by_status,
+            "done": sum(n for s, n in by_status.items() if s in DONE_STATUSES),
+            "failing": _failing(store, conn, op) if by_status.get("failed") else {},
+            "waiting": _waiting(store, conn, op) if by_status.get("waiting") else [],
+            "last_run": _run_row(runs[0]) if runs else None,
+            "schedule": schedule,
+            "next_run_at": None,
+        }
+        if schedule and enabled:
+            entry["next_run_at"] = _iso(next_run_at(store, conn, op, schedule, now))
+        sync.append(entry)
+    return {"records": {kind: store.count_records(kind) for kind in RECORD_KINDS},
+            "sync": sync}
+
+
+def _short(iso: str) -> str:
+    return iso.replace("T", " ").replace("Z", " UTC")
+
+
+def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> list[str]:
+    """`status_summary` as plain lines for people: per connection + operation, the last run,
+    the next scheduled one, then what is done, failing (by class) and waiting (by reason)."""
+    now = now or dt.datetime.now(dt.UTC)
+    lines = []
+    for row in summary.get("sync") or []:
+        head = f"{row['connection']} {row['operation']}"
+        if not row.get("enabled", True):
+            head += " (disabled)"
+        last = row.get("last_run")
+        if last:
+            counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
+                               (last.get("counts") or {}).items() if n) or "nothing to do"
+            took = (f" in {last['duration_seconds']:.1f}s"
+                    if last.get("duration_seconds") is not None else "")
+            head += (f": last run {_short(last['started_at'])} {last['status']}{took} "
+                     f"({counts})")
+        else:
+            head += ": never run"
+        if row.get("next_run_at"):
+            due = dt.datetime.fromisoformat(row["next_run_at"])
+            head += "; next run " + ("due now" if due <= now else _short(row["next_run_at"]))
+        lines.append(head)
+        parts = [f"{row.get('done', 0)} done"]
+        failing = row.get("failing") or {}
+        if failing:
+            by_class = ", ".join(f"{c} {n}" for c, n in failing.items())
+            parts.append(f"{sum(failing.values())} failing ({by_class}; see `flx errors`)")
+        lines.append("  " + "; ".join(parts))
+        lines.extend(f"  {w['count']} waiting: {w['reason']}" for w in row.get("waiting") or [])
+    return lines
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def fix_hint(state: SyncState, error: dict[str, Any] | None = None) -> str:
+    """One line: what to do about this record, and when (if ever) flx tries it again by
+    itself. The error's own hint comes first; else a default for its class."""
+    error = error if error is not None else (state.error or {})
+    cls = str(error.get("class") or "error")
+    base = str(error.get("hint") or DEFAULT_HINTS.get(cls, _FALLBACK_HINT))
+    base = base.replace("{id}", state.record_id)
+    if state.status == "waiting" or cls in ("resolved", "waiting"):
+        return base
+    if cls in AUTO_RETRY_CLASSES:
+        if state.next_retry_at is not None:
+            when = (f"flx tries again by itself at the first run after "
+                    f"{_when(state.next_retry_at)} (attempt {state.attempts + 1} of "
+                    f"{MAX_ATTEMPTS})")
+        else:
+            when = (f"automatic retries are used up ({state.attempts} attempts): "
+                    f"`flx retry {state.record_id}` once the cause is gone")
+        return f"{base}. {when}"
+    again = f"`flx retry {state.record_id}`"
+    if cls in DATA_CLASSES:
+        text = f"{base}. Not retried by itself: a re-imported, changed record goes out at the " \
+               "next run"
+        return text if again in base else f"{text}; after a mapping or template fix use {again}"
+    return base if again in base else f"{base}. Not retried by itself: {again} once fixed"
+
+
+def _message(error: dict[str, Any]) -> str:
+    """The message, with the remote system's code, detail and error path when it adds them."""
+    message = str(error.get("message") or "")
+    extra = []
+    code, detail, path = error.get("code"), error.get("detail"), error.get("path")
+    if code and str(code) not in message:
+        extra.append(f"code {code}")
+    if detail and str(detail) not in message:
+        extra.append(str(detail))
+    if path and str(path) not in message:
+        extra.append(f"at {path}")
+    return f"{message} ({'; '.join(extra)})" if extra else message
+
+
+def _error_row(state: SyncState) -> dict[str, Any]:
+    error = dict(state.error or {})
+    cls = "waiting" if state.status == "waiting" else str(error.get("class") or "error")
+    if state.status == "skipped":
+        cls = "resolved"
+    retry_text = None
+    if state.status == "failed":
+        # The store offers any failed record again once its content changes (see
+        # Store.candidates); transient ones also on their retry time, until attempts run out.
+        retry_text = (_iso(state.next_retry_at) if state.next_retry_at is not None
+                      else "no (use flx retry)" if cls in AUTO_RETRY_CLASSES
+                      else "when the record changes")
+    return {
+        "record_id": state.record_id, "connection": state.connection,
+        "operation": state.operation, "status": state.status, "class": cls,
+        "message": _message(error), "hint": fix_hint(state, {**error, "class": cls}),
+        "code": error.get("code"), "detail": error.get("detail"), "path": error.get("path"),
+        "attempts": state.attempts,
+        "first_failed_at": _iso(state.first_failed_at),
+        "last_attempt_at": _iso(state.last_attempt_at),
+        "updated_at": _iso(state.updated_at),
+        "next_retry_at": _iso(state.next_retry_at),
+        "automatic_retry": retry_text,
+        "note": error.get("note") if cls == "resolved" else None,
+    }
+
+
+def list_errors(config: Config, store: Store, *, error_class: str | None = None,
+                operation: str | None = None, connection: str | None = None,
+                ) -> list[dict[str, Any]]:
+    """Failed records (then waiting ones), each with its class, message, the remote system's
+    code/detail/errorPath, attempts, first failure, last attempt, next automatic retry and a
+    one-line fix. `error_class="resolved"` lists records resolved by hand, with their notes."""
+    _check_filters(config, store, error_class=error_class, operation=operation,
+                   connection=connection)
+    statuses = ["skipped"] if error_class == "resolved" else ["failed", "waiting"]
+    rows = []
+    for conn, op in _pairs(config, store, connection, operation):
+        for state in store.iter_sync(conn, op, statuses=statuses):
+            row = _error_row(state)
+            if error_class is None or row["class"] == error_class:
+                rows.append(row)
+    rank = {"failed": 0, "waiting": 1, "skipped": 2}
+    rows.sort(key=lambda r: rank.get(r["status"], 3))  # stable: pairs, then ids, kept
+    return rows
+
+
+# --- retry and resolve -------------------------------------------------------------------------
+
+
+def _states_for(config: Config, store: Store, record_ids: Iterable[str], *,
+                operation: str | None, connection: str | None,
+                ) -> Iterator[tuple[str, SyncState | None]]:
+    pairs = _pairs(config, store, connection, operation)
+    for rid in dict.fromkeys(record_ids):
+        found = False
+        for conn, op in pairs:
+            state = store.get_sync(conn, op, rid)
+            if state is not None:
+                found = True
+                yield rid, state
+        if not found:
+            yield rid, None
+
+
+def _why_not(rid: str, state: SyncState | None) -> str:
+    if state is None:
+        return f"{rid}: no sync state (never tried on these connections/operations)"
+    if state.status in ("sent", "linked"):
+        return (f"{rid}: already {state.status} on {state.connection} ({state.operation}); "
+                f"`flx run {state.operation} --only {rid} --force` sends it again")
+    if state.status == "skipped":
+        return f"{rid}: resolved by hand on {state.connection}; it is not sent"
+    if state.status == "waiting":
+        reason = (state.error or {}).get("message") or "a prerequisite is missing"
+        return f"{rid}: waiting ({reason}); flx checks it again at every run"
+    return f"{rid}: {state.status} on {state.connection} ({state.operation}), not failed"
+
+
+def retry(config: Config, store: Store, record_ids: list[str] | None, *,
+          error_class: str | None = None, operation: str | None = None,
+          connection: str | None = None) -> int:
+    """Put failed records back in the queue for the next run (status pending, no retry time);
+    attempts, first failure and last error are kept. `record_ids=None`: every failed record
+    (narrowed by the filters). Returns how many were re-queued."""
+    _check_filters(config, store, error_class=error_class, operation=operation,
+                   connection=connection)
+    targets: list[SyncState] = []
+    problems: list[str] = []
+    if record_ids is None:
+        for conn, op in _pairs(config, store, connection, operation):
+            targets.extend(store.iter_sync(conn, op, statuses=["failed"]))
+    else:
+        per_id: dict[str, list[str]] = {}
+        for rid, state in _states_for(config, store, record_ids, operation=operation,
+                                      connection=connection):
+            if state is not None and state.status == "failed":
+                targets.append(state)
+                per_id.setdefault(rid, [])
+            else:
+                per_id.setdefault(rid, []).append(_why_not(rid, state))
+        # An id is only a problem when none of its connections/operations could be retried.
+        problems = [p for rid, why in per_id.items() if why and not any(
+            t.record_id == rid for t in targets) for p in why]
+    if error_class is not None:
+        targets = [t for t in targets if (t.error or {}).get("class") == error_class]
+    if record_ids is not None and not targets:
+        raise ConfigError("nothing to retry", problems=problems or [
+            f"no failed record of class {error_class!r} among {', '.join(record_ids)}"],
+            hint="`flx errors` lists the failed records")
+    for problem in problems:
+        log.warning("not re-queued: %s", problem)
+    with store.transaction():  # all or nothing: a half-applied --all would confuse
+        for state in targets:
+            store.set_sync(state.connection, state.operation, state.record_id,
+                           status="pending", error=state.error, next_retry_at=None)
+            store.audit(state.connection, None, "RETRY", _audit_path(state), 0,
+                        record_id=state.record_id)
+    return len(targets)
+
+
+def _audit_path(state: SyncState) -> str:
+    return f"/flx/{state.operation}/{quote(state.record_id, safe='')}"
+
+
+def resolve(config: Config, store: Store, record_id: str, note: str, *,
+            operation: str | None = None, connection: str | None = None) -> int:
+    """Mark a record handled outside flx: status skipped, never sent again, the note kept with
+    it and an audit entry. Records already sent or linked are left as they are. A record never
+    tried is resolved where it would go (its operation on the connections that run it).
+    Returns how many sync states were marked."""
+    _check_filters(config, store, operation=operation, connection=connection)
+    note = note.strip()
+    if not note:
+        raise ConfigError("a note is required to resolve a record",
+                          hint="say why, e.g. --note 'entered by hand as SO812'")
+    targets: list[tuple[str, str, SyncState | None]] = []
+    problems: list[str] = []
+    for _rid, state in _states_for(config, store, [record_id], operation=operation,
+                                   connection=connection):
+        if state is None:
+            targets.extend((c, o, None) for c, o in _unsent_pairs(
+                config, store, record_id, operation, connection))
+        elif state.status in ("sent", "linked"):
+            problems.append(_why_not(record_id, state))
+        else:
+            targets.append((state.connection, state.operation, state))
+    if not targets:
+        raise ConfigError(f"nothing to resolve for {record_id}", problems=problems or [
+            f"{record_id}: no such record in the store for these connections/operations"],
+            hint="check the id (`flx errors` lists failed records); a record already sent "
+                 "needs no resolving")
+    now = _iso(dt.datetime.now(dt.UTC))
+    with store.transaction():
+        for conn, op, state in targets:
+            previous = state.error if state is not None else None
+            store.set_sync(conn, op, record_id, status="skipped", next_retry_at=None,
+                           error={"class": "resolved", "message": f"resolved by hand: {note}",
+                                  "note": note, "resolved_at": now, "previous": previous})
+            store.audit(conn, None, "RESOLVE", f"/flx/{op}/{quote(record_id, safe='')}", 0,
+                        record_id=record_id)
+    return len(targets)
+
+
+def _unsent_pairs(config: Config, store: Store, record_id: str, operation: str | None,
+                  connection: str | None) -> list[tuple[str, str]]:
+    """Where a never-tried record would be sent: its kind's operation on the connections that
+    have that operation enabled. Ambiguity (several connections) needs --connection."""
+    out: list[tuple[str, str]] = []
+    for kind in RECORD_KINDS:
+        if store.get_record(kind, record_id) is None:
+            continue
+        op = next(o for o, k in OPERATIONS.items() if k == kind)
+        if operation is not None and op != operation:
+            continue
+        names = [n for n, c in sorted(config.connections.items())
+                 if (connection is None or n == connection)
+                 and op in c.operations and c.operations[op].get("enabled", True) is not False]
+        if len(names) > 1 and connection is None:
+            raise ConfigError(f"{record_id} would go to several connections",
+                              problems=[f"{op} runs on: {', '.join(names)}"],
+                              hint="pass --connection NAME")
+        out.extend((n, op) for n in names)
+    return out
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+def list_runs(config: Config, store: Store, *, connection: str | None = None,
+              operation: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Recent runs, newest first: id, connection, operation, dry_run, started/finished (UTC),
+    duration in seconds, status (ok, failed, aborted, error, running) and counts."""
+    _check_filters(config, store, operation=operation, connection=connection)
+    return [_run_row(r) for r in store.recent_runs(connection=connection, operation=operation,
+                                                   limit=limit)]
