@@ -10,7 +10,7 @@
     │   ├── RateLimitError        the account's concurrency/rate limit was hit
     │   ├── RemoteUnavailableError  the remote answered 5xx
     │   ├── NetworkError          no answer: connect error, reset, timeout before sending
-    │   └── OutcomeUnknownError   a write was sent and no answer came: reconcile, never resend blindly
+    │   └── OutcomeUnknownError   a write went out, no answer came: reconcile, never resend
     └── RecordError               this record cannot go now; skip it, go on with the others
         ├── RecordValidationError the input record is wrong (.path)
         ├── MappingError          a reference cannot be resolved (unknown SKU, unmapped vendor)

@@ -48,7 +48,8 @@ class Workspace:
             '[connections.ns]', 'plugin = "netsuite"', 'account_id = "1234567_SB1"',
             f'client_id = "${{{names[0]}}}"', f'client_secret = "${{{names[1]}}}"',
             f'token_id = "${{{names[2]}}}"', f'token_secret = "${{{names[3]}}}"',
-            f'concurrency = {self.concurrency}', 'base_url = "https://1234567-sb1.suitetalk.api.netsuite.com"', '',
+            f'concurrency = {self.concurrency}',
+            'base_url = "https://1234567-sb1.suitetalk.api.netsuite.com"', '',
         ]
         for op in OPERATIONS:
             lines.append(f"[connections.ns.operations.{op}]")
