@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/flx demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check core plugins tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: $(STAMP) lint
