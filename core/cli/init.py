@@ -39,7 +39,7 @@ url = "sqlite:///flx.db"
 
 # [alerts]
 # webhook_url = "${FLX_ALERT_WEBHOOK_URL}"   # receives a JSON POST after runs
-# on = ["run_failed", "record_failed"]
+# on = ["failures", "auth", "outage"]
 """
 
 OPERATION_BLOCK = """\
