@@ -6,6 +6,8 @@ UNCERTAIN (netsuite-rest.md §4.4):
 - zero_quantity_lines (default): list every PO line that still has something to bill; lines
   not on this invoice get quantity 0. The first bill of a PO thus lists every line (unbilled
   ones at 0) and a later bill lists only lines still open — the reference page's two examples.
+  Lines still open but not invoiced now are listed at 0 rather than left out, because a line
+  a transform does not list may be billed in full (the emulator does so, the stricter case).
 - replace_lines: send `?replace=item` with only the invoiced lines."""
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ from plugins.netsuite.common import (
     money,
     tran_date,
 )
+from plugins.netsuite.ids import record_id
 from plugins.netsuite.lines import allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver
 
+# Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
+# `flx run --only ID --force` on a record that was sent).
+EARLIER = ("in_flight", "failed", "sent", "linked")
 OPERATION = "send-vendor-bills"
 STRATEGIES = ("zero_quantity_lines", "replace_lines")
 
@@ -49,9 +55,12 @@ class BillSender:
         order = self.runtime.store.get_record("order", bill["order_id"]) or {}
         state = self.runtime.state(bill["order_id"], operation="send-orders")
         remote = (state.remote_ids if state else {}) or {}
-        po_id = (remote.get("purchase_orders") or {}).get(bill["fulfillment_request_id"])
+        pos = remote.get("purchase_orders") or {}
+        po_id = pos.get(bill["fulfillment_request_id"])
+        # The PO's lines, in order, are the dropship lines of every request it serves (NetSuite
+        # makes one PO per vendor, so two requests to one vendor share it).
         planned = [p for p in remote.get("lines") or []
-                   if p.get("fr_id") == bill["fulfillment_request_id"]]
+                   if p.get("fr_type") == "external" and po_id and pos.get(p.get("fr_id")) == po_id]
         return order, po_id, planned
 
     def _one(self, bill: dict[str, Any]) -> RecordResult:
@@ -60,6 +69,14 @@ class BillSender:
             return RecordResult(bill["id"], "waiting", message=(
                 f"no Purchase Order is recorded for fulfillment request "
                 f"{bill['fulfillment_request_id']} of order {bill['order_id']} yet"))
+        earlier = self.existing(bill)
+        if earlier is not None:
+            message = (f"Vendor Bill {earlier[1]} ({earlier[0]}) is already in NetSuite (an "
+                       "earlier attempt created it); nothing sent again")
+            if self.runtime.dry_run:
+                return RecordResult(bill["id"], "dry_run", message=message)
+            return RecordResult(bill["id"], "sent", message=message, remote_ids={
+                "vendor_bill": earlier[0], "purchase_order": po_id})
         body, replace, warnings = self.payload(bill, order, po_id, planned)
         if self.runtime.dry_run:
             return RecordResult(bill["id"], "dry_run", message="would send",
@@ -80,6 +97,19 @@ class BillSender:
                                   for ln in billed]},
             message=f"Vendor Bill {bill.get('number')} for {len(billed)} PO line(s)")
 
+    def existing(self, bill: dict[str, Any]) -> tuple[str, str] | None:
+        """(internal id, invoice number) of the bill an earlier attempt made (interrupted,
+        or sent and now forced). The PO's billed quantities already count it, so a new
+        payload would be refused as over-billing: look it up by external id first."""
+        state = self.runtime.state(bill["id"])
+        if state is None or state.status not in EARLIER:
+            return None
+        found = self.ctx.client.get_by_external_id("vendorBill", eid(bill["id"]))
+        found_id = record_id(found) if found else None
+        if found is None or not found_id:
+            return None
+        return found_id, str(found.get("tranId") or bill.get("number") or found_id)
+
     def _envelope(self, po_id: str, body: dict[str, Any], replace: str | None) -> dict[str, Any]:
         path = f"/services/rest/record/v1/purchaseOrder/{po_id}/!transform/vendorBill"
         return {"name": "vendorBill", "method": "POST",
@@ -96,35 +126,71 @@ class BillSender:
         transaction = f"Purchase Order {po.get('tranId') or po_id}"
         rates: dict[int, Decimal] = {}
         warnings: list[str] = []
+        invoiced = Decimal(0)  # what the invoice's lines come to, for the total check
         for item in bill.get("items", []):
-            taken = allocate(lines, item["sku"], int(item["quantity"]), fr_id=None,
+            taken = allocate(lines, item["sku"], int(item["quantity"]),
+                             fr_id=bill["fulfillment_request_id"],
+                             order_line_id=item.get("order_line_id"),
                              item_id_of=lambda sku: self._item_id(sku), what=what,
-                             record_id=bill["id"], transaction=transaction)
-            if item.get("cost") not in (None, ""):
-                cost = Decimal(str(item["cost"]))
-                for ln, _ in taken:
-                    rates[ln.line] = cost
-                    if ln.rate is not None and money(ln.rate) != money(cost):
-                        warnings.append(
-                            f"{item['sku']}: invoiced cost {cost} differs from the PO rate "
-                            f"{money(ln.rate)} on line {ln.line}; billed at {cost}")
+                             record_id=bill["id"], transaction=transaction,
+                             open_word="unbilled")
+            cost = None if item.get("cost") in (None, "") else Decimal(str(item["cost"]))
+            for ln, quantity in taken:
+                po_rate = None if ln.rate is None else Decimal(str(ln.rate))
+                invoiced += money((cost if cost is not None else po_rate or 0) * quantity)
+                if cost is None:
+                    continue
+                rates[ln.line] = cost
+                if po_rate is not None and po_rate != cost:
+                    warnings.append(
+                        f"{item['sku']}: invoiced cost {cost} differs from the PO rate "
+                        f"{_shown(po_rate)} on PO line {ln.line}; billed at {cost}")
         if self.strategy == "replace_lines":
             chosen, replace = [ln for ln in lines if ln.taken > 0], "item"
         else:
             chosen, replace = [ln for ln in lines if ln.quantity - ln.done > 0], None
+        # Decimals go to the template as they are: its `json` filter writes them exactly.
         body_lines = [{"order_line": ln.line, "quantity": ln.taken,
-                       "rate": float(rates[ln.line]) if ln.line in rates and ln.taken else None}
+                       "rate": rates[ln.line] if ln.line in rates and ln.taken else None}
                       for ln in chosen]
         expenses = self._expenses(bill, warnings)
+        self._check_total(bill, invoiced, warnings)
+        header = self._header(bill, order)
+        profile_memo = header.pop("memo", None)
         context = {
             "bill": bill, "order": order, "profile": self.ctx.profile,
             "external_id": eid(bill["id"]),
             "tran_date": tran_date(bill.get("invoiced_at")),
-            "memo": f"Invoice {bill.get('number')} for order "
-                    f"{order.get('number') or bill['order_id']} ({bill['fulfillment_request_id']})",
-            "header": {}, "lines": body_lines, "expenses": expenses,
+            "due_date": tran_date(bill.get("due_at")),
+            # The profile's vendor_bill.header memo, else the invoice's own, else flx's.
+            "memo": profile_memo or bill.get("memo") or (
+                f"Invoice {bill.get('number')} for order "
+                f"{order.get('number') or bill['order_id']} ({bill['fulfillment_request_id']})"),
+            "header": header, "lines": body_lines, "expenses": expenses,
         }
         return self.ctx.render("vendorBill", context, bill["id"]), replace, warnings
+
+    def _header(self, bill: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+        """The profile's vendor_bill.header and vendor_bill.custom_fields.body values."""
+        section = self.ctx.profile.get("vendor_bill") or {}
+        context = {"bill": bill, "order": order, "tables": self.ctx.tables}
+        header = self.ctx.header(section.get("header") or {}, context, bill["id"])
+        body = (section.get("custom_fields") or {}).get("body") or {}
+        for name, expr in body.items():
+            value = self.ctx.render_expr(expr, context, bill["id"])
+            if value not in (None, ""):
+                header[name] = value
+        return header
+
+    def _check_total(self, bill: dict[str, Any], invoiced: Decimal, warnings: list[str]) -> None:
+        """A printed total that the invoice's own lines do not add up to is worth a look."""
+        if bill.get("total") in (None, ""):
+            return
+        expected = invoiced + money(bill.get("shipping")) + money(bill.get("tax"))
+        if money(bill["total"]) != expected:
+            warnings.append(
+                f"the invoice total {money(bill['total'])} is not its lines + shipping + tax "
+                f"({expected}); the bill follows the lines")
 
     def _expenses(self, bill: dict[str, Any], warnings: list[str]) -> list[dict[str, Any]]:
         out = []
@@ -140,7 +206,7 @@ class BillSender:
                         f"line but options.bill_{key}.account is not set",
                         hint=f"set options.bill_{key}.account to a NetSuite expense account id",
                         record_id=bill["id"])
-                out.append({"account_id": str(setting["account"]), "amount": float(amount),
+                out.append({"account_id": str(setting["account"]), "amount": amount,
                             "memo": f"{label} on invoice {bill.get('number')}"})
             else:
                 warnings.append(f"{label.lower()} {amount} on the invoice was not sent "
@@ -152,6 +218,12 @@ class BillSender:
         return found[sku].id if sku in found else None
 
 
+def _shown(amount: Decimal) -> str:
+    """A rate as people read it: cents always, more decimals only when it has them."""
+    cents = money(amount)
+    return f"{cents if cents == amount else amount.normalize()}"
+
+
 def send_vendor_bills(runtime: Runtime, bills: list[dict[str, Any]]) -> list[RecordResult]:
     return BillSender(runtime).send(list(bills))
 
@@ -161,5 +233,10 @@ def render_vendor_bill(runtime: Runtime, bill: dict[str, Any]) -> list[dict[str,
     order, po_id, planned = sender.purchase_order(bill)
     if not po_id:
         return []
+    earlier = sender.existing(bill)
+    if earlier is not None:  # a run would record it and send nothing
+        return [{"name": "vendorBill", "action": "link", "id": earlier[0], "tranId": earlier[1],
+                 "message": f"Vendor Bill {earlier[1]} is already in NetSuite; nothing would "
+                            "be sent"}]
     body, replace, _ = sender.payload(bill, order, po_id, planned)
     return [sender._envelope(po_id, body, replace)]

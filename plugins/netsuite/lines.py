@@ -24,6 +24,7 @@ class RemoteLine:
     location_id: str | None = None
     skus: set[str] = field(default_factory=set)  # SKUs that name this line (order and PO level)
     fr_id: str | None = None
+    order_line_id: str | None = None  # the flx order line this share comes from
     taken: int = 0  # allocated by the record being built
 
     @property
@@ -38,25 +39,31 @@ def remote_lines(record: dict[str, Any], done_field: str,
     out = []
     for index, raw in enumerate(items):
         item_id = str((raw.get("item") or {}).get("id", ""))
+        quantity = int(float(raw.get("quantity", 0)))
+        # A closed line has nothing open, whatever its counters say: NetSuite refuses it.
+        done = quantity if raw.get("isClosed") else int(float(raw.get(done_field) or 0))
         line = RemoteLine(
-            line=int(raw["line"]), item_id=item_id, quantity=int(float(raw.get("quantity", 0))),
-            done=int(float(raw.get(done_field) or 0)),
+            line=int(raw["line"]), item_id=item_id, quantity=quantity, done=done,
             rate=float(raw["rate"]) if raw.get("rate") not in (None, "") else None,
             location_id=str((raw.get("location") or {}).get("id")) if raw.get("location") else None,
         )
         if planned and index < len(planned) and str(planned[index].get("item_id")) == item_id:
             p = planned[index]
-            line.skus = {p.get("sku"), p.get("order_sku")} - {None}
+            line.skus = {str(s) for s in (p.get("sku"), p.get("order_sku")) if s}
             line.fr_id = p.get("fr_id")
+            line.order_line_id = p.get("order_line_id")
         out.append(line)
     return out
 
 
 def allocate(lines: list[RemoteLine], sku: str, quantity: int, *, fr_id: str | None,
              item_id_of: Callable[[str], str | None], what: str, record_id: str,
-             transaction: str) -> list[tuple[RemoteLine, int]]:
-    """Take `quantity` of `sku` from the open lines, in line order. Raises with the numbers
-    when the SKU is on no line, or when more is asked than is open."""
+             transaction: str, order_line_id: str | None = None, open_word: str = "open",
+             ) -> list[tuple[RemoteLine, int]]:
+    """Take `quantity` of `sku` from the open lines, in line order. The fulfillment request,
+    then the order line, narrow the choice when one SKU sits on several lines (exploded
+    routing). Raises with the numbers when the SKU is on no line, or when more is asked
+    than is open ("open" is `open_word`: bills say "unbilled")."""
     candidates = [ln for ln in lines if sku in ln.skus]
     if not candidates:
         item_id = item_id_of(sku)
@@ -68,13 +75,15 @@ def allocate(lines: list[RemoteLine], sku: str, quantity: int, *, fr_id: str | N
                  "profile, and the item's lookup field)", record_id=record_id)
     if fr_id and any(ln.fr_id == fr_id for ln in candidates):
         candidates = [ln for ln in candidates if ln.fr_id == fr_id]
+    if order_line_id and any(ln.order_line_id == order_line_id for ln in candidates):
+        candidates = [ln for ln in candidates if ln.order_line_id == order_line_id]
     available = sum(max(ln.open, 0) for ln in candidates)
     if quantity > available:
-        detail = ", ".join(f"line {ln.line}: {max(ln.open, 0)} of {ln.quantity} open"
+        detail = ", ".join(f"line {ln.line}: {max(ln.open, 0)} of {ln.quantity} {open_word}"
                            for ln in candidates)
         raise RecordValidationError(
-            f"{what}: SKU {sku} asks for {quantity} but only {available} remain open on "
-            f"{transaction} ({detail})",
+            f"{what}: SKU {sku} asks for {quantity} but only {available} remain {open_word} "
+            f"on {transaction} ({detail})",
             hint="correct the quantities in the source system and re-import the record; flx "
                  "never sends more than is open", record_id=record_id)
     taken = []

@@ -20,41 +20,65 @@ from plugins.netsuite.common import (
     ref,
     tran_date,
 )
+from plugins.netsuite.ids import record_id
 from plugins.netsuite.lines import RemoteLine, allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver
 
+# Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
+# `flx run --only ID --force` on a record that was sent).
+EARLIER = ("in_flight", "failed", "sent", "linked")
 OPERATION = "send-shipments"
+
+
+def unit_weights(order: dict[str, Any]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Weight of one unit by order line id and by SKU. A PO-level (exploded) SKU weighs what
+    a unit of the order line it was routed from weighs: routing splits units one for one."""
+    by_line: dict[str, Decimal] = {}
+    by_sku: dict[str, Decimal] = {}
+    for line in order.get("lines", []):
+        if line.get("weight") not in (None, ""):
+            by_line[line["id"]] = Decimal(str(line["weight"]))
+            by_sku.setdefault(line.get("sku"), by_line[line["id"]])
+    for fr in order.get("fulfillment_requests") or []:
+        for item in fr.get("items") or []:
+            weight = by_line.get(item.get("order_line_id"))
+            if weight is not None:
+                by_sku.setdefault(item.get("sku"), weight)
+    return by_line, by_sku
 
 
 def packages(shipment: dict[str, Any], order: dict[str, Any],
              default_weight: Decimal) -> list[dict[str, Any]]:
     """Every tracking number becomes a package. Numbers given on an item carry that item's
-    weight; shipment-level numbers share the weight of the items without their own number."""
-    unit_weight = {line.get("sku"): line.get("weight") for line in order.get("lines", [])}
+    weight (summed when one parcel holds several items); shipment-level numbers share the
+    weight of the items without their own number."""
+    by_line, by_sku = unit_weights(order)
 
     def weight_of(item: dict[str, Any]) -> Decimal:
         if item.get("weight") not in (None, ""):
             return Decimal(str(item["weight"]))
-        per_unit = unit_weight.get(item.get("sku"))
-        return Decimal(str(per_unit)) * int(item["quantity"]) if per_unit else Decimal(0)
+        per_unit = by_line.get(str(item.get("order_line_id"))) or by_sku.get(str(item["sku"]))
+        return per_unit * int(item["quantity"]) if per_unit else Decimal(0)
 
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    own_weight: dict[str, Decimal] = {}
+    own_items: dict[str, list[str]] = {}
     shared_weight = Decimal(0)
     for item in shipment.get("items", []):
-        own = [n for n in item.get("tracking_numbers") or [] if n]
+        own = list(dict.fromkeys(n for n in item.get("tracking_numbers") or [] if n))
         if not own:
             shared_weight += weight_of(item)
             continue
         share = weight_of(item) / len(own)
         for number in own:
-            if number not in seen:
-                seen.add(number)
-                out.append({"tracking_number": number, "weight": share,
-                            "description": f"{item['sku']} x {item['quantity']}"})
-    shared = [n for n in shipment.get("tracking_numbers") or [] if n and n not in seen]
-    for number in dict.fromkeys(shared):
-        out.append({"tracking_number": number, "weight": shared_weight / len(set(shared)),
+            own_weight[number] = own_weight.get(number, Decimal(0)) + share
+            own_items.setdefault(number, []).append(f"{item['sku']} x {item['quantity']}")
+    out: list[dict[str, Any]] = [
+        {"tracking_number": number, "weight": weight, "description": ", ".join(own_items[number])}
+        for number, weight in own_weight.items()]
+    shared = list(dict.fromkeys(n for n in shipment.get("tracking_numbers") or []
+                                if n and n not in own_weight))
+    for number in shared:
+        out.append({"tracking_number": number, "weight": shared_weight / len(shared),
                     "description": shipment.get("carrier") or shipment.get("method") or
                     f"shipment {shipment['id']}"})
     for package in out:
@@ -89,6 +113,14 @@ class ShipmentSender:
                     remote_ids={"cash_sale": remote["cash_sale"]})
             return RecordResult(shipment["id"], "waiting", message=(
                 f"order {shipment['order_id']} has no Sales Order in NetSuite yet"))
+        earlier = self.existing(shipment)
+        if earlier is not None:
+            message = (f"Item Fulfillment {earlier[1]} is already in NetSuite (an earlier "
+                       "attempt created it); nothing sent again")
+            if self.runtime.dry_run:
+                return RecordResult(shipment["id"], "dry_run", message=message)
+            return RecordResult(shipment["id"], "sent", message=message, remote_ids={
+                "item_fulfillment": earlier[0], "sales_order": so_id})
         body = self.payload(shipment, order, remote)
         if self.runtime.dry_run:
             return RecordResult(shipment["id"], "dry_run", message="would send",
@@ -108,6 +140,20 @@ class ShipmentSender:
             message=(f"Item Fulfillment for {shipped} unit(s)"
                      + (f", tracking {', '.join(tracking)}" if tracking else "")))
 
+    def existing(self, shipment: dict[str, Any]) -> tuple[str, str] | None:
+        """(internal id, document number) of the fulfillment an earlier attempt made: one
+        interrupted by a crash or a lost answer, or one already sent and now forced. Looked
+        up by external id before building a new payload, because the Sales Order's open
+        quantities already count it and the payload would be refused as over-shipping."""
+        state = self.runtime.state(shipment["id"])
+        if state is None or state.status not in EARLIER:
+            return None
+        found = self.ctx.client.get_by_external_id("itemFulfillment", eid(shipment["id"]))
+        found_id = record_id(found) if found else None
+        if found is None or not found_id:
+            return None
+        return found_id, str(found.get("tranId") or found_id)
+
     def _envelope(self, so_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"name": "itemFulfillment", "method": "POST",
                 "path": f"/services/rest/record/v1/salesOrder/{so_id}/!transform/itemFulfillment",
@@ -123,15 +169,19 @@ class ShipmentSender:
         for item in shipment.get("items", []):
             allocate(lines, item["sku"], int(item["quantity"]),
                      fr_id=shipment.get("fulfillment_request_id"),
+                     order_line_id=item.get("order_line_id"),
                      item_id_of=lambda sku: self._item_id(sku, shipment["id"]),
                      what=what, record_id=shipment["id"], transaction=transaction)
+        header = self._header(shipment, order)
         context = {
             "shipment": shipment, "order": order, "profile": self.ctx.profile,
             "external_id": eid(shipment["id"]),
             "tran_date": tran_date(shipment.get("shipped_at")),
             "ship_status": self.ctx.options.get("ship_status", "C"),
-            "memo": f"Shipment {shipment['id']} of order {order.get('number') or order.get('id')}",
-            "header": self._header(shipment, order),
+            # A memo set by the profile's shipment.header replaces flx's own.
+            "memo": header.pop("memo", None) or (
+                f"Shipment {shipment['id']} of order {order.get('number') or order.get('id')}"),
+            "header": header,
             "lines": [self._line(ln) for ln in lines if ln.quantity - ln.done > 0],
             "packages": packages(shipment, order, Decimal(str(
                 self.ctx.options.get("default_package_weight", "0.1")))),
@@ -144,8 +194,12 @@ class ShipmentSender:
 
     def _header(self, shipment: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
         context = {"shipment": shipment, "order": order, "tables": self.ctx.tables}
-        header = self.ctx.header((self.ctx.profile.get("shipment") or {}).get("header") or {},
-                                 context, shipment["id"])
+        section = self.ctx.profile.get("shipment") or {}
+        header = self.ctx.header(section.get("header") or {}, context, shipment["id"])
+        for name, expr in ((section.get("custom_fields") or {}).get("body") or {}).items():
+            value = self.ctx.render_expr(expr, context, shipment["id"])
+            if value not in (None, ""):
+                header[name] = value
         method = self.ctx.table_value("ship_methods", shipment.get("method")) or \
             self.ctx.table_value("ship_methods", shipment.get("carrier"))
         if method and "shipMethod" not in header:
@@ -166,4 +220,9 @@ def render_shipment(runtime: Runtime, shipment: dict[str, Any]) -> list[dict[str
     order, remote = sender._order(shipment)
     if not remote.get("sales_order"):
         return []
+    earlier = sender.existing(shipment)
+    if earlier is not None:  # a run would record it and send nothing
+        return [{"name": "itemFulfillment", "action": "link", "id": earlier[0],
+                 "tranId": earlier[1], "message": f"Item Fulfillment {earlier[1]} is already "
+                 "in NetSuite; nothing would be sent"}]
     return [sender._envelope(remote["sales_order"], sender.payload(shipment, order, remote))]
