@@ -121,8 +121,8 @@ class _Run:
             seen.add(rid)
             reason = eligibility.check(
                 self.operation, record, store=self.store, connection=self.connection.name,
-                connector_name=self.connector.name, settings=self.settings,
-                order_settings=self.order_settings)
+                connector_name=self.connector.extra.get("display_name") or self.connector.name,
+                settings=self.settings, order_settings=self.order_settings)
             if reason is not None:
                 self.not_eligible(rid, state, reason)
                 continue

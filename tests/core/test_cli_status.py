@@ -54,7 +54,7 @@ def test_status_after_runs(env: Env) -> None:
     assert rows["send-orders"]["last_run"]["counts"]["failed"] == 1
     assert rows["send-orders"]["failing"] == {"rejected": 1}
     assert rows["send-shipments"]["waiting"] == [
-        {"reason": "order is not in fakebooks yet (send-orders: failed)", "count": 1}]
+        {"reason": "order is not in FakeBooks yet (send-orders: failed)", "count": 1}]
     assert rows["send-orders"]["next_run_at"] is not None
 
 

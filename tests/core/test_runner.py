@@ -166,7 +166,7 @@ def test_shipments_wait_for_their_order_then_go(env: Env) -> None:
     report = env.run("send-shipments")
     rows = {r.record_id: (r.status, r.message) for r in report.rows}
     assert rows["SH-1"][0] == "sent"
-    assert rows["SH-2"] == ("waiting", "order ORD-2 is not in fakebooks yet "
+    assert rows["SH-2"] == ("waiting", "order ORD-2 is not in FakeBooks yet "
                                        "(send-orders: not sent)")
     shipped = next(iter(env.ledger.records["shipments"].values()))
     assert shipped["order"] == env.state("ORD-1").remote_ids["order"]

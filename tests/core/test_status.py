@@ -100,7 +100,7 @@ def test_status_shows_last_run_waiting_reasons_failing_and_done(env: Env) -> Non
     # three shipments wait for three different orders: one reason, counted three times
     assert shipments["waiting"] == [
         {"reason": "order has not been imported yet", "count": 2},
-        {"reason": "order is not in fakebooks yet (send-orders: waiting)", "count": 1}]
+        {"reason": "order is not in FakeBooks yet (send-orders: waiting)", "count": 1}]
     assert rows["send-vendor-bills"]["last_run"] is None
     assert rows["send-vendor-bills"]["schedule"] is None
 
@@ -196,7 +196,7 @@ def test_errors_filter_by_class_operation_and_connection(env: Env) -> None:
                                                 operation="send-shipments")] == ["SH-1"]
     assert list_errors(env.config, env.store, connection="prod", error_class="outage") == []
     waiting = list_errors(env.config, env.store, operation="send-shipments")[0]
-    assert waiting["message"] == "order ORD-1 is not in fakebooks yet (send-orders: failed)"
+    assert waiting["message"] == "order ORD-1 is not in FakeBooks yet (send-orders: failed)"
     assert waiting["automatic_retry"] is None
     assert "flx checks again at every run" in waiting["hint"]
 
