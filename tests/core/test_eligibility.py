@@ -83,12 +83,12 @@ def test_shipment_waits_for_its_order(store: Store) -> None:
 
     store.upsert_records("order", [order()])
     assert run_check(store, "send-shipments", shipment()).message == (
-        "order ORD-1 is not in FakeBooks yet (send-orders: not sent)")
+        "order ORD-1 is not in fakebooks yet (send-orders: not sent)")
 
     store.set_sync("prod", "send-orders", "ORD-1", status="failed",
                    error={"class": "rejected", "message": "no"})
     assert run_check(store, "send-shipments", shipment()).message == (
-        "order ORD-1 is not in FakeBooks yet (send-orders: failed)")
+        "order ORD-1 is not in fakebooks yet (send-orders: failed)")
 
     store.set_sync("prod", "send-orders", "ORD-1", status="linked", error=None)
     assert run_check(store, "send-shipments", shipment()) is None
