@@ -32,14 +32,21 @@ class CustomerResolver:
     def prefetch(self, orders: list[dict[str, Any]]) -> None:
         """Warm the look-ups for a whole batch: one query for all emails, one for all names."""
         pending = [o for o in orders if not self._given_id(o)]
-        if "email" in self.match:
-            self.finder.by_email(
-                (o.get("customer") or {}).get("email") or "" for o in pending)
-        if "name" in self.match:
-            self.finder.by_name(name_key(o.get("customer") or {}) or "" for o in pending)
+        # In the profile's match order, and only for orders not matched yet: a returning
+        # customer found by email must not cost a name query (warm runs cost no look-up).
+        for how in self.match:
+            if how == "email":
+                found = self.finder.by_email(_email(o) for o in pending)
+                pending = [o for o in pending if _email(o) not in found]
+            elif how == "name":
+                found = self.finder.by_name(name_key(o.get("customer") or {}) or ""
+                                            for o in pending)
+                pending = [o for o in pending
+                           if (name_key(o.get("customer") or {}) or "") not in found]
 
-    def resolve(self, order: dict[str, Any]) -> tuple[str, str]:
-        """(customer id, how it was found: id / email / name / created / default)."""
+    def find(self, order: dict[str, Any]) -> tuple[str, str] | None:
+        """An existing customer as (id, how: id / email / name), or None. Never writes, so
+        previews (`flx render`, --dry-run) use it without touching shared state."""
         customer = order.get("customer") or {}
         for how in self.match:
             if how == "id" and (given := self._given_id(order)):
@@ -53,6 +60,14 @@ class CustomerResolver:
                 found = self.finder.by_name([key]).get(key)
                 if found:
                     return found, "name"
+        return None
+
+    def resolve(self, order: dict[str, Any]) -> tuple[str, str]:
+        """(customer id, how it was found: id / email / name / created / default)."""
+        customer = order.get("customer") or {}
+        found = self.find(order)
+        if found:
+            return found
         if self.on_missing == "default" and self.default_id:
             return str(self.default_id), "default"
         if self.on_missing != "create":
@@ -117,6 +132,22 @@ class CustomerResolver:
             out.append({"default_shipping": False, "default_billing": True, "address": bill})
         return out
 
+    def _explain(self, err: RemoteRejectedError, order: dict[str, Any]) -> RemoteRejectedError:
+        """NetSuite's words plus the customer.fields key the user actually wrote (custom_form,
+        not customForm), or the key to add when NetSuite wants a value that was not sent."""
+        out = explain_rejection(err, f"the new customer for order {order['id']}")
+        leaf = (err.path or "").split(".")[0].split("[")[0]
+        keys = [k for k in self.fields if FIELD_NAMES.get(k, k) == leaf]
+        spelling = {v: k for k, v in FIELD_NAMES.items()}.get(leaf, leaf)
+        if keys:
+            out.hint = (f"NetSuite refused {leaf} {self.fields[keys[0]]!r}: set "
+                        f"customer.fields.{keys[0]} in the mapping profile to the internal id "
+                        "of a value that exists in your NetSuite account and suits a customer")
+        elif leaf in ("subsidiary", "category", "customForm", "entityStatus"):
+            out.hint = (f"NetSuite needs a valid {leaf} on new customers: add "
+                        f'"{spelling}": "<internal id>" to customer.fields in the mapping profile')
+        return out
+
     def _create(self, order: dict[str, Any]) -> str:
         key = self._identity(order)
         # Two orders of one new customer in the same batch: the second waits for the first.
@@ -129,7 +160,7 @@ class CustomerResolver:
             try:
                 created = self.ctx.client.create("customer", body, external_id=body["externalId"])
             except RemoteRejectedError as err:
-                raise explain_rejection(err, f"the new customer for order {order['id']}") from err
+                raise self._explain(err, order) from err
             except FlxError:
                 raise
             self._created[key] = created.id
@@ -139,3 +170,7 @@ class CustomerResolver:
             elif name_key(customer):
                 self.finder.remember("name", name_key(customer) or "", created.id)
             return created.id
+
+
+def _email(order: dict[str, Any]) -> str:
+    return ((order.get("customer") or {}).get("email") or "").lower()

@@ -94,6 +94,8 @@ class CustomerFinder:
     def __init__(self, ctx: NetSuiteContext) -> None:
         self.ctx = ctx
         self._absent: dict[str, set[str]] = {"email": set(), "name": set()}
+        # Found this run: a dry run writes no cache, and must not ask NetSuite twice either.
+        self._found: dict[str, dict[str, str]] = {"email": {}, "name": {}}
 
     def by_email(self, emails: Iterable[str]) -> dict[str, str]:
         return self._find("email", sorted({e.lower() for e in emails if e}),
@@ -110,6 +112,7 @@ class CustomerFinder:
 
     def remember(self, kind: str, key: str, customer_id: str) -> None:
         self._absent[kind].discard(key)
+        self._found[kind][key] = customer_id
         if not self.ctx.runtime.dry_run:
             self.ctx.runtime.store.cache_put_many(
                 self.ctx.runtime.connection.name, f"customer:{kind}", {key: customer_id})
@@ -118,9 +121,11 @@ class CustomerFinder:
         if not keys:
             return {}
         store, conn = self.ctx.runtime.store, self.ctx.runtime.connection.name
-        absent = self._absent[kind]
-        keys = [k for k in keys if k not in absent]
-        found = dict(store.cache_get_many(conn, f"customer:{kind}", keys)) if keys else {}
+        absent, memo = self._absent[kind], self._found[kind]
+        found = {k: memo[k] for k in keys if k in memo}
+        keys = [k for k in keys if k not in absent and k not in found]
+        if keys:
+            found.update(store.cache_get_many(conn, f"customer:{kind}", keys))
         missing = [k for k in keys if k not in found]
         fresh: dict[str, str] = {}
         for part in chunks(missing):
@@ -134,6 +139,7 @@ class CustomerFinder:
         if fresh and not self.ctx.runtime.dry_run:
             store.cache_put_many(conn, f"customer:{kind}", fresh)
         found.update(fresh)
+        memo.update(found)
         return found
 
 
@@ -165,7 +171,8 @@ def existing_transactions(ctx: NetSuiteContext, orders: list[dict[str, Any]],
                 row.get("otherrefnum", ""))
             if order_id and order_id not in out:
                 out[order_id] = {"id": row["id"], "type": row.get("type", "SalesOrd"),
-                                 "tranid": row.get("tranid", "")}
+                                 "tranid": row.get("tranid", ""),
+                                 "externalid": row.get("externalid", "")}
     return out
 
 

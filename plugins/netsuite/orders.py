@@ -56,8 +56,9 @@ class PlannedLine:
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
-        data["rate"] = str(self.rate)
-        data["cost"] = None if self.cost is None else str(self.cost)
+        # Fixed-point text: rates are normalised Decimals, and str() would write 10 as "1E+1".
+        data["rate"] = format(self.rate, "f")
+        data["cost"] = None if self.cost is None else format(self.cost, "f")
         return data
 
 
@@ -74,7 +75,9 @@ def plan_lines(order: dict[str, Any], sku_level: str) -> list[PlannedLine]:
                 sku=item["sku"] if sku_level == "po" else line["sku"], order_sku=line["sku"],
                 quantity=int(item["quantity"]), rate=rate(line.get("unit_price", "0")),
                 description=line.get("title") or "", warehouse=fr.get("warehouse"),
-                vendor_key=vendor.get("netsuite_id") or vendor.get("id"),
+                vendor_key=vendor.get("id"),
+                # A vendor that carries its NetSuite id needs no tables.vendors entry.
+                vendor_id=str(vendor["netsuite_id"]) if vendor.get("netsuite_id") else None,
                 vendor_name=vendor.get("name"),
                 cost=None if item.get("cost") in (None, "") else rate(item["cost"]),
             ))
@@ -97,11 +100,9 @@ class OrderSender:
         plans: dict[str, list[PlannedLine] | FlxError] = {}
         for order in orders:
             try:
-                plans[order["id"]] = plan_lines(order, self.sku_level)
-            except (KeyError, ValueError) as err:
-                plans[order["id"]] = MappingError(
-                    f"order {order['id']}: routing refers to something missing ({err})",
-                    record_id=order["id"])
+                plans[order["id"]] = self.plan(order)
+            except MappingError as err:
+                plans[order["id"]] = err
         before = self.ctx.client.thread_requests
         # Batched look-ups first: one query for every SKU, one per customer key kind, one for
         # existing transactions. AbortErrors (auth) propagate and stop the run.
@@ -121,6 +122,11 @@ class OrderSender:
             if isinstance(planned, FlxError):
                 raise planned
             if self.runtime.dry_run:
+                found = existing.get(order["id"])
+                if found:  # a real run would link it: nothing would be sent
+                    link = link_payload(found)
+                    return RecordResult(order["id"], "dry_run", message=link["message"],
+                                        payloads=[link])
                 return RecordResult(order["id"], "dry_run", message="would send",
                                     payloads=self.payloads(order, planned))
             return self._send_one(order, planned, existing.get(order["id"]))
@@ -133,6 +139,15 @@ class OrderSender:
 
     def external_id(self, order: dict[str, Any]) -> str:
         return eid(order["id"])
+
+    def plan(self, order: dict[str, Any]) -> list[PlannedLine]:
+        try:
+            return plan_lines(order, self.sku_level)
+        except (KeyError, ValueError) as err:
+            raise MappingError(
+                f"order {order['id']}: routing refers to something missing ({err})",
+                hint="check that every fulfillment request item names an order line id of "
+                     "the order, then re-import it", record_id=order["id"]) from err
 
     # -- one order -------------------------------------------------------------------------------
 
@@ -147,14 +162,20 @@ class OrderSender:
         resumed = state is not None and state.status == "in_flight"
         so_id = self._known_so(order_id)
         status = "sent"
-        self._resolve_lines(order, lines)
         if existing and existing.get("type") == "CashSale":
+            # Recorded by the store's own point of sale: nothing of flx's to make or match,
+            # so not even the order's SKUs need to exist in NetSuite.
             self.runtime.checkpoint(order_id, status="linked",
                                     remote_ids={"cash_sale": existing["id"]})
             return RecordResult(order_id, "linked", remote_ids={"cash_sale": existing["id"]},
                                 message=f"linked to existing cash sale {existing['tranid']}")
+        self._resolve_lines(order, lines)
         if existing and not so_id:
-            so_id, status = existing["id"], ("sent" if resumed else "linked")
+            # Carrying flx's own external id after an earlier attempt of this order failed
+            # or died, it is the order flx created (its answer was lost): sent, not linked.
+            ours = (existing.get("externalid") == self.external_id(order) and state is not None
+                    and state.attempts > 0)
+            so_id, status = existing["id"], ("sent" if resumed or ours else "linked")
         customer_id = how = None
         if not so_id:
             customer_id, how = self.customers.resolve(order)
@@ -164,9 +185,12 @@ class OrderSender:
                 created = self.ctx.client.create("salesOrder", body,
                                                  external_id=body["externalId"])
             except RemoteRejectedError as err:
-                raise explain_rejection(err, f"the Sales Order for order {order_id}") from err
+                raise self._explain(err, order_id) from err
             so_id = created.id
-            if created.existed and not resumed:
+            # With link_existing the batch look-up just said there was no such order, so an
+            # order found by its external id now is this request's own (a reply lost after
+            # NetSuite saved it): sent, not linked.
+            if created.existed and not resumed and not self.settings.get("link_existing", True):
                 status = "linked"
         remote: dict[str, Any] = {"sales_order": so_id}
         if customer_id:
@@ -184,6 +208,24 @@ class OrderSender:
         return RecordResult(order_id, status, remote_ids=remote, message=message,  # type: ignore[arg-type]
                             warnings=warnings)
 
+    def _explain(self, err: RemoteRejectedError, order_id: str) -> RemoteRejectedError:
+        """NetSuite's words, and the profile setting that put the refused value there when
+        it is the header or a custom field (common.py's table names the rest)."""
+        out = explain_rejection(err, f"the Sales Order for order {order_id}")
+        leaf = (err.path or "").split(".")[-1].split("[")[0]
+        custom = self.ctx.profile.get("custom_fields") or {}
+        header = self.ctx.profile.get("header") or {}
+        if leaf in header:
+            out.hint = (f"NetSuite refused {leaf} {header[leaf]!r}, set by header.{leaf} in the "
+                        "mapping profile: use an internal id that exists in your NetSuite "
+                        "account and fits the order's customer and subsidiary")
+        for section in ("body", "column"):
+            if leaf in (custom.get(section) or {}):
+                out.hint = (f"NetSuite refused {leaf}, set by custom_fields.{section}.{leaf} in "
+                            "the mapping profile: check that the custom field exists in your "
+                            "account (exact id) and applies to Sales Orders, and its value type")
+        return out
+
     def _resolve_lines(self, order: dict[str, Any], lines: list[PlannedLine]) -> None:
         order_id = order["id"]
         locations = self.ctx.tables.get("locations") or {}
@@ -192,8 +234,8 @@ class OrderSender:
             item = self.items.item(p.sku, order_id, where)
             p.item_id = item.id
             if p.dropship:
-                p.vendor_id = (self.ctx.table_value("vendors", p.vendor_key)
-                               if p.vendor_key else None)
+                if not p.vendor_id and p.vendor_key:
+                    p.vendor_id = self.ctx.table_value("vendors", p.vendor_key)
                 if not p.vendor_id:
                     raise MappingError(
                         f"order {order_id}: vendor {p.vendor_key!r} ({p.vendor_name or 'no name'})"
@@ -296,7 +338,7 @@ class OrderSender:
 
     def payloads(self, order: dict[str, Any], lines: list[PlannedLine]) -> list[dict[str, Any]]:
         """What a run would send for this order (for --dry-run and `flx render`)."""
-        out = []
+        out: list[dict[str, Any]] = []
         self._resolve_lines(order, lines)
         customer_id = self._preview_customer(order, out)
         body = self.sales_order_payload(order, lines, customer_id)
@@ -310,19 +352,17 @@ class OrderSender:
         return out
 
     def _preview_customer(self, order: dict[str, Any], out: list[dict[str, Any]]) -> str:
-        saved = self.customers.on_missing
-        try:
-            self.customers.on_missing = "fail" if saved == "create" else saved
-            return self.customers.resolve(order)[0]
-        except MappingError:
-            if saved != "create":
-                raise
-            out.append({"name": "customer", "method": "POST",
-                        "path": "/services/rest/record/v1/customer",
-                        "body": self.customers.payload(order)})
-            return "<new customer>"
-        finally:
-            self.customers.on_missing = saved
+        # Read-only: previews run on several worker threads at once, so the resolver's
+        # policy is never switched off and on here (that raced in --dry-run).
+        found = self.customers.find(order)
+        if found:
+            return found[0]
+        if self.customers.on_missing != "create":
+            return self.customers.resolve(order)[0]  # the default customer, or the failure
+        out.append({"name": "customer", "method": "POST",
+                    "path": "/services/rest/record/v1/customer",
+                    "body": self.customers.payload(order)})
+        return "<new customer>"
 
     # -- purchase orders -------------------------------------------------------------------------
 
@@ -367,8 +407,8 @@ class OrderSender:
 
     def _explicit_pos(self, order: dict[str, Any], so_id: str,
                       lines: list[PlannedLine]) -> dict[str, str]:
-        known = (self.runtime.state(order["id"]).remote_ids or {}) if self.runtime.state(
-            order["id"]) else {}
+        state = self.runtime.state(order["id"])
+        known = (state.remote_ids or {}) if state is not None else {}
         pos: dict[str, str] = dict(known.get("purchase_orders") or {})
         for fr_id in dict.fromkeys(p.fr_id for p in lines if p.dropship):
             if fr_id in pos:
@@ -385,10 +425,27 @@ class OrderSender:
         return pos
 
 
+def link_payload(found: dict[str, str]) -> dict[str, Any]:
+    """What a preview shows for an order a run would link instead of create: no request."""
+    cash_sale = found.get("type") == "CashSale"
+    label = "Cash Sale" if cash_sale else "Sales Order"
+    number = f" {found['tranid']}" if found.get("tranid") else ""
+    return {"name": "cashSale" if cash_sale else "salesOrder", "action": "link",
+            "id": found["id"], "tranId": found.get("tranid", ""),
+            "message": f"would link to the existing {label}{number} (internal id "
+                       f"{found['id']}); nothing is sent"}
+
+
 def send_orders(runtime: Runtime, orders: list[dict[str, Any]]) -> list[RecordResult]:
     return OrderSender(runtime).send(list(orders))
 
 
 def render_order(runtime: Runtime, order: dict[str, Any]) -> list[dict[str, Any]]:
     sender = OrderSender(runtime)
-    return sender.payloads(order, plan_lines(order, sender.sku_level))
+    lines = sender.plan(order)
+    if sender.settings.get("link_existing", True):
+        found = existing_transactions(sender.ctx, [order],
+                                      {order["id"]: sender.external_id(order)})
+        if order["id"] in found:
+            return [link_payload(found[order["id"]])]
+    return sender.payloads(order, lines)
