@@ -126,7 +126,7 @@ class Session:
         order = self.runtime.store.get_record("order", str(record["order_id"]))
         state = self.runtime.state(str(record["order_id"]), operation="send-orders")
         if order is None or state is None or "order" not in state.remote_ids:
-            raise MappingError(f"order {record['order_id']} is not in fakebooks yet",
+            raise MappingError(f"order {record['order_id']} is not in FakeBooks yet",
                                record_id=str(record["id"]))
         return order, str(state.remote_ids["order"])
 
