@@ -141,8 +141,10 @@ def test_a_new_customer_is_created_once_for_two_orders_in_one_batch(
     for order_id in ("ORD-104", "ORD-105"):
         assert workspace.by_external_id("salesOrder", order_id)["entity"]["id"] == \
             customer["id"]
+    # Whichever order of the pair runs second either waits for the create or, once it is
+    # done, finds the new customer by email: one customer either way.
     matches = sorted(rows[o]["remote_ids"]["customer_match"] for o in ("ORD-104", "ORD-105"))
-    assert matches == ["created", "created"]
+    assert matches in (["created", "created"], ["created", "email"])
 
     # The next batch finds her in flx's cache: no customer look-up, no second customer.
     before = workspace.emulator.stats()["routes"]
