@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -131,7 +132,7 @@ class RunReport:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: Decimals and dates in payloads become strings."""
+    """JSON-ready: dates become strings, Decimals numbers."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -140,7 +141,11 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    return str(value)  # Decimal: exact text, never a float
+    if isinstance(value, Decimal):
+        # A JSON number, as the payload sends it; amounts have at most 4 decimals, which a
+        # float's shortest form shows digit for digit.
+        return float(value)
+    return str(value)
 
 
 def _ids(remote_ids: dict[str, Any]) -> str:

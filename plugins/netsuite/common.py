@@ -32,8 +32,8 @@ REFERENCE_FIELDS = frozenset({
 ERROR_PATH_SETTINGS = {
     "subsidiary": "customer.fields.subsidiary (or header.subsidiary)",
     "category": "customer.fields.category",
-    "customForm": "customer.fields.customForm (or header.customForm)",
-    "entityStatus": "customer.fields.entityStatus",
+    "customForm": "customer.fields.custom_form (or header.customForm)",
+    "entityStatus": "customer.fields.entity_status",
     "location": "tables.locations",
     "poVendor": "tables.vendors",
     "department": "header.department / tables.channels",

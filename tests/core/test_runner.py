@@ -343,7 +343,7 @@ def test_dry_run_renders_and_stores_nothing(env: Env) -> None:
     assert env.ledger.writes() == []
     assert env.state("ORD-1") is None and env.state("ORD-2") is None
     as_json = {r["record_id"]: r for r in report.to_dict()["rows"]}
-    assert as_json["ORD-1"]["payloads"][0]["lines"][0]["amount"] == "59.97"
+    assert as_json["ORD-1"]["payloads"][0]["lines"][0]["amount"] == 59.97  # a JSON number, as sent
 
 
 def test_dry_run_refuses_writes_below_the_plugin(tmp_path: Path) -> None:
