@@ -5,8 +5,6 @@ creating twice."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from decimal import Decimal
 from typing import Any
 
 from core.errors import FlxError, MappingError, RemoteRejectedError
@@ -19,69 +17,15 @@ from plugins.netsuite.common import (
     explain_rejection,
     guarded,
     money,
-    rate,
     ref,
     tran_date,
 )
 from plugins.netsuite.customers import CustomerResolver
 from plugins.netsuite.lookups import ItemResolver, existing_transactions
+from plugins.netsuite.purchase_orders import PurchaseOrders
+from plugins.netsuite.routing import PlannedLine, plan_lines
 
 OPERATION = "send-orders"
-
-
-@dataclass
-class PlannedLine:
-    """One Sales Order line: an order line's share routed to one fulfillment request."""
-
-    order_line_id: str
-    fr_id: str
-    fr_type: str
-    sku: str
-    order_sku: str
-    quantity: int
-    rate: Decimal
-    description: str
-    warehouse: str | None = None
-    vendor_key: str | None = None
-    vendor_name: str | None = None
-    cost: Decimal | None = None
-    item_id: str = ""
-    location_id: str | None = None
-    vendor_id: str | None = None
-    line: int | None = None  # NetSuite's line number, once read back
-
-    @property
-    def dropship(self) -> bool:
-        return self.fr_type == "external"
-
-    def summary(self) -> dict[str, Any]:
-        data = asdict(self)
-        # Fixed-point text: rates are normalised Decimals, and str() would write 10 as "1E+1".
-        data["rate"] = format(self.rate, "f")
-        data["cost"] = None if self.cost is None else format(self.cost, "f")
-        return data
-
-
-def plan_lines(order: dict[str, Any], sku_level: str) -> list[PlannedLine]:
-    """Split the order's lines along its routing (exploded SKUs: reference page example)."""
-    by_id = {line["id"]: line for line in order.get("lines", [])}
-    planned = []
-    for fr in order.get("fulfillment_requests") or []:
-        vendor = fr.get("vendor") or {}
-        for item in fr.get("items") or []:
-            line = by_id[item["order_line_id"]]
-            planned.append(PlannedLine(
-                order_line_id=line["id"], fr_id=fr["id"], fr_type=fr.get("type", "internal"),
-                sku=item["sku"] if sku_level == "po" else line["sku"], order_sku=line["sku"],
-                quantity=int(item["quantity"]), rate=rate(line.get("unit_price", "0")),
-                description=line.get("title") or "", warehouse=fr.get("warehouse"),
-                vendor_key=vendor.get("id"),
-                # A vendor that carries its NetSuite id needs no tables.vendors entry.
-                vendor_id=str(vendor["netsuite_id"]) if vendor.get("netsuite_id") else None,
-                vendor_name=vendor.get("name"),
-                cost=None if item.get("cost") in (None, "") else rate(item["cost"]),
-            ))
-    return planned
 
 
 class OrderSender:
@@ -93,6 +37,7 @@ class OrderSender:
         self.settings = runtime.connection.operation(OPERATION)
         self.sku_level = self.ctx.profile.get("sku_level", "order")
         self.mode = self.ctx.options.get("dropship_mode", "create_po")
+        self.purchase_orders = PurchaseOrders(runtime, self.ctx, self.mode)
 
     # -- the batch -------------------------------------------------------------------------------
 
@@ -199,7 +144,8 @@ class OrderSender:
         remote["lines"] = [p.summary() for p in lines]
         warnings: list[str] = []
         if any(p.dropship for p in lines) or status == "linked":
-            remote["purchase_orders"] = self._purchase_orders(order, so_id, lines, warnings)
+            remote["purchase_orders"] = self.purchase_orders.record(order, so_id, lines, warnings,
+                                                                   self.context(order))
             remote["lines"] = [p.summary() for p in lines]
         message = ("linked to the existing Sales Order" if status == "linked"
                    else "Sales Order created")
@@ -321,21 +267,6 @@ class OrderSender:
         }
         return self.ctx.render("salesOrder", context, order_id)
 
-    def purchase_order_payload(self, order: dict[str, Any], fr_id: str,
-                               lines: list[PlannedLine], so_id: str) -> dict[str, Any]:
-        fr_lines = [p for p in lines if p.fr_id == fr_id]
-        context = {
-            **self.context(order), "external_id": eid(order["id"], fr_id),
-            "tran_date": tran_date(order.get("placed_at")),
-            "vendor_id": fr_lines[0].vendor_id, "sales_order_id": so_id,
-            "memo": f"Dropship for order {order.get('number') or order['id']} "
-                    f"(Sales Order {so_id}, fulfillment request {fr_id})",
-            "header": {}, "shipping_address": address(order.get("shipping_address")),
-            "lines": [{"item_id": p.item_id, "quantity": p.quantity,
-                       "rate": float(p.cost if p.cost is not None else 0)} for p in fr_lines],
-        }
-        return self.ctx.render("purchaseOrder", context, order["id"])
-
     def payloads(self, order: dict[str, Any], lines: list[PlannedLine]) -> list[dict[str, Any]]:
         """What a run would send for this order (for --dry-run and `flx render`)."""
         out: list[dict[str, Any]] = []
@@ -348,7 +279,8 @@ class OrderSender:
             for fr_id in dict.fromkeys(p.fr_id for p in lines if p.dropship):
                 out.append({"name": "purchaseOrder", "method": "POST",
                             "path": "/services/rest/record/v1/purchaseOrder",
-                            "body": self.purchase_order_payload(order, fr_id, lines, "<new>")})
+                            "body": self.purchase_orders.payload(
+                                order, fr_id, lines, "<new>", self.context(order))})
         return out
 
     def _preview_customer(self, order: dict[str, Any], out: list[dict[str, Any]]) -> str:
@@ -363,67 +295,6 @@ class OrderSender:
                     "path": "/services/rest/record/v1/customer",
                     "body": self.customers.payload(order)})
         return "<new customer>"
-
-    # -- purchase orders -------------------------------------------------------------------------
-
-    def _purchase_orders(self, order: dict[str, Any], so_id: str, lines: list[PlannedLine],
-                         warnings: list[str]) -> dict[str, str]:
-        if self.mode == "explicit_po":
-            return self._explicit_pos(order, so_id, lines)
-        so = self.ctx.client.get("salesOrder", so_id, expand=True)
-        ns_lines = ((so.get("item") or {}).get("items")) or []
-        self._match_lines(lines, ns_lines)
-        pos: dict[str, str] = {}
-        missing: list[PlannedLine] = []
-        for p, ns in zip(lines, ns_lines, strict=False):
-            created = (ns.get("createdPo") or {}).get("id") if p.dropship else None
-            if created:
-                pos[p.fr_id] = str(created)
-            elif p.dropship:
-                missing.append(p)
-        if missing:
-            status = (so.get("orderStatus") or so.get("status") or {})
-            status_id = status.get("id") if isinstance(status, dict) else status
-            reason = ("the Sales Order is Pending Approval: NetSuite creates dropship POs when "
-                      "it is approved" if status_id == "A" else
-                      "NetSuite did not create one: check that the item is a Drop Ship Item "
-                      "with a preferred vendor and that the vendor's subsidiary matches")
-            frs = ", ".join(sorted({p.fr_id for p in missing}))
-            raise MappingError(
-                f"order {order['id']}: Sales Order {so_id} exists but has no Purchase Order for "
-                f"dropship fulfillment request(s) {frs}: {reason}",
-                hint="fix it in NetSuite or the profile, then `flx retry "
-                     f"{order['id']}`: flx will link the existing Sales Order, not create another",
-                record_id=order["id"])
-        return pos
-
-    def _match_lines(self, lines: list[PlannedLine], ns_lines: list[dict[str, Any]]) -> None:
-        for p, ns in zip(lines, ns_lines, strict=False):
-            item = (ns.get("item") or {}).get("id")
-            if item is not None and str(item) != p.item_id:
-                continue  # a linked order laid out differently: leave the line number unknown
-            if ns.get("line") is not None:
-                p.line = int(ns["line"])
-
-    def _explicit_pos(self, order: dict[str, Any], so_id: str,
-                      lines: list[PlannedLine]) -> dict[str, str]:
-        state = self.runtime.state(order["id"])
-        known = (state.remote_ids or {}) if state is not None else {}
-        pos: dict[str, str] = dict(known.get("purchase_orders") or {})
-        for fr_id in dict.fromkeys(p.fr_id for p in lines if p.dropship):
-            if fr_id in pos:
-                continue
-            body = self.purchase_order_payload(order, fr_id, lines, so_id)
-            try:
-                created = self.ctx.client.create("purchaseOrder", body,
-                                                 external_id=body["externalId"])
-            except RemoteRejectedError as err:
-                raise explain_rejection(
-                    err, f"the dropship Purchase Order for {order['id']} / {fr_id}") from err
-            pos[fr_id] = created.id
-            self.runtime.checkpoint(order["id"], remote_ids={"purchase_orders": dict(pos)})
-        return pos
-
 
 def link_payload(found: dict[str, str]) -> dict[str, Any]:
     """What a preview shows for an order a run would link instead of create: no request."""
