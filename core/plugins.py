@@ -3,6 +3,7 @@ registry each plugin fills through `register_connectors`."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -16,6 +17,7 @@ from core.model import OPERATIONS, Connection, Connector
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
+PLUGINS_ENV = "FLX_PLUGINS"
 BUILTIN_PLUGINS = frozenset({"flx.alerts"})  # registered by build_plugins; not listed
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -88,12 +90,28 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     if autoload:
         pm.load_setuptools_entrypoints(PROJECT)
+    for module_name in _listed_modules():
+        pm.register(_import_plugin(module_name), name=module_name)
     pm.check_pending()
     plugins = Plugins(pm)
     for impl in pm.hook.register_connectors.get_hookimpls():
         plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
         impl.function(register=_registrar(plugins, plugin_name, impl.plugin))
     return plugins
+
+
+def _listed_modules() -> list[str]:
+    """FLX_PLUGINS: extra plugin modules, comma-separated, for a plugin that is not installed
+    as a distribution (a client's local connector, a plugin under development)."""
+    return [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+
+
+def _import_plugin(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as err:
+        raise PluginError(f"FLX_PLUGINS names {module_name!r}, which cannot be imported: {err}",
+                          hint="check the module name and that it is on the Python path") from err
 
 
 def _registrar(plugins: Plugins, plugin_name: str, plugin: Any) -> Any:

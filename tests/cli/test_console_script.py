@@ -1,0 +1,88 @@
+"""The installed `flx` console script, as a user runs it: entry-point discovery of the
+NetSuite plugin, FLX_PLUGINS for a local plugin, and a real run against the emulator over a
+loopback socket — no in-process shortcuts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from plugins.netsuite.demo import demo_config
+from plugins.netsuite.emulator import Emulator, run_server
+
+FLX = Path(sys.executable).with_name("flx")
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not FLX.exists(), reason=f"no console script at {FLX}")
+
+
+def flx(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full = {**os.environ, **(env or {}), "COLUMNS": "160"}
+    full.pop("FLX_CONFIG", None)
+    return subprocess.run([str(FLX), *args], cwd=cwd, env=full, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+@pytest.fixture
+def account() -> Iterator[tuple[str, Emulator]]:
+    emulator = Emulator()
+    with run_server(emulator) as base_url:
+        yield base_url, emulator
+
+
+def test_help_plugins_and_init(tmp_path: Path) -> None:
+    result = flx("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "run" in result.stdout and "import" in result.stdout
+
+    result = flx("plugins", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    connectors = {p["connector"] for p in json.loads(result.stdout)["plugins"]}
+    assert "netsuite" in connectors  # found through the "flx" entry-point group
+
+    result = flx("plugins", "--json", cwd=tmp_path,
+                 env={"FLX_PLUGINS": "tests.fake_plugin.plugin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    connectors = {p["connector"] for p in json.loads(result.stdout)["plugins"]}
+    assert {"netsuite", "fakebooks"} <= connectors
+
+    result = flx("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "flx.toml").stat().st_mode & 0o777 == 0o600
+    result = flx("connections", "list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
+    assert flx("sned-orders", cwd=tmp_path).returncode == 2
+
+
+def test_import_and_run_against_the_emulator_over_a_socket(
+        tmp_path: Path, account: tuple[str, Emulator]) -> None:
+    base_url, emulator = account
+    env = emulator.credential_env()
+    (tmp_path / "flx.toml").write_text(demo_config(base_url, env))
+    data = resources.files("plugins.netsuite").joinpath("data/demo.json").read_text()
+    (tmp_path / "data.json").write_text(data)
+
+    result = flx("import", "data.json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    result = flx("run", "send-orders", "--connection", "demo", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 3, result.stderr  # the sample's one bad order
+    report = json.loads(result.stdout)
+    assert report["counts"]["sent"] == 3 and report["counts"]["failed"] == 1
+    assert len(emulator.records("salesOrder")) == 3
+    for secret in env.values():
+        assert secret not in result.stdout + result.stderr
+
+    result = flx("run", "send-shipments", "--connection", "demo", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(emulator.records("itemFulfillment")) == 3
