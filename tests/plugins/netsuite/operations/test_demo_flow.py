@@ -36,3 +36,19 @@ def test_demo_data_flows_into_netsuite_and_a_rerun_creates_nothing(
         workspace.run(op)
     assert workspace.emulator.stats()["records"] == before
     assert workspace.emulator.stats()["duplicate_external_ids"] == 0
+
+
+def test_no_netsuite_secret_in_any_output_or_the_database(
+        workspace: Workspace, data: dict[str, Any]) -> None:
+    secrets = list(workspace.emulator.credential_env().values())
+    outputs = [workspace.import_records(**data)[1]]
+    for op in ("send-orders", "send-shipments", "send-vendor-bills"):
+        outputs.append(workspace.flx("run", op, "--connection", "ns", "--json")[1])
+        outputs.append(workspace.flx("run", op, "--connection", "ns")[1])
+    for command in (("status", "--json"), ("errors", "--json"), ("runs", "--json"),
+                    ("connections", "list"), ("connections", "test", "ns")):
+        outputs.append(workspace.flx(*command)[1])
+    database = (workspace.path / "flx.db").read_bytes()
+    for secret in secrets:
+        assert all(secret not in text for text in outputs)
+        assert secret.encode() not in database
