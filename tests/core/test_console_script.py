@@ -18,7 +18,7 @@ from plugins.netsuite.demo import demo_config
 from plugins.netsuite.emulator import Emulator, run_server
 
 FLX = Path(sys.executable).with_name("flx")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (tests/core/..)
 
 pytestmark = pytest.mark.skipif(not FLX.exists(), reason=f"no console script at {FLX}")
 

@@ -48,7 +48,7 @@ def test_no_netsuite_secret_in_any_output_or_the_database(
     for command in (("status", "--json"), ("errors", "--json"), ("runs", "--json"),
                     ("connections", "list"), ("connections", "test", "ns")):
         outputs.append(workspace.flx(*command)[1])
-    database = (workspace.path / "flx.db").read_bytes()
+    database = b"".join(p.read_bytes() for p in workspace.path.glob("flx.db*"))  # + WAL
     for secret in secrets:
         assert all(secret not in text for text in outputs)
         assert secret.encode() not in database
