@@ -15,25 +15,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.errors import MappingError, RemoteRejectedError
+from core.errors import MappingError
 from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
     NetSuiteContext,
+    earlier_record,
     eid,
-    explain_rejection,
     guarded,
     map_grouped,
     money,
     tran_date,
+    transform_once,
 )
-from plugins.netsuite.ids import record_id
 from plugins.netsuite.lines import allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver
 
 # Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
 # `flx run --only ID --force` on a record that was sent).
-EARLIER = ("in_flight", "failed", "sent", "linked")
 OPERATION = "send-vendor-bills"
 STRATEGIES = ("zero_quantity_lines", "replace_lines")
 
@@ -82,33 +81,23 @@ class BillSender:
             return RecordResult(bill["id"], "dry_run", message="would send",
                                 payloads=[self._envelope(po_id, body, replace)],
                                 warnings=warnings)
-        self.runtime.checkpoint(bill["id"], status="in_flight")
-        try:
-            created = self.ctx.client.transform(
-                "purchaseOrder", po_id, "vendorBill", body, external_id=body["externalId"],
-                replace=replace)
-        except RemoteRejectedError as err:
-            raise explain_rejection(err, f"the Vendor Bill for invoice {bill['id']}") from err
+        created_id = transform_once(
+            self.ctx, bill["id"], ("purchaseOrder", po_id), "vendorBill", body,
+            f"the Vendor Bill for invoice {bill['id']}", replace=replace)
         billed = [ln for ln in body["item"]["items"] if ln["quantity"]]
         return RecordResult(
             bill["id"], "sent", warnings=warnings,
-            remote_ids={"vendor_bill": created.id, "purchase_order": po_id,
+            remote_ids={"vendor_bill": created_id, "purchase_order": po_id,
                         "lines": [{"order_line": ln["orderLine"], "quantity": ln["quantity"]}
                                   for ln in billed]},
             message=f"Vendor Bill {bill.get('number')} for {len(billed)} PO line(s)")
 
     def existing(self, bill: dict[str, Any]) -> tuple[str, str] | None:
-        """(internal id, invoice number) of the bill an earlier attempt made (interrupted,
-        or sent and now forced). The PO's billed quantities already count it, so a new
-        payload would be refused as over-billing: look it up by external id first."""
-        state = self.runtime.state(bill["id"])
-        if state is None or state.status not in EARLIER:
-            return None
-        found = self.ctx.client.get_by_external_id("vendorBill", eid(bill["id"]))
-        found_id = record_id(found) if found else None
-        if found is None or not found_id:
-            return None
-        return found_id, str(found.get("tranId") or bill.get("number") or found_id)
+        """The Vendor Bill an earlier attempt at this invoice made, if any."""
+        found = earlier_record(self.ctx, bill["id"], "vendorBill")
+        if found is not None and found[1] == found[0]:
+            return found[0], str(bill.get("number") or found[0])
+        return found
 
     def _envelope(self, po_id: str, body: dict[str, Any], replace: str | None) -> dict[str, Any]:
         path = f"/services/rest/record/v1/purchaseOrder/{po_id}/!transform/vendorBill"

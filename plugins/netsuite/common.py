@@ -16,6 +16,7 @@ from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.client import NetSuiteClient
 from plugins.netsuite.ids import external_id
+from plugins.netsuite.ids import record_id as remote_record_id
 
 CENT = Decimal("0.01")
 PAYLOADS = ("customer", "salesOrder", "purchaseOrder", "itemFulfillment", "vendorBill")
@@ -174,6 +175,41 @@ def guarded(ctx: NetSuiteContext, record_id: str,
         result = RecordResult(record_id, "failed", message=err.message, error=err)
     result.requests += ctx.client.thread_requests - before
     return result
+
+
+# Sync states after which a record may already exist in NetSuite: interrupted (in_flight), a
+# lost answer (failed), or sent and now forced again.
+EARLIER = ("in_flight", "failed", "sent", "linked")
+
+
+def earlier_record(ctx: NetSuiteContext, record_id: str, record_type: str
+                   ) -> tuple[str, str] | None:
+    """(internal id, document number) of the `record_type` an earlier attempt at this record
+    created, found by its external id; None when there was no earlier attempt or none exists.
+    Transforms look this up before building a new payload: the source transaction's open
+    quantities already count the earlier record, so a new payload would be refused."""
+    state = ctx.runtime.state(record_id)
+    if state is None or state.status not in EARLIER:
+        return None
+    found = ctx.client.get_by_external_id(record_type, eid(record_id))
+    found_id = remote_record_id(found) if found else None
+    if found is None or not found_id:
+        return None
+    return found_id, str(found.get("tranId") or found_id)
+
+
+def transform_once(ctx: NetSuiteContext, record_id: str, source: tuple[str, str],
+                   target: str, body: dict[str, Any], label: str,
+                   replace: str | None = None) -> str:
+    """Transform `source` (type, id) into a `target` for one flx record, marking the record
+    in flight first so a crash is reconciled by external id, never sent twice."""
+    ctx.runtime.checkpoint(record_id, status="in_flight")
+    try:
+        created = ctx.client.transform(source[0], source[1], target, body,
+                                       external_id=body["externalId"], replace=replace)
+    except RemoteRejectedError as err:
+        raise explain_rejection(err, label) from err
+    return created.id
 
 
 def map_grouped(runtime: Runtime, records: list[dict[str, Any]],

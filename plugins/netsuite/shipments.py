@@ -7,26 +7,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.errors import RemoteRejectedError
 from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
     NetSuiteContext,
+    earlier_record,
     eid,
-    explain_rejection,
     guarded,
     map_grouped,
     money,
     ref,
     tran_date,
+    transform_once,
 )
-from plugins.netsuite.ids import record_id
 from plugins.netsuite.lines import RemoteLine, allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver
 
 # Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
 # `flx run --only ID --force` on a record that was sent).
-EARLIER = ("in_flight", "failed", "sent", "linked")
 OPERATION = "send-shipments"
 
 
@@ -125,34 +123,20 @@ class ShipmentSender:
         if self.runtime.dry_run:
             return RecordResult(shipment["id"], "dry_run", message="would send",
                                 payloads=[self._envelope(so_id, body)])
-        self.runtime.checkpoint(shipment["id"], status="in_flight")
-        try:
-            created = self.ctx.client.transform(
-                "salesOrder", so_id, "itemFulfillment", body, external_id=body["externalId"])
-        except RemoteRejectedError as err:
-            raise explain_rejection(
-                err, f"the Item Fulfillment for shipment {shipment['id']}") from err
+        created_id = transform_once(
+            self.ctx, shipment["id"], ("salesOrder", so_id), "itemFulfillment", body,
+            f"the Item Fulfillment for shipment {shipment['id']}")
         shipped = sum(int(i["quantity"]) for i in shipment.get("items", []))
         tracking = [p["packageTrackingNumber"] for p in body["package"]["items"]]
         return RecordResult(
             shipment["id"], "sent",
-            remote_ids={"item_fulfillment": created.id, "sales_order": so_id},
+            remote_ids={"item_fulfillment": created_id, "sales_order": so_id},
             message=(f"Item Fulfillment for {shipped} unit(s)"
                      + (f", tracking {', '.join(tracking)}" if tracking else "")))
 
     def existing(self, shipment: dict[str, Any]) -> tuple[str, str] | None:
-        """(internal id, document number) of the fulfillment an earlier attempt made: one
-        interrupted by a crash or a lost answer, or one already sent and now forced. Looked
-        up by external id before building a new payload, because the Sales Order's open
-        quantities already count it and the payload would be refused as over-shipping."""
-        state = self.runtime.state(shipment["id"])
-        if state is None or state.status not in EARLIER:
-            return None
-        found = self.ctx.client.get_by_external_id("itemFulfillment", eid(shipment["id"]))
-        found_id = record_id(found) if found else None
-        if found is None or not found_id:
-            return None
-        return found_id, str(found.get("tranId") or found_id)
+        """The fulfillment an earlier attempt at this shipment made, if any."""
+        return earlier_record(self.ctx, shipment["id"], "itemFulfillment")
 
     def _envelope(self, so_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"name": "itemFulfillment", "method": "POST",
