@@ -203,6 +203,7 @@ class _Run:
             self.advance(n)
 
         self.runtime.progress = counting
+        self.runtime.remember_states({str(r["id"]): states.get(str(r["id"])) for r in batch})
         try:
             results = getattr(self.plugins.hook, hook_name)(
                 connection=self.connection, runtime=self.runtime, **{keyword: batch})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from core.http import build_client
+from core.store_sync import KEEP
 
 if TYPE_CHECKING:
     from core.model import Connection, Connector
@@ -37,6 +38,13 @@ class Runtime:
     progress: Callable[[int], None] = lambda n: None
     workers: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Sync states of the batch in hand, as the runner read them: `state()` answers from here
+    # and `checkpoint()` keeps it current, so a plugin's reads cost no store query.
+    _states: dict[str, SyncState | None] = field(default_factory=dict, repr=False)
+
+    def remember_states(self, states: dict[str, SyncState | None]) -> None:
+        """Called by the runner with the states of the batch it hands the plugin."""
+        self._states = dict(states)
 
     def http_client(self, *, base_url: str, auth: httpx.Auth | None = None,
                     headers: dict[str, str] | None = None, timeout: float = 60.0,
@@ -60,21 +68,28 @@ class Runtime:
             return
         op = operation or self.operation
         assert op is not None
-        current = self.store.get_sync(self.connection.name, op, record_id)
-        self.store.set_sync(self.connection.name, op, record_id,
-                            status=status or (current.status if current else "pending"),
-                            remote_ids=remote_ids,
-                            error=current.error if current else None)
+        saved = self.store.set_sync(self.connection.name, op, record_id, status=status,
+                                    remote_ids=remote_ids, error=KEEP)
+        if op == self.operation:
+            self._states[record_id] = saved
 
     def state(self, record_id: str, operation: str | None = None) -> SyncState | None:
         op = operation or self.operation
         assert op is not None
+        if op == self.operation and record_id in self._states:
+            return self._states[record_id]
         return self.store.get_sync(self.connection.name, op, record_id)
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T] | Iterable[T]) -> list[R]:
-        """Apply fn to each item on the bounded worker pool; results keep input order."""
+    def map(self, fn: Callable[[T], R], items: Sequence[T] | Iterable[T], *,
+            workers: int | None = None) -> list[R]:
+        """Apply fn to each item on the bounded worker pool; results keep input order.
+
+        `workers` defaults to the connection's concurrency. A plugin whose client caps the
+        requests in flight itself may ask for more threads than that, so that one worker's
+        local work (rendering, the store) never leaves a request slot idle."""
         items = list(items)
-        if self.workers <= 1 or len(items) <= 1:
+        workers = workers or self.workers
+        if workers <= 1 or len(items) <= 1:
             out = []
             for item in items:
                 out.append(fn(item))
@@ -87,5 +102,5 @@ class Runtime:
             finally:
                 self.progress(1)
 
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="flx") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flx") as pool:
             return list(pool.map(run, items))

@@ -22,6 +22,7 @@ __all__ = ["SyncState", "SyncMixin", "SYNC_STATUSES", "OPEN_STATUSES", "chunks",
 
 BATCH = 1000
 SYNC_STATUSES = frozenset(get_args(SyncStatus))
+KEEP: Any = object()  # set_sync(error=KEEP): leave the stored error as it is
 OPEN_STATUSES = ("pending", "waiting", "in_flight")  # always offered to a run
 _SYNC_FIELDS = ("status", "remote_ids", "attempts", "error", "content_hash", "first_failed_at",
                 "last_attempt_at", "next_retry_at", "updated_at")
@@ -145,7 +146,8 @@ class SyncMixin:
                 state = _state(row, "s_") if row.s_record_id is not None else None
                 yield dict(row.data), state
 
-    def set_sync(self, connection: str, operation: str, record_id: str, *, status: str,
+    def set_sync(self, connection: str, operation: str, record_id: str, *,
+                 status: str | None,
                  remote_ids: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
                  content_hash: str | None = None, count_attempt: bool = False,
                  next_retry_at: datetime | None = None) -> SyncState:
@@ -153,8 +155,10 @@ class SyncMixin:
         value removes that key); `error=None` clears the error; `content_hash=None` keeps
         the stored one; `count_attempt` adds one attempt and stamps last_attempt_at.
         first_failed_at is set by the first failure and cleared by success (a done status).
-        A done or failed status also releases the record's claim."""
-        if status not in SYNC_STATUSES:
+        A done or failed status also releases the record's claim. `status=None` keeps the
+        stored status and its retry time, and `error=KEEP` the stored error: a checkpoint
+        needs no read of its own."""
+        if status is not None and status not in SYNC_STATUSES:
             raise ValueError(f"unknown sync status {status!r}; expected one of "
                              f"{', '.join(sorted(SYNC_STATUSES))}")
         now = utcnow()
@@ -162,7 +166,7 @@ class SyncMixin:
             # Make the row exist, then lock it: two workers on one record serialise here.
             conn.execute(self._insert(sync_state).values(
                 connection=connection, operation=operation, record_id=record_id,
-                status=status, remote_ids={}, attempts=0, updated_at=now,
+                status=status or "pending", remote_ids={}, attempts=0, updated_at=now,
             ).on_conflict_do_nothing(index_elements=[sync_state.c.connection,
                                                      sync_state.c.operation,
                                                      sync_state.c.record_id]))
@@ -174,6 +178,13 @@ class SyncMixin:
                     merged.pop(name, None)
                 else:
                     merged[name] = value
+            keeping = status is None
+            if status is None:
+                status = row.status
+            if error is KEEP:
+                error = row.error
+            if keeping:
+                next_retry_at = row.next_retry_at
             first_failed = row.first_failed_at
             if status == "failed" and first_failed is None:
                 first_failed = now

@@ -19,6 +19,7 @@ from plugins.netsuite.common import (
     money,
     ref,
     tran_date,
+    worker_threads,
 )
 from plugins.netsuite.customers import CustomerResolver
 from plugins.netsuite.lookups import ItemResolver, existing_transactions
@@ -77,7 +78,8 @@ class OrderSender:
             return self._send_one(order, planned, existing.get(order["id"]))
 
         results = self.runtime.map(
-            lambda o: guarded(self.ctx, o["id"], lambda: attempt(o)), orders)
+            lambda o: guarded(self.ctx, o["id"], lambda: attempt(o)), orders,
+            workers=worker_threads(self.runtime))
         if results:  # the batch's shared look-ups, counted once
             results[0].requests += shared
         return results
