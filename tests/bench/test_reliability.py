@@ -14,7 +14,9 @@ from core.store import Store
 
 
 def test_faults_and_429s_leave_every_record_sent_exactly_once(tmp_path: Path) -> None:
-    result = fault_phase(tmp_path, 40, seed=5, latency=0.005,
+    # flx may have 10 requests in flight where the account allows 2: 429s are certain.
+    result = fault_phase(tmp_path, 40, seed=5, latency=0.03, account_concurrency=2,
+                         flx_concurrency=10,
                          faults={"error_5xx": 0.04, "drop_before": 0.03, "drop_after": 0.04})
     assert result["ok"], result["problems"]
     assert result["duplicate_external_ids"] == 0

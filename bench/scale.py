@@ -1,0 +1,108 @@
+"""Scale: `flx import` and eligibility selection (`store.candidates`, what every run walks)
+at 10k and 100k orders: time and peak memory.
+
+Each measurement runs in a fresh process, so that its peak RSS is its own, next to an "idle"
+process that loads the same modules and opens an empty store: the difference is what the
+records cost. Flat memory means the records are streamed (NDJSON is read line by line, stored
+in batches of 1,000, and candidates are read in keyset pages), not loaded all at once.
+
+    python bench/scale.py [--sizes 10000 100000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/scale.py` from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.generate import write_orders_ndjson  # noqa: E402
+from bench.harness import SPAWN, peak_rss_mb  # noqa: E402
+
+CONNECTION, OPERATION = "bench", "send-orders"
+
+
+def _idle(store_url: str) -> dict[str, Any]:
+    import core.importer  # noqa: F401  (the modules an import loads)
+    from core.store import Store
+
+    with Store(store_url) as store:
+        store.count_records("order")
+    return {"peak_rss_mb": peak_rss_mb()}
+
+
+def _import(path: str, store_url: str) -> dict[str, Any]:
+    from core.importer import import_files
+    from core.store import Store
+
+    with Store(store_url) as store:
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = import_files([Path(path)], store)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    counts = report.accepted["order"]
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "imported": counts.total,
+            "problems": len(report.problems), "peak_rss_mb": peak_rss_mb()}
+
+
+def _candidates(store_url: str) -> dict[str, Any]:
+    from core.store import Store
+
+    with Store(store_url) as store:
+        wall = time.perf_counter()
+        seen = 0
+        for _record, _state in store.candidates(CONNECTION, OPERATION, "order"):
+            seen += 1
+        wall = time.perf_counter() - wall
+    return {"wall_s": round(wall, 2), "selected": seen, "peak_rss_mb": peak_rss_mb()}
+
+
+def _in_child(fn: Any, *args: Any) -> dict[str, Any]:
+    with ProcessPoolExecutor(max_workers=1, mp_context=SPAWN) as pool:
+        result: dict[str, Any] = pool.submit(fn, *args).result()
+        return result
+
+
+def measure(sizes: list[int], workdir: Path, log: Any = print) -> dict[str, Any]:
+    """Per size: file size, import (time, CPU, peak RSS), candidates (time, peak RSS)."""
+    out: dict[str, Any] = {"sizes": {}}
+    for n in sizes:
+        folder = workdir / f"scale-{n}"
+        folder.mkdir(parents=True, exist_ok=True)
+        data = write_orders_ndjson(folder / "orders.ndjson", n, prefix="SC")
+        store_url = f"sqlite:///{folder / 'flx.db'}"
+        (folder / "flx.db").unlink(missing_ok=True)
+        if "idle_rss_mb" not in out:
+            out["idle_rss_mb"] = _in_child(_idle, f"sqlite:///{folder / 'idle.db'}")[
+                "peak_rss_mb"]
+        log(f"scale: importing {n:,} orders ...")
+        imported = _in_child(_import, str(data), store_url)
+        log(f"scale: selecting candidates among {n:,} orders ...")
+        selected = _in_child(_candidates, store_url)
+        out["sizes"][str(n)] = {
+            "file_mb": round(data.stat().st_size / 2**20, 1), "import": imported,
+            "candidates": selected,
+            "import_us_per_record": round(imported["wall_s"] / n * 1e6, 1),
+            "candidates_us_per_record": round(selected["wall_s"] / n * 1e6, 1)}
+        data.unlink()
+        (folder / "flx.db").unlink(missing_ok=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="flx import and selection at scale")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="flx-scale-") as tmp:
+        print(json.dumps(measure(args.sizes, args.workdir or Path(tmp)), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""`make soak`: every record reaches NetSuite exactly once, whatever goes wrong on the way.
+
+    python bench/soak.py [--orders 1000] [--kills 6] [--seed 1] [--latency 10]
+
+Phase 1, faults: the emulator injects 5xx answers and connection drops before and after the
+write is applied (seeded), and flx is configured for more concurrency than the account
+allows, so it meets real 429s. `flx run` of each operation is repeated (with `flx retry
+--all` between rounds, as an operator would) until nothing is left.
+Phase 2, kills: `flx run` runs as a separate process and is SIGKILLed at random points (after
+a random number of requests reached the emulator), then started again until it finishes.
+
+Both phases then check the emulator's account against the data: one Sales Order per order,
+one Item Fulfillment per shipment, one Vendor Bill per invoice, one Purchase Order per
+drop-ship request, one customer per new customer, no duplicate external id, and every record
+marked sent or linked in flx's store. tests/bench/test_reliability.py runs a small version.
+
+A SIGKILLed run leaves its run lock (5-minute expiry) and its batch's claims (15 minutes)
+behind; `recover_after_kill` clears the dead process's ones, as an operator would before
+restarting at once (docs/performance.md). Exit code 0 when both phases pass, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/soak.py` from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import generate as gen  # noqa: E402
+from bench.harness import CONNECTION, OPERATIONS, EmulatorProcess, Workspace  # noqa: E402
+
+KIND_OF = {"send-orders": "orders", "send-shipments": "shipments",
+           "send-vendor-bills": "vendor_bills"}
+SYNC_KIND = {"send-orders": "order", "send-shipments": "shipment",
+             "send-vendor-bills": "vendor_bill"}
+DEFAULT_FAULTS = {"error_5xx": 0.02, "drop_before": 0.01, "drop_after": 0.02}
+
+
+def expected(data: gen.Dataset) -> dict[str, Any]:
+    """What the account must hold afterwards, by external id or count."""
+    return {"salesOrder": {o["id"] for o in data.orders},
+            "itemFulfillment": {s["id"] for s in data.shipments},
+            "vendorBill": {b["id"] for b in data.vendor_bills},
+            "purchaseOrder": sum(1 for o in data.orders for fr in o["fulfillment_requests"]
+                                 if fr["type"] == "external"),
+            "new_customers": sum(1 for n in data.customers if n >= gen.SEEDED_CUSTOMERS)}
+
+
+def verify(emu: EmulatorProcess, data: gen.Dataset, ws: Workspace) -> dict[str, Any]:
+    """Compare the account and the store with the data; `ok` when all is exactly once."""
+    want = expected(data)
+    problems: list[str] = []
+    found: dict[str, Any] = {}
+    for record_type in ("salesOrder", "itemFulfillment", "vendorBill"):
+        eids = [r.get("externalId") for r in emu.records(record_type)]
+        found[record_type] = len(eids)
+        missing = want[record_type] - set(eids)
+        extra = len(eids) - len(set(eids))
+        if missing:
+            problems.append(f"{record_type}: {len(missing)} missing, e.g. {sorted(missing)[:3]}")
+        if extra:
+            problems.append(f"{record_type}: {extra} external ids carried twice")
+        strays = set(eids) - want[record_type]
+        if strays:
+            problems.append(f"{record_type}: {len(strays)} unexpected, e.g. {sorted(strays)[:3]}")
+    found["purchaseOrder"] = len(emu.records("purchaseOrder"))
+    if found["purchaseOrder"] != want["purchaseOrder"]:
+        problems.append(f"purchaseOrder: {found['purchaseOrder']} for "
+                        f"{want['purchaseOrder']} drop-ship requests")
+    seeded = len(gen.catalog_seed()["records"]["customer"])
+    created = len(emu.records("customer")) - seeded
+    found["new_customers"] = created
+    if created != want["new_customers"]:
+        problems.append(f"customer: {created} created for {want['new_customers']} new "
+                        "customers")
+    stats = emu.stats()
+    if stats["duplicate_external_ids"]:
+        problems.append(f"duplicate external ids: {stats['duplicate_external_ids']}")
+    from core.store import Store
+
+    config, _ = ws.load()
+    with Store(config.store_url) as store:
+        for op in OPERATIONS:
+            states = {s.record_id: s.status for s in store.iter_sync(CONNECTION, op)}
+            ids = {r["id"] for r in getattr(data, KIND_OF[op])}
+            undone = sorted(i for i in ids if states.get(i) not in ("sent", "linked"))
+            if undone:
+                problems.append(f"{op}: {len(undone)} not done in the store, e.g. "
+                                f"{[(i, states.get(i)) for i in undone[:3]]}")
+    return {"ok": not problems, "problems": problems, "found": found,
+            "expected": {k: (len(v) if isinstance(v, set) else v) for k, v in want.items()},
+            "duplicate_external_ids": stats["duplicate_external_ids"],
+            "faults": stats["faults"], "throttled": stats["throttled"],
+            "requests": stats["requests"]}
+
+
+def _setup(work: Path, n_orders: int, seed: int, emu: EmulatorProcess,
+           concurrency: int) -> tuple[gen.Dataset, Workspace]:
+    data = gen.generate(n_orders, seed=seed, prefix="SK")
+    ws = Workspace(work, emu.base_url, emu.env, gen.bench_profile(), concurrency=concurrency)
+    return data, ws
+
+
+def fault_phase(work: Path, n_orders: int, *, seed: int = 1, latency: float = 0.01,
+                faults: dict[str, float] | None = None, account_concurrency: int = 5,
+                flx_concurrency: int = 8, max_rounds: int = 8) -> dict[str, Any]:
+    """Injected 5xx, drops and 429s; rounds of run + retry until nothing is left."""
+    from core.status import retry
+
+    plan = {"seed": seed, **(faults or DEFAULT_FAULTS)}
+    with EmulatorProcess(gen.catalog_seed(), latency=latency, concurrency=account_concurrency,
+                         faults=plan) as emu:
+        data, ws = _setup(work, n_orders, seed, emu, flx_concurrency)
+        data_file = gen.write_ndjson(work / "data.ndjson", data)
+        report = ws.import_files([data_file])
+        if not report.ok:
+            raise RuntimeError(f"the generated data did not import: {report.problems[:3]}")
+        rounds: dict[str, list[dict[str, int]]] = {}
+        started = time.perf_counter()
+        for op in OPERATIONS:
+            rounds[op] = []
+            for _ in range(max_rounds):
+                counts = dict(ws.run(op).counts)
+                rounds[op].append(counts)
+                if not counts.get("failed") and not counts.get("waiting"):
+                    break
+                config, _ = ws.load()
+                from core.store import Store
+
+                with Store(config.store_url) as store:
+                    retry(config, store, None, connection=CONNECTION)
+        result = verify(emu, data, ws)
+    result.update(phase="faults", orders=n_orders, rounds=rounds, fault_plan=plan,
+                  flx_concurrency=flx_concurrency, account_concurrency=account_concurrency,
+                  wall_s=round(time.perf_counter() - started, 1))
+    return result
+
+
+def recover_after_kill(db: Path, pid: int) -> int:
+    """Free the run lock and record claims a SIGKILLed `flx run` (pid) left behind; returns
+    how many rows were freed. Owners are "host:pid:random" (core.store.default_owner)."""
+    pattern = f"%:{pid}:%"
+    with sqlite3.connect(db) as conn:
+        freed = conn.execute("DELETE FROM locks WHERE owner LIKE ?", (pattern,)).rowcount
+        freed += conn.execute(
+            "UPDATE sync_state SET claimed_by = NULL, claim_expires_at = NULL "
+            "WHERE claimed_by LIKE ?", (pattern,)).rowcount
+    return freed
+
+
+def _cost(op: str, data: gen.Dataset) -> int:
+    """Roughly how many requests an operation sends (to aim the kills inside the run)."""
+    return {"send-orders": 2 * len(data.orders), "send-shipments": 2 * len(data.shipments),
+            "send-vendor-bills": 2 * len(data.vendor_bills)}[op]
+
+
+def kill_phase(work: Path, n_orders: int, *, kills: int = 6, seed: int = 2,
+               latency: float = 0.01, max_rounds: int = 20) -> dict[str, Any]:
+    """`flx run` as a subprocess, SIGKILLed at random points and restarted until done."""
+    rng = random.Random(seed)
+    plan = [OPERATIONS[i % len(OPERATIONS)] for i in range(kills)]
+    with EmulatorProcess(gen.catalog_seed(), latency=latency, concurrency=5) as emu:
+        data, ws = _setup(work, n_orders, seed, emu, 5)
+        data_file = gen.write_ndjson(work / "data.ndjson", data)
+        env = ws.child_env()
+        done = subprocess.run(ws.argv("import", str(data_file)), env=env, cwd=work,
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"flx import failed: {done.stdout}{done.stderr}")
+        log: list[dict[str, Any]] = []
+        started = time.perf_counter()
+        for op in OPERATIONS:
+            for _ in range(max_rounds):
+                entry = _one_run(ws, emu, op, env, work, rng,
+                                 kill=plan.count(op) > sum(1 for e in log
+                                                           if e["op"] == op and e["killed"]),
+                                 budget=_cost(op, data))
+                log.append(entry)
+                if entry["exit"] == 0:
+                    break
+                if entry["exit"] == 3:  # some records failed: queue them, as an operator would
+                    subprocess.run(ws.argv("retry", "--all", "--connection", CONNECTION),
+                                   env=env, cwd=work, capture_output=True, check=False)
+        result = verify(emu, data, ws)
+    result.update(phase="kills", orders=n_orders, kills=sum(e["killed"] for e in log),
+                  runs=log, wall_s=round(time.perf_counter() - started, 1))
+    return result
+
+
+def _one_run(ws: Workspace, emu: EmulatorProcess, op: str, env: dict[str, str], work: Path,
+             rng: random.Random, *, kill: bool, budget: int) -> dict[str, Any]:
+    before = emu.stats()["requests"]
+    proc = subprocess.Popen(ws.argv("run", op, "--connection", CONNECTION), env=env, cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    entry: dict[str, Any] = {"op": op, "killed": False, "pid": proc.pid}
+    if kill:
+        target = before + rng.randint(1, max(2, int(budget * 0.8)))
+        while proc.poll() is None and emu.stats()["requests"] < target:
+            time.sleep(0.02)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            entry.update(killed=True, exit=-9, after_requests=emu.stats()["requests"] - before,
+                         freed=recover_after_kill(work / "flx.db", proc.pid))
+            return entry
+    output, _ = proc.communicate(timeout=600)
+    entry.update(exit=proc.returncode, requests=emu.stats()["requests"] - before)
+    if proc.returncode not in (0, 3):
+        entry["output"] = output[-800:]
+    return entry
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="flx reliability soak")
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--kills", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=10.0, help="ms per request")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "soak.json")
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="flx-soak-") as tmp:
+        for name, phase in (("faults", fault_phase), ("kills", kill_phase)):
+            print(f"soak: {name} phase, {args.orders} orders ...", flush=True)
+            folder = Path(tmp) / name
+            folder.mkdir()
+            extra = {"kills": args.kills} if name == "kills" else {}
+            results[name] = phase(folder, args.orders, seed=args.seed,
+                                  latency=args.latency / 1000, **extra)
+            r = results[name]
+            print(json.dumps({k: r[k] for k in ("ok", "problems", "found", "expected",
+                                                 "duplicate_external_ids", "faults",
+                                                 "throttled", "wall_s")}, indent=1), flush=True)
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    ok = all(r["ok"] for r in results.values())
+    print(f"soak {'PASSED' if ok else 'FAILED'}: results in {args.out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
