@@ -422,6 +422,8 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
                 report.finished_at = dt.datetime.now(dt.UTC)
                 store.finish_run(run_id, report.counts, "error")
                 raise
+            finally:
+                runtime.close()  # the plugin's HTTP connections: a scheduler runs for days
         report.finished_at = dt.datetime.now(dt.UTC)
         store.finish_run(run_id, report.counts, report.status)
         # Issue 8: the built-in webhook notifier (core/alerts.py) reads [alerts] of flx.toml.

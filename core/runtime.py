@@ -41,6 +41,7 @@ class Runtime:
     # Sync states of the batch in hand, as the runner read them: `state()` answers from here
     # and `checkpoint()` keeps it current, so a plugin's reads cost no store query.
     _states: dict[str, SyncState | None] = field(default_factory=dict, repr=False)
+    _clients: list[httpx.Client] = field(default_factory=list, repr=False)
 
     def remember_states(self, states: dict[str, SyncState | None]) -> None:
         """Called by the runner with the states of the batch it hands the plugin."""
@@ -50,11 +51,23 @@ class Runtime:
                     headers: dict[str, str] | None = None, timeout: float = 60.0,
                     max_connections: int | None = None) -> httpx.Client:
         """An httpx.Client for this connection: injected transport, dry-run guard, audit."""
-        return build_client(
+        client = build_client(
             base_url=base_url, auth=auth, headers=headers, timeout=timeout,
             transport=self.transport, dry_run=self.dry_run, audit=self._audit,
             max_connections=max_connections or max(self.workers, 1) * 2,
         )
+        with self._lock:
+            self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close every HTTP client handed out (the runner calls this when a run ends). An
+        injected transport is shared by the caller and stays open."""
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            if self.transport is None:
+                client.close()
 
     def _audit(self, method: str, path: str, status: int, remote_id: str | None) -> None:
         self.store.audit(self.connection.name, self.run_id, method, path, status, remote_id)

@@ -9,10 +9,7 @@ run over 100k records never holds a transaction or the whole set in memory.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -27,6 +24,7 @@ from sqlalchemy.engine import Connection
 from core import store_engine
 from core.errors import AbortError, FlxError, RetryableError
 from core.model import RECORD_KINDS
+from core.owners import default_owner, owner_is_dead
 from core.records import content_hash
 from core.store_engine import BEGIN_OPTION, create_store_engine, is_memory_sqlite, masked
 from core.store_engine import normalize_url as _normalize_url
@@ -56,11 +54,6 @@ class ImportCounts:
 
     def to_dict(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
-
-
-def default_owner() -> str:
-    """A lock/claim owner name unique to this process: host:pid:random."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Store(SyncMixin):
@@ -380,6 +373,12 @@ class Store(SyncMixin):
         with self._conn(write=True) as conn:
             conn.execute(stmt)
             holder = conn.scalar(sa.select(locks.c.owner).where(locks.c.name == name))
+            if holder != owner and owner_is_dead(holder):
+                # Its process is gone (a killed run): take the lock now, not in ttl seconds.
+                conn.execute(sa.delete(locks).where(locks.c.name == name,
+                                                    locks.c.owner == holder))
+                conn.execute(stmt)
+                holder = conn.scalar(sa.select(locks.c.owner).where(locks.c.name == name))
         return holder == owner
 
     def release_lock(self, name: str, owner: str) -> bool:

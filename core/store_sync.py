@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from core.model import DONE_STATUSES, SyncStatus
+from core.owners import owner_is_dead
 from core.store_tables import records, sync_state, utcnow
 
 __all__ = ["SyncState", "SyncMixin", "SYNC_STATUSES", "OPEN_STATUSES", "chunks", "BATCH"]
@@ -224,6 +225,7 @@ class SyncMixin:
                     [{"connection": connection, "operation": operation, "record_id": rid,
                       "status": "pending", "remote_ids": {}, "attempts": 0, "updated_at": now}
                      for rid in chunk])
+                self._drop_dead_claims(conn, connection, operation, chunk, owner, now)
                 free = conn.execute(
                     sa.select(s.c.record_id)
                     .where(s.c.connection == connection, s.c.operation == operation,
@@ -239,6 +241,20 @@ class SyncMixin:
                         claimed_by=owner, claim_expires_at=now + timedelta(seconds=ttl_seconds)))
                 claimed.extend(free)
         return claimed
+
+    def _drop_dead_claims(self, conn: Connection, connection: str, operation: str,
+                          chunk: list[str], owner: str, now: datetime) -> None:
+        """Free claims whose holder process on this machine is gone (a killed run)."""
+        s = sync_state
+        holders = conn.execute(sa.select(s.c.claimed_by).distinct().where(
+            s.c.connection == connection, s.c.operation == operation,
+            s.c.record_id.in_(chunk), s.c.claimed_by.is_not(None), s.c.claimed_by != owner,
+            s.c.claim_expires_at > now)).scalars().all()
+        dead = [h for h in holders if owner_is_dead(h)]
+        if dead:
+            conn.execute(sa.update(s).where(
+                s.c.connection == connection, s.c.operation == operation,
+                s.c.claimed_by.in_(dead)).values(claimed_by=None, claim_expires_at=None))
 
     def release_claims(self, connection: str, operation: str, ids: Iterable[str],
                        owner: str) -> None:
