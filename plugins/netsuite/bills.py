@@ -27,6 +27,7 @@ from plugins.netsuite.common import (
     money,
     tran_date,
     transform_once,
+    with_defaults,
 )
 from plugins.netsuite.lines import allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver
@@ -162,13 +163,11 @@ class BillSender:
     def _header(self, bill: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
         """The profile's vendor_bill.header and vendor_bill.custom_fields.body values."""
         section = self.ctx.profile.get("vendor_bill") or {}
-        context = {"bill": bill, "order": order, "tables": self.ctx.tables}
-        header = self.ctx.header(section.get("header") or {}, context, bill["id"])
-        body = (section.get("custom_fields") or {}).get("body") or {}
-        for name, expr in body.items():
-            value = self.ctx.render_expr(expr, context, bill["id"])
-            if value not in (None, ""):
-                header[name] = value
+        context = {"bill": bill, "order": with_defaults(order), "tables": self.ctx.tables}
+        header = self.ctx.header(section.get("header") or {}, context, bill["id"],
+                                 "vendor_bill.header")
+        header.update(self.ctx.fields((section.get("custom_fields") or {}).get("body") or {},
+                                      context, bill["id"], "vendor_bill.custom_fields.body"))
         return header
 
     def _check_total(self, bill: dict[str, Any], invoiced: Decimal, warnings: list[str]) -> None:

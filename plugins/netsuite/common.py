@@ -110,29 +110,44 @@ class NetSuiteContext:
         return self.runtime.renderer.render_json(
             f"{name}.json.j2", context, record_id=record_id, schema=payload_schema(name))
 
-    def render_expr(self, expr: Any, context: dict[str, Any], record_id: str) -> Any:
-        """Profile values may be template expressions ("{{ order.custom_fields.x }}")."""
+    def render_expr(self, expr: Any, context: dict[str, Any], record_id: str,
+                    where: str = "mapping value") -> Any:
+        """Profile values may be template expressions ("{{ order.custom_fields.x }}"); a
+        failure names the profile setting (`where`)."""
         if isinstance(expr, str) and "{{" in expr and self.runtime.renderer is not None:
-            return self.runtime.renderer.render_value(expr, context, record_id)
+            return self.runtime.renderer.render_value(expr, context, record_id, where=where)
         return expr
 
-    def header(self, section: dict[str, Any], context: dict[str, Any],
-               record_id: str) -> dict[str, Any]:
+    def header(self, section: dict[str, Any], context: dict[str, Any], record_id: str,
+               where: str = "header") -> dict[str, Any]:
         out = {}
         for name, expr in (section or {}).items():
-            value = self.render_expr(expr, context, record_id)
+            value = self.render_expr(expr, context, record_id, f"{where}.{name}")
             if value not in (None, ""):
                 out[name] = header_value(name, value)
         return out
 
-    def custom(self, section: str, context: dict[str, Any], record_id: str) -> dict[str, Any]:
-        fields = (self.profile.get("custom_fields") or {}).get(section) or {}
+    def fields(self, section: dict[str, Any], context: dict[str, Any], record_id: str,
+               where: str) -> dict[str, Any]:
+        """custbody_* / custcol_* values of one profile section, empty ones left out."""
         out = {}
-        for name, expr in fields.items():
-            value = self.render_expr(expr, context, record_id)
+        for name, expr in (section or {}).items():
+            value = self.render_expr(expr, context, record_id, f"{where}.{name}")
             if value not in (None, ""):
                 out[name] = value
         return out
+
+    def custom(self, section: str, context: dict[str, Any], record_id: str) -> dict[str, Any]:
+        fields = (self.profile.get("custom_fields") or {}).get(section) or {}
+        return self.fields(fields, context, record_id, f"custom_fields.{section}")
+
+
+def with_defaults(order: dict[str, Any]) -> dict[str, Any]:
+    """An order as templates and profile expressions see it: `custom_fields` is always a
+    mapping, so `order.custom_fields.x | default('')` works when the order has none."""
+    if isinstance(order.get("custom_fields"), dict):
+        return order
+    return {**order, "custom_fields": {}}
 
 
 def tran_date(value: Any) -> str | None:

@@ -19,6 +19,7 @@ from plugins.netsuite.common import (
     money,
     ref,
     tran_date,
+    with_defaults,
     worker_threads,
 )
 from plugins.netsuite.customers import CustomerResolver
@@ -212,7 +213,8 @@ class OrderSender:
 
     def context(self, order: dict[str, Any]) -> dict[str, Any]:
         channel = self.ctx.table_value("channels", order.get("channel")) or {}
-        return {"order": order, "profile": self.ctx.profile, "tables": self.ctx.tables,
+        return {"order": with_defaults(order), "profile": self.ctx.profile,
+                "tables": self.ctx.tables,
                 "channel": channel, "options": self.ctx.options}
 
     def sales_order_payload(self, order: dict[str, Any], lines: list[PlannedLine],

@@ -53,7 +53,9 @@ def plan_lines(order: dict[str, Any], sku_level: str) -> list[PlannedLine]:
             line = by_id[item["order_line_id"]]
             planned.append(PlannedLine(
                 order_line_id=line["id"], fr_id=fr["id"], fr_type=fr.get("type", "internal"),
-                sku=item["sku"] if sku_level == "po" else line["sku"], order_sku=line["sku"],
+                # A request item without its own SKU ships the ordered one (docs/records.md).
+                sku=(item.get("sku") or line["sku"]) if sku_level == "po" else line["sku"],
+                order_sku=line["sku"],
                 quantity=int(item["quantity"]), rate=rate(line.get("unit_price", "0")),
                 description=line.get("title") or "", warehouse=fr.get("warehouse"),
                 vendor_key=vendor.get("id"),

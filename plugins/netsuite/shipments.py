@@ -19,6 +19,7 @@ from plugins.netsuite.common import (
     ref,
     tran_date,
     transform_once,
+    with_defaults,
 )
 from plugins.netsuite.lines import RemoteLine, allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver
@@ -177,13 +178,13 @@ class ShipmentSender:
                 "location_id": ln.location_id}
 
     def _header(self, shipment: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
-        context = {"shipment": shipment, "order": order, "tables": self.ctx.tables}
+        context = {"shipment": shipment, "order": with_defaults(order),
+                   "tables": self.ctx.tables}
         section = self.ctx.profile.get("shipment") or {}
-        header = self.ctx.header(section.get("header") or {}, context, shipment["id"])
-        for name, expr in ((section.get("custom_fields") or {}).get("body") or {}).items():
-            value = self.ctx.render_expr(expr, context, shipment["id"])
-            if value not in (None, ""):
-                header[name] = value
+        header = self.ctx.header(section.get("header") or {}, context, shipment["id"],
+                                 "shipment.header")
+        header.update(self.ctx.fields((section.get("custom_fields") or {}).get("body") or {},
+                                      context, shipment["id"], "shipment.custom_fields.body"))
         method = self.ctx.table_value("ship_methods", shipment.get("method")) or \
             self.ctx.table_value("ship_methods", shipment.get("carrier"))
         if method and "shipMethod" not in header:
