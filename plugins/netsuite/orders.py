@@ -117,7 +117,23 @@ class OrderSender:
                                     remote_ids={"cash_sale": existing["id"]})
             return RecordResult(order_id, "linked", remote_ids={"cash_sale": existing["id"]},
                                 message=f"linked to existing cash sale {existing['tranid']}")
-        self._resolve_lines(order, lines)
+        if so_id and state is not None and state.status in ("sent", "linked"):
+            # Sent before and now forced (--only --force): the duplicate guard links it. flx
+            # never rewrites a Sales Order already in NetSuite, and says so.
+            return RecordResult(order_id, state.status,  # type: ignore[arg-type]
+                                remote_ids=dict(state.remote_ids or {}), message=(
+                f"Sales Order {so_id} is already in NetSuite; nothing sent. flx does not change "
+                "a Sales Order once created: edit it in NetSuite if the order changed"))
+        warnings: list[str] = []
+        try:
+            self._resolve_lines(order, lines)
+        except MappingError as err:
+            if not existing or so_id:
+                raise
+            # Linking needs no item or vendor mapping; only matching its PO ids does.
+            warnings.append(f"linked without matching its lines or Purchase Orders: "
+                            f"{err.message}")
+            lines = []
         if existing and not so_id:
             # Carrying flx's own external id after an earlier attempt of this order failed
             # or died, it is the order flx created (its answer was lost): sent, not linked.
@@ -145,8 +161,12 @@ class OrderSender:
             remote.update(customer=customer_id, customer_match=how)
         self.runtime.checkpoint(order_id, remote_ids=remote)
         remote["lines"] = [p.summary() for p in lines]
-        warnings: list[str] = []
-        if any(p.dropship for p in lines) or status == "linked":
+        tax = money(order.get("tax_total"))
+        if tax:
+            warnings.append(f"the order's tax {tax} was not sent: NetSuite computes tax from the "
+                            "account's tax set-up (tax codes, nexus); compare the Sales Order "
+                            "total")
+        if lines and (any(p.dropship for p in lines) or status == "linked"):
             remote["purchase_orders"] = self.purchase_orders.record(order, so_id, lines, warnings,
                                                                    self.context(order))
             remote["lines"] = [p.summary() for p in lines]
