@@ -222,8 +222,14 @@ class _Run:
         finally:
             if len(batch) > progressed:
                 self.advance(len(batch) - progressed)
-        abort: AbortError | None = None
-        for record, result in zip(batch, self._match(batch, results), strict=True):
+        matched = self._match(batch, results)
+        abort: AbortError | None = _unreachable(matched, self.report.connector_label
+                                                or self.connector.name)
+        if abort is not None:  # nothing reached the remote: no record's fault, none touched
+            self.report.requests += sum(r.requests for r in matched)
+            self.abort(abort)
+            return
+        for record, result in zip(batch, matched, strict=True):
             if isinstance(result.error, AbortError):
                 abort = abort or result.error  # not the record's fault: leave it untouched
                 continue
@@ -293,6 +299,27 @@ class _Run:
     def abort(self, exc: BaseException) -> None:
         self.report.aborted = self.redactor.text(str(exc))
         self.report.aborted_class = getattr(exc, "error_class", "error")
+
+
+UNREACHABLE_CLASSES = frozenset({"network"})
+
+
+def _unreachable(results: list[RecordResult], remote: str) -> AbortError | None:
+    """When every record of a batch failed because the remote could not be reached at all (no
+    connection, no answer), that is the connection's state, not the records': the run stops
+    (exit 1) and the records stay as they were, to go at the next run. A 5xx is an answer and
+    may be the record's own doing, so it stays a record failure with automatic retries."""
+    if not results or any(r.status != "failed" or not isinstance(r.error, FlxError)
+                          or r.error.error_class not in UNREACHABLE_CLASSES for r in results):
+        return None
+    first = results[0].error
+    assert isinstance(first, FlxError)
+    error = AbortError(
+        f"{remote} could not be reached for any record of the batch: {first.message}",
+        hint="check the network, the endpoint (base_url) and NetSuite's status; the records "
+             "were left as they were and go at the next run")
+    error.error_class = first.error_class
+    return error
 
 
 def _plugin_fault(message: str) -> FlxError:

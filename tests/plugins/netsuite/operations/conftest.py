@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from core.cli.main import build_app
 from plugins.netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
+from plugins.netsuite.governance import RetryPolicy
 
 OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
 
@@ -112,6 +113,19 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 @pytest.fixture
 def data() -> dict[str, Any]:
     return demo_data()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff without the wait, so fault tests take milliseconds."""
+    original = RetryPolicy.__init__
+
+    def no_wait(self: RetryPolicy, **kwargs: Any) -> None:
+        kwargs["sleep"] = lambda seconds: None
+        original(self, **kwargs)
+
+    monkeypatch.setattr(RetryPolicy, "__init__", no_wait)
+
 
 
 __all__ = ["FaultPlan", "Workspace"]

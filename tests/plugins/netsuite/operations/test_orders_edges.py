@@ -3,6 +3,10 @@ changed order, order tax, and orders already in NetSuite whose vendors flx canno
 
 from __future__ import annotations
 
+import json
+
+import httpx
+
 from .conftest import Workspace
 from .test_orders_support import dropship_order, exploded_order, internal_order
 
@@ -66,3 +70,19 @@ def test_an_order_already_in_netsuite_links_even_when_its_vendor_is_unmapped(
     assert any("linked without matching" in w for w in row["warnings"])
     assert len([s for s in workspace.records("salesOrder")
                 if s.get("externalId") == "ORD-505"]) == 1
+
+
+def test_an_unreachable_netsuite_stops_the_run_and_leaves_records_untouched(
+        workspace: Workspace, fast_retries: None) -> None:
+    workspace.import_records(orders=[internal_order("ORD-506"), dropship_order("ORD-507")])
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    report = workspace.run("send-orders", transport=httpx.MockTransport(refuse))
+    assert report["exit_code"] == 1
+    assert "NetSuite could not be reached" in report["aborted"]
+    code, output = workspace.flx("errors", "--json")
+    assert json.loads(output)["errors"] == []  # not the records' fault: none marked failed
+    # Once NetSuite answers again, the same records go through.
+    assert workspace.run("send-orders")["exit_code"] == 0

@@ -7,14 +7,12 @@ NetSuite's answer and flx's bookkeeping), and every shipment ends fulfilled exac
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import httpx
 import pytest
 
 from plugins.netsuite.emulator import EmulatorTransport, FaultPlan
 from plugins.netsuite.emulator.faults import FaultInjector
-from plugins.netsuite.governance import RetryPolicy
 
 from .conftest import Workspace
 from .test_shipments_flow import fulfilled, make_order, make_shipment, sales_order, send_orders
@@ -37,18 +35,6 @@ class CrashAfter(httpx.BaseTransport):
         if request.method == "POST" and self.marker in request.url.path:
             raise Crash(f"killed after {request.url.path} answered {response.status_code}")
         return response
-
-
-@pytest.fixture
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backoff without the wait, so fault tests take milliseconds."""
-    original = RetryPolicy.__init__
-
-    def no_wait(self: RetryPolicy, **kwargs: Any) -> None:
-        kwargs["sleep"] = lambda seconds: None
-        original(self, **kwargs)
-
-    monkeypatch.setattr(RetryPolicy, "__init__", no_wait)
 
 
 def inject(ws: Workspace, plan: FaultPlan | None) -> None:
