@@ -10,10 +10,8 @@ from plugins.netsuite.emulator import FaultPlan
 
 from .conftest import Workspace
 from .test_bills_flow import billed, dropship_order, make_bill, purchase_order
-from .test_shipments_faults import Crash, CrashAfter, external_ids, fast_retries, inject
+from .test_shipments_faults import Crash, CrashAfter, external_ids, inject
 from .test_shipments_flow import send_orders
-
-__all__ = ["fast_retries"]  # a fixture, used by name below
 
 
 def test_a_crash_after_netsuite_created_the_bill_is_recorded_not_resent(
