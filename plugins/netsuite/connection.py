@@ -32,7 +32,10 @@ DEFAULT_TIMEOUT = 60.0
 # NetSuite ends any REST request after 15 minutes (netsuite-rest.md §2); waiting longer is moot.
 MAX_TIMEOUT = 900.0
 
-_ACCOUNT_RE = re.compile(r"^(?P<digits>[0-9]+)(?:[_-][Ss][Bb](?P<sandbox>[0-9]+))?$")
+# Digits, optionally after letters (test-drive and developer accounts: TSTDRV1234567), and a
+# sandbox (_SB1) or release-preview (_RP1) suffix.
+_ACCOUNT_RE = re.compile(
+    r"^(?P<digits>[A-Za-z]*[0-9]+)(?:[_-](?P<kind>[Ss][Bb]|[Rr][Pp])(?P<sandbox>[0-9]+))?$")
 _UNRESOLVED_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 ACCOUNT_HINT = (
@@ -136,8 +139,8 @@ def normalize_account_id(value: object) -> str:
     match = _ACCOUNT_RE.match(text)
     if not match:
         raise ValueError(f"{text!r} is not a NetSuite account ID; {ACCOUNT_HINT}")
-    digits, sandbox = match.group("digits"), match.group("sandbox")
-    return f"{digits}_SB{sandbox}" if sandbox else digits
+    base, kind, number = match.group("digits"), match.group("kind"), match.group("sandbox")
+    return f"{base.upper()}_{kind.upper()}{number}" if kind else base.upper()
 
 
 def _secret_problem(value: object) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import ConfigError
 from core.model import Connection, Connector
-from plugins.netsuite.connection import NetSuiteSettings
+from plugins.netsuite.connection import NetSuiteSettings, normalize_account_id
 
 SECRETS = {"client_id": "cid-0a9f8e7d6c", "client_secret": "csec-1b2c3d4e5f",
            "token_id": "tid-6a7b8c9d0e", "token_secret": "tsec-f0e1d2c3b4"}
@@ -124,3 +124,15 @@ def test_schema_refuses_unknown_keys_so_typos_are_caught():
     errors = list(validator.iter_errors({"account_id": "1234567", **SECRETS,
                                          "concurency": 3}))
     assert any("concurency" in e.message for e in errors)
+
+
+@pytest.mark.parametrize(("pasted", "realm", "host"), [
+    ("TSTDRV1234567", "TSTDRV1234567", "tstdrv1234567"),
+    ("tstdrv1234567", "TSTDRV1234567", "tstdrv1234567"),
+    ("1234567_RP1", "1234567_RP1", "1234567-rp1"),
+])
+def test_test_drive_and_release_preview_accounts_are_accepted(pasted: str, realm: str,
+                                                              host: str) -> None:
+    account = normalize_account_id(pasted)
+    assert account == realm
+    assert account.lower().replace("_", "-") == host
