@@ -23,11 +23,11 @@ from rich.table import Table
 CONNECTION = "demo"
 STEPS = (
     ("Import the sample orders, shipments and vendor invoices", ["import", "{data}"]),
-    ("Send Accounting Orders (Sales Orders, dropship Purchase Orders, customers)",
+    ("Send orders (ORD-1004 fails on purpose: its SKU is not in NetSuite)",
      ["run", "send-orders", "--connection", CONNECTION]),
-    ("Send Accounting Shipments (Item Fulfillments with tracking)",
+    ("Send shipments (SHP-1 and SHP-2 ship one order in two parts)",
      ["run", "send-shipments", "--connection", CONNECTION]),
-    ("Send vendor bills (staged billing of dropship Purchase Orders)",
+    ("Send vendor bills (INV-5001 and INV-5002 bill one dropship PO in two stages)",
      ["run", "send-vendor-bills", "--connection", CONNECTION]),
     ("Run send-orders again: nothing is created twice",
      ["run", "send-orders", "--connection", CONNECTION]),
@@ -89,7 +89,9 @@ def run_demo(workdir: Path, console: Console) -> int:
         duplicates = emulator.stats().get("duplicate_external_ids", 0)
     console.print(f"\nDuplicate external ids in NetSuite: {duplicates}. "
                   f"Demo finished in {time.monotonic() - started:.1f}s.")
-    console.print("Next: `flx init` writes a flx.toml for your own account; README.md has the "
+    console.print(f"The workspace stays in {workdir} for a look (`flx --config "
+                  f"{workdir / 'flx.toml'} runs`); its emulator has stopped.\n"
+                  "Next: `flx init` writes a flx.toml for your own account; README.md has the "
                   "tour.")
     return 0
 
