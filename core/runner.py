@@ -181,9 +181,9 @@ class _Run:
         try:
             # Another worker may have finished a record between our read and our claim (its
             # claim ends with its result): take only records still as we read them.
+            now = self.store.get_syncs(conn, op, claimed)
             mine = [r for r in batch if str(r["id"]) in claimed
-                    and _unchanged(states.get(str(r["id"])),
-                                   self.store.get_sync(conn, op, str(r["id"])))]
+                    and _unchanged(states.get(str(r["id"])), now.get(str(r["id"])))]
             if len(mine) < len(batch):
                 self.advance(len(batch) - len(mine))
                 self.report.others += len(batch) - len(mine)

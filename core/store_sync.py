@@ -89,6 +89,19 @@ class SyncMixin:
                 _key(connection, operation, record_id))).first()
         return _state(row) if row is not None else None
 
+    def get_syncs(self, connection: str, operation: str,
+                  record_ids: Iterable[str]) -> dict[str, SyncState]:
+        """The sync rows of many records at once (absent ones are left out)."""
+        out: dict[str, SyncState] = {}
+        for chunk in chunks(sorted(set(record_ids)), BATCH):
+            with self._conn(write=False) as conn:
+                rows = conn.execute(sa.select(sync_state).where(
+                    sync_state.c.connection == connection,
+                    sync_state.c.operation == operation,
+                    sync_state.c.record_id.in_(chunk))).all()
+            out.update((row.record_id, _state(row)) for row in rows)
+        return out
+
     def iter_sync(self, connection: str, operation: str,
                   statuses: Iterable[str] | None = None) -> Iterator[SyncState]:
         """Sync rows of a connection + operation (optionally only some statuses), by id."""

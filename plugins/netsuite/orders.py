@@ -159,7 +159,10 @@ class OrderSender:
         remote: dict[str, Any] = {"sales_order": so_id}
         if customer_id:
             remote.update(customer=customer_id, customer_match=how)
-        self.runtime.checkpoint(order_id, remote_ids=remote)
+        if any(p.dropship for p in lines):
+            # More NetSuite work follows (the PO read-back or creates): keep the Sales Order id
+            # now, so a crash before the result is recorded resumes instead of re-linking.
+            self.runtime.checkpoint(order_id, remote_ids=remote)
         remote["lines"] = [p.summary() for p in lines]
         tax = money(order.get("tax_total"))
         if tax:
