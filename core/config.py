@@ -37,6 +37,9 @@ DEFAULT_STORE_URL = "sqlite:///flx.db"
 # `$${` is a literal `${`; `${NAME}` is a variable; a `${` that matches neither is an error.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A value that is nothing but one `${...}` (closed or not): a variable name, never a secret.
+_ONLY_REFERENCE = re.compile(r"\$\{[^}$]*\}?")
+_UNCLOSED = re.compile(r"\$\{\s*[A-Za-z0-9_]+\s*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # Values in the core schema that are (or may contain) secrets.
 _CORE_SECRETS = (("store", "url"), ("alerts", "webhook_url"))
@@ -189,6 +192,7 @@ class _Interpolator:
         self.env = env
         self.problems: list[str] = []
         self.missing: dict[tuple[str | int, ...], list[str]] = {}
+        self.bad: set[tuple[str | int, ...]] = set()  # keys with a malformed reference
 
     def resolve(self, value: Any, path: tuple[str | int, ...] = ()) -> Any:
         if isinstance(value, dict):
@@ -196,17 +200,25 @@ class _Interpolator:
         if isinstance(value, list):
             return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
         if isinstance(value, str) and "$" in value:
-            return _REFERENCE.sub(lambda m: self._one(m, path), value)
+            return _REFERENCE.sub(lambda m: self._one(m, path, value), value)
         return value
 
-    def _one(self, m: re.Match[str], path: tuple[str | int, ...]) -> str:
+    def _one(self, m: re.Match[str], path: tuple[str | int, ...], value: str) -> str:
         if m[0] == "$${":
             return "${"
         name = m[1]
+        if name is None and _UNCLOSED.fullmatch(value):
+            # The whole value is `${NAME` without its brace: a name, safe to show.
+            self.problems.append(
+                f"{toml_path(path)}: {value!r} is missing its closing '}}' "
+                f"(write ${{{value[2:].strip()}}})")
+            self.bad.add(path)
+            return m[0]
         if name is None or not _VAR_NAME.fullmatch(name.strip()):
             self.problems.append(
                 f"{toml_path(path)}: {m[0]!r} is not a valid variable reference "
                 "(write ${NAME} with letters, digits and _, or $${ for a literal ${)")
+            self.bad.add(path)
             return m[0]
         name = name.strip()
         if name not in self.env:
@@ -274,6 +286,59 @@ def _fill_operation(table: Mapping[str, Any]) -> dict[str, Any]:
     return {**json.loads(json.dumps(defaults)), **table}
 
 
+def _operation_keys(connector: Connector) -> tuple[list[str], dict[str, Any] | None]:
+    """The keys an operation table may hold: core's, plus those the connector declares in
+    `Connector.extra["operation_schema"]` (a JSON Schema object; its `properties`)."""
+    core = list(_core_validator().schema["$defs"]["operation"]["properties"])
+    extra = connector.extra.get("operation_schema") if connector.extra else None
+    if not isinstance(extra, Mapping):
+        return core, None
+    return core + [k for k in extra.get("properties", {}) if k not in core], dict(extra)
+
+
+def _operation_problems(where: tuple[str | int, ...], table: Mapping[str, Any],
+                        connector: Connector, skip: set[tuple[str | int, ...]],
+                        base_dir: Path) -> list[str]:
+    """What the core schema cannot see in an operation table: a typo'd key (`maping` would
+    silently mean the default profile), a cadence `flx schedule` cannot read, a mapping
+    profile that is neither shipped by the connector nor a file."""
+    problems: list[str] = []
+    known, extra_schema = _operation_keys(connector)
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            tip = f" (did you mean {close[0]!r}?)" if close else (
+                f" (known keys: {', '.join(known)})")
+            problems.append(f"{toml_path(where)}: unknown key {key!r}{tip}")
+    if extra_schema is not None:
+        try:
+            Draft202012Validator.check_schema(extra_schema)
+            validator = Draft202012Validator(
+                {**extra_schema, "additionalProperties": True},
+                format_checker=Draft202012Validator.FORMAT_CHECKER)
+            own = {k: v for k, v in table.items() if k in extra_schema.get("properties", {})}
+            problems += _schema_problems(validator, own, where, (), skip)
+        except SchemaError as exc:
+            problems.append(f"{toml_path(where)}: the {connector.name!r} plugin ships an invalid "
+                            f"operation schema ({exc.message}); report this to its authors")
+    schedule = table.get("schedule")
+    if isinstance(schedule, str) and (*where, "schedule") not in skip:
+        from core.schedule import parse_cadence  # late: croniter is only needed here
+
+        try:
+            parse_cadence(schedule)
+        except ValueError as exc:
+            problems.append(f"{toml_path((*where, 'schedule'))}: {exc}")
+    mapping = table.get("mapping")
+    if isinstance(mapping, str) and mapping and (*where, "mapping") not in skip:
+        from core.mapping import mapping_problem  # late: keeps `import core.config` light
+
+        problem = mapping_problem(connector, mapping, base_dir=base_dir)
+        if problem:
+            problems.append(f"{toml_path((*where, 'mapping'))}: {problem}")
+    return problems
+
+
 def _settings_defaults(connector: Connector) -> dict[str, Any]:
     # Schema `default`s, then connector.defaults for keys the schema declares.
     props = connector.connection_schema.get("properties", {})
@@ -308,17 +373,19 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
             missing.setdefault(str(where[1]), []).append(line)
         else:
             problems.append(line)
-    skip = set(interp.missing)
+    # Keys whose variable is missing or malformed: that problem is reported, and no follow-on
+    # schema noise (or "a secret is written in the file") about the same key.
+    skip = set(interp.missing) | interp.bad
 
     problems += _schema_problems(_core_validator(), resolved, (), _CORE_SECRETS, skip)
-    problems += _secret_exposure(file, raw, resolved, plugins)
+    problems += _secret_exposure(file, raw, plugins, skip)
 
     connections: dict[str, Connection] = {}
     conn_tables = resolved.get("connections")
     for name, table in (conn_tables.items() if isinstance(conn_tables, dict) else ()):
         if not isinstance(table, dict) or not isinstance(table.get("plugin"), str):
             continue  # the core schema already reported it
-        conn, conn_problems = _build_connection(name, table, plugins, skip)
+        conn, conn_problems = _build_connection(name, table, plugins, skip, file)
         problems += conn_problems
         if conn is not None:
             connections[name] = conn
@@ -326,7 +393,7 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     store_url, store_secrets = _store_url(resolved, file, problems, skip)
     if problems:
         # Belt and braces: a schema message may quote a whole table, secrets included.
-        redactor = Redactor([*store_secrets, *_resolved_secrets(resolved, plugins)])
+        redactor = Redactor([*store_secrets, *_resolved_secrets(resolved, raw, plugins)])
         problems = sorted(dict.fromkeys(redactor.text(p) for p in problems))
         raise ConfigError(f"{file} has {len(problems)} problem{'s' * (len(problems) > 1)}",
                           problems=problems, hint=_hint_for(problems, file))
@@ -339,23 +406,35 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
                   raw=raw, missing_env=missing, extra_secrets=secrets)
 
 
-def _resolved_secrets(resolved: dict[str, Any], plugins: Plugins) -> list[str]:
+def _resolved_secrets(resolved: dict[str, Any], raw: dict[str, Any],
+                      plugins: Plugins) -> list[str]:
     out = []
     hook = _table(resolved, "alerts").get("webhook_url")
-    if isinstance(hook, str):
+    if isinstance(hook, str) and not _unresolved_reference(hook, _table(raw, "alerts").get(
+            "webhook_url")):
         out.append(hook)
-    tables = resolved.get("connections")
-    for table in (tables.values() if isinstance(tables, dict) else ()):
+    tables, raw_tables = resolved.get("connections"), _table(raw, "connections")
+    for name, table in (tables.items() if isinstance(tables, dict) else ()):
         if not isinstance(table, dict):
             continue
+        raw_table = _table(raw_tables, name)
         connector = plugins.connectors.get(str(table.get("plugin")))
         if connector is not None:
-            out += [str(table[k]) for k in connector.secret_keys if table.get(k) is not None]
+            out += [str(table[k]) for k in connector.secret_keys if table.get(k) is not None
+                    and not _unresolved_reference(table[k], raw_table.get(k))]
     return out
 
 
+def _unresolved_reference(value: Any, raw_value: Any) -> bool:
+    """A secret key still holding its own `${...}` text (malformed, so not substituted) holds
+    a variable name, not a secret: the problem about it may show it."""
+    return (isinstance(raw_value, str) and value == raw_value
+            and _ONLY_REFERENCE.fullmatch(raw_value.strip()) is not None)
+
+
 def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
-                      skip: set[tuple[str | int, ...]]) -> tuple[Connection | None, list[str]]:
+                      skip: set[tuple[str | int, ...]],
+                      file: Path) -> tuple[Connection | None, list[str]]:
     prefix: tuple[str | int, ...] = ("connections", name)
     plugin = table["plugin"]
     if plugin not in plugins.connectors:
@@ -385,6 +464,8 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
                 f"{toml_path((*prefix, 'operations', op))}: the {plugin!r} plugin does not "
                 f"provide {op!r} (it provides: {', '.join(connector.operations) or 'nothing'})")
             continue
+        problems += _operation_problems((*prefix, "operations", op), op_table, connector,
+                                        skip, file.parent)
         operations[op] = _fill_operation(op_table)
     # A missing variable leaves its key unset rather than holding the text "${VAR}".
     settings = {k: (None if (*prefix, k) in skip else v) for k, v in settings.items()}
@@ -419,9 +500,10 @@ def _store_url(resolved: dict[str, Any], file: Path, problems: list[str],
     return url, [str(s) for s in secrets]
 
 
-def _secret_exposure(file: Path, raw: dict[str, Any], resolved: dict[str, Any],
-                     plugins: Plugins) -> list[str]:
-    """A secret written literally in a file that group/others may read is refused."""
+def _secret_exposure(file: Path, raw: dict[str, Any], plugins: Plugins,
+                     reported: set[tuple[str | int, ...]]) -> list[str]:
+    """A secret written literally in a file that group/others may read is refused. Keys in
+    `reported` (a malformed `${...}`) are skipped: one problem per mistake."""
     if os.name != "posix":
         return []  # no POSIX mode bits to check
     mode = stat.S_IMODE(file.stat().st_mode)
@@ -432,18 +514,19 @@ def _secret_exposure(file: Path, raw: dict[str, Any], resolved: dict[str, Any],
         if not isinstance(table, dict) or table.get("plugin") not in plugins.connectors:
             continue
         for key in sorted(plugins.connectors[table["plugin"]].secret_keys):
-            if key in table and _is_literal(table[key]):
-                exposed.append((("connections", name, key), f"{name}_{key}".upper()))
+            where: tuple[str | int, ...] = ("connections", name, key)
+            if key in table and _is_literal(table[key]) and where not in reported:
+                exposed.append((where, f"{name}_{key}".upper()))
     raw_url = _table(raw, "store").get("url")
     if isinstance(raw_url, str):
         try:
             password = urlsplit(raw_url).password
         except ValueError:
             password = None
-        if password and _is_literal(password):
+        if password and _is_literal(password) and ("store", "url") not in reported:
             exposed.append((("store", "url"), "FLX_STORE_PASSWORD"))
     hook = _table(raw, "alerts").get("webhook_url")
-    if hook is not None and _is_literal(hook):
+    if hook is not None and _is_literal(hook) and ("alerts", "webhook_url") not in reported:
         exposed.append((("alerts", "webhook_url"), "FLX_ALERT_WEBHOOK_URL"))
     out = []
     for where, var in exposed:

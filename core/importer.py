@@ -261,11 +261,14 @@ class _FileImport:
 
 
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    return json.loads(text, parse_float=Decimal, parse_constant=_non_finite)
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number; write a decimal amount such as 0.00")
+def _non_finite(name: str) -> Decimal:
+    # NaN / Infinity are not JSON, but some exporters write them: read them as what they say,
+    # so that validation rejects the record naming the field (records._non_finite), instead
+    # of refusing the whole file or line without saying where.
+    return Decimal(name)
 
 
 def _read_text(path: Path) -> str:

@@ -21,11 +21,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError
 
-from core.errors import ConfigError, MappingError
+from core.errors import ConfigError, MappingError, PluginError
 from core.model import Connector
-from core.render import check_expression
+from core.render import Renderer, check_expression
 
-__all__ = ["DEFAULT_PROFILE", "Profile", "load_profile", "profile_names", "validate_profile"]
+__all__ = ["DEFAULT_PROFILE", "Profile", "load_profile", "mapping_problem", "profile_names",
+           "validate_profile"]
 
 DEFAULT_PROFILE = "default"
 
@@ -93,14 +94,44 @@ def _looks_like_path(value: str) -> bool:
     return value.endswith(".json") or "/" in value or "\\" in value or value.startswith(".")
 
 
+def _profile_path(value: str, base_dir: Path | None) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base_dir or Path.cwd()) / path
+
+
+def mapping_problem(connector: Connector, name_or_path: str, *,
+                    base_dir: Path | None = None) -> str | None:
+    """Why `mapping = "..."` in flx.toml names no profile, or None when it does: a path must
+    be an existing file (relative to `base_dir`, flx.toml's folder, as the runner reads it),
+    a name must be one the connector ships ("default" always is). Checked when the config is
+    loaded; the profile's content is checked when an operation loads it."""
+    if _looks_like_path(name_or_path):
+        path = _profile_path(name_or_path, base_dir)
+        if path.is_file():
+            return None
+        what = "does not exist" if not path.exists() else "is not a file"
+        return (f"mapping profile file {path} {what} (a relative path is read from the "
+                "folder of flx.toml)")
+    names = profile_names(connector)
+    if name_or_path == DEFAULT_PROFILE or name_or_path in names:
+        return None
+    close = difflib.get_close_matches(name_or_path, names, n=1)
+    if close:
+        tip = f"; did you mean {close[0]!r}?"
+    elif _profile_path(f"{name_or_path}.json", base_dir).is_file():
+        tip = f"; did you mean your file {name_or_path + '.json'!r}?"
+    else:
+        tip = "; a profile of your own is a path ending in .json"
+    return (f"{name_or_path!r} is not a mapping profile the {connector.name!r} connector ships "
+            f"(shipped: {', '.join(names) or 'none'}) nor a file{tip}")
+
+
 def load_profile(connector: Connector, name_or_path: str | None = None, *,
                  base_dir: Path | None = None) -> Profile:
     """Load, validate and complete a profile; ConfigError lists every problem."""
     wanted = name_or_path or DEFAULT_PROFILE
     if _looks_like_path(wanted):
-        path = Path(wanted).expanduser()
-        if not path.is_absolute():
-            path = (base_dir or Path.cwd()) / path
+        path = _profile_path(wanted, base_dir)
         if not path.is_file():
             raise ConfigError(f"mapping profile file {path} does not exist",
                               hint="correct `mapping = ...` in flx.toml (a relative path is "
@@ -133,6 +164,7 @@ def load_profile(connector: Connector, name_or_path: str | None = None, *,
                             f"{source}")
         else:
             template_dirs.append(tdir)
+            problems += _override_problems(tdir, connector)
     if problems:
         count = f"{len(problems)} problem{'s' * (len(problems) > 1)}"
         raise ConfigError(f"mapping profile {source} has {count}", problems=problems,
@@ -162,6 +194,40 @@ def _template_dir(folder: Any, relative: str) -> Path | None:
     # Overrides are read by a FileSystemLoader: the folder must be a real directory.
     path = Path(str(node))
     return path.resolve() if path.is_dir() else None
+
+
+def _override_problems(folder: Path, connector: Connector) -> list[str]:
+    """Every file of an override folder must replace a template of the connector: a file
+    named `salesorder.json.j2` (or without `.j2`) would otherwise be ignored in silence and
+    the shipped template used. Hidden files, and `_partials` (for `{% include %}`), pass."""
+    if not connector.templates_package:
+        known: list[str] = []
+    else:
+        try:
+            known = Renderer([connector.templates_package]).list_templates()
+        except PluginError:
+            return []  # the plugin itself is broken; that error comes when it renders
+    problems = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel in known or any(part.startswith((".", "_")) for part in rel.split("/")):
+            continue
+        close = _closest_templates(rel, known)
+        tip = (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close
+               else f"; its templates: {', '.join(known) or 'none'}")
+        problems.append(f"$.templates: {rel} in {folder} matches no template of the "
+                        f"{connector.name!r} connector, so it would be ignored{tip}")
+    return problems
+
+
+def _closest_templates(name: str, known: list[str]) -> list[str]:
+    # Case slips and a missing `.j2` are the usual mistakes: look for those first.
+    lowered = {k.lower(): k for k in known}
+    for candidate in (name.lower(), f"{name.lower()}.j2"):
+        if candidate in lowered:
+            return [lowered[candidate]]
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=2, cutoff=0.6)
+    return [lowered[c] for c in close]
 
 
 def validate_profile(data: Any, connector: Connector | None = None) -> list[str]:

@@ -59,6 +59,12 @@ def translate(error: ValidationError) -> list[Problem]:
         else:
             message = f"{name} must be at least {value}, got {show(instance)}"
         return [Problem(path, message, "quantity" if quantity else "range")]
+    if keyword == "maximum":
+        if money:
+            return []  # the x-decimal-places check names the bound, for text amounts too
+        quantity = schema.get("type") == "integer"
+        return [Problem(path, f"{name} must be at most {value:,}, got {show(instance)}",
+                        "quantity" if quantity else "range")]
     if keyword == "minItems":
         count = "one entry" if value == 1 else f"{value} entries"
         return [Problem(path, f"{name} must list at least {count}", "empty")]

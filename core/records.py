@@ -28,8 +28,12 @@ from core.record_messages import Problem, show, translate
 
 __all__ = [
     "Problem", "validate_record", "content_hash", "canonical_json", "normalize", "to_decimal",
-    "routing_gaps", "load_schema", "money_problem",
+    "routing_gaps", "load_schema", "money_problem", "MAX_QUANTITY",
 ]
+
+# The schemas' upper bound on quantities (amounts: 1,000,000,000,000): far above any real
+# order, low enough that arithmetic stays exact and quick. Past it is a data error at import.
+MAX_QUANTITY = 1_000_000
 
 # \Z, not $: Python's $ also matches before a final newline ("19.99\n").
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?\Z")
@@ -68,7 +72,9 @@ def _decimal_places(validator: Any, places: int, instance: Any,
     if instance is None or isinstance(instance, bool):
         return  # `type` reports these
     if isinstance(instance, str | int | float | Decimal):
-        message = money_problem(instance, places)
+        maximum = schema.get("maximum")
+        message = money_problem(instance, places,
+                                maximum=None if maximum is None else Decimal(str(maximum)))
         if message:
             yield ValidationError(message)
 
@@ -103,10 +109,23 @@ def _is_datetime(value: object) -> bool:
     return True
 
 
+def _is_number(checker: Any, instance: Any) -> bool:
+    # NaN and infinities are not numbers a record can carry (they are reported by path).
+    if isinstance(instance, bool) or not isinstance(instance, int | float | Decimal):
+        return False
+    return not isinstance(instance, float | Decimal) or _finite(instance)
+
+
+def _finite(value: float | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else value not in (
+        float("inf"), float("-inf")) and value == value
+
+
 _Validator = validators.extend(
     Draft202012Validator,
     validators={"x-decimal-places": _decimal_places, "pattern": _pattern},
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}),
 )
 
 
@@ -139,16 +158,57 @@ def validate_record(kind: str, record: Any) -> list[Problem]:
     """Every problem with `record` as a `kind` (order, shipment, vendor_bill); [] when valid."""
     if not isinstance(record, dict):
         return [Problem("$", f"a record must be a JSON object, got {show(record)}", "type")]
-    problems: list[Problem] = []
+    problems = list(_non_finite(record, "$"))
+    said = {p.path for p in problems}  # one problem per non-finite value is enough
     seen: set[tuple[str, str]] = set()
     for error in _validator(kind).iter_errors(record):
         for problem in translate(error):
-            if (problem.path, problem.message) not in seen:
+            if (problem.path, problem.message) not in seen and problem.path not in said:
                 seen.add((problem.path, problem.message))
                 problems.append(problem)
     if kind == "order":
         problems.extend(_order_checks(record))
+    elif kind == "vendor_bill":
+        problems.extend(_bill_checks(record))
     return problems
+
+
+def _non_finite(value: Any, path: str) -> Iterator[Problem]:
+    """NaN / Infinity anywhere in the record (the importer reads them so that the problem
+    can name its place): no accounting system takes them, and arithmetic on them fails."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, _child(path, str(key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _non_finite(item, f"{path}[{i}]")
+    elif isinstance(value, float | Decimal) and not _finite(value):
+        name = path.rsplit(".", 1)[-1] if "." in path else "the value"
+        yield Problem(path, f"{name} must be a finite number, got {show(value)}", "not_finite")
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else \
+        f"{path}[{json.dumps(key)}]"
+
+
+def _bill_checks(bill: dict[str, Any]) -> list[Problem]:
+    """A bill whose every item has quantity 0 bills nothing: the accounting system would
+    refuse an empty bill at send time, so it is refused here, where it can be corrected."""
+    items = [i for i in _list(bill.get("items")) if isinstance(i, dict)]
+    quantities = [i.get("quantity") for i in items]
+    if items and all(_is_integer(None, q) and q == 0 for q in quantities):
+        return [Problem("$.items", "nothing to bill: every item has quantity 0 (list the "
+                        "units this invoice bills, or do not import it)", "nothing_to_bill")]
+    return []
+
+
+def _units(value: Any) -> int | None:
+    """A quantity as int, only when it is a whole number within bounds (a 1E+999999 written
+    in a file must not become a million-digit int)."""
+    if _is_integer(None, value) and 0 <= value <= MAX_QUANTITY:
+        return int(value)
+    return None
 
 
 def _order_checks(order: dict[str, Any]) -> list[Problem]:
@@ -177,12 +237,13 @@ def _order_checks(order: dict[str, Any]) -> list[Problem]:
                     f"$.fulfillment_requests[{i}].items[{j}].order_line_id",
                     f"no order line has id {ref!r} (the order's line ids: {known})",
                     "unknown_line"))
-            elif _is_integer(None, item.get("quantity")):
-                routed[ref] += int(item["quantity"])
+            elif (units := _units(item.get("quantity"))) is not None:
+                routed[ref] += units
     for i, line in enumerate(_list(order.get("lines"))):
-        if not isinstance(line, dict) or not _is_integer(None, line.get("quantity")):
+        ordered_units = _units(line.get("quantity")) if isinstance(line, dict) else None
+        if ordered_units is None:
             continue
-        ordered, sent = int(line["quantity"]), routed.get(str(line.get("id")), 0)
+        ordered, sent = ordered_units, routed.get(str(line.get("id")), 0)
         if ordered >= 1 and sent > ordered and line.get("id") not in ambiguous:
             problems.append(Problem(
                 f"$.lines[{i}].quantity",
@@ -215,9 +276,11 @@ def _list(value: Any) -> list[Any]:
 # --- money, hashing, routing ---------------------------------------------------------------
 
 
-def money_problem(value: str | int | float | Decimal, places: int) -> str | None:
-    """Why `value` is not a plain non-negative amount with at most `places` decimals, or None.
-    Trailing zeros do not count ("19.990" is 19.99). The message omits the field name."""
+def money_problem(value: str | int | float | Decimal, places: int, *,
+                  maximum: Decimal | None = None) -> str | None:
+    """Why `value` is not a plain non-negative amount with at most `places` decimals (and at
+    most `maximum`), or None. Trailing zeros do not count ("19.990" is 19.99). The message
+    omits the field name."""
     shown = show(value)
     plain = (f"must be a decimal amount such as 19.99 (digits and one dot; no currency sign, "
              f"thousands separator or exponent), got {shown}")
@@ -239,6 +302,8 @@ def money_problem(value: str | int | float | Decimal, places: int) -> str | None
         number = Decimal(value)
     if number < 0:
         return f"cannot be negative, got {shown}"
+    if maximum is not None and number > maximum:
+        return f"must be at most {maximum:,}, got {shown}"
     exponent = number.normalize().as_tuple().exponent
     used = max(0, -exponent) if isinstance(exponent, int) else 0
     if used > places:
@@ -320,13 +385,14 @@ def routing_gaps(order: Mapping[str, Any]) -> list[str]:
     routed: Counter[str] = Counter()
     for fr in requests:
         for item in _list(fr.get("items")):
-            if isinstance(item, dict) and _is_integer(None, item.get("quantity")):
-                routed[str(item.get("order_line_id"))] += int(item["quantity"])
+            units = _units(item.get("quantity")) if isinstance(item, dict) else None
+            if units is not None:
+                routed[str(item.get("order_line_id"))] += units
     gaps = []
     for line in _list(order.get("lines")):
         if not isinstance(line, dict):
             continue
-        quantity = int(line["quantity"]) if _is_integer(None, line.get("quantity")) else 0
+        quantity = _units(line.get("quantity")) or 0
         done = routed.get(str(line.get("id")), 0)
         if done != quantity:
             extra = " (more than ordered)" if done > quantity else ""

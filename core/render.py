@@ -275,12 +275,14 @@ def _record_label(context: Mapping[str, Any], record_id: str, kind: str | None) 
     return f"{_KIND_LABEL.get(kind or '', kind or 'record')} {record_id}"
 
 
-def _describe_undefined(message: str, label: str) -> tuple[str, str | None]:
-    """Jinja's wording -> ours, plus a hint."""
+def _describe_undefined(message: str, label: str,
+                        expr: str | None = None) -> tuple[str, str | None]:
+    """Jinja's wording -> ours, plus a hint (fitted to the expression when there is one)."""
     if m := _ATTR.match(message):
+        hint = _MISSING_HINT if expr is None else _missing_field_hint(expr, m["name"])
         if m["type"] in ("dict", "list"):
-            return f"{label} has no field '{m['name']}'", _MISSING_HINT
-        return f"{label}: a {m['type']} value has no field '{m['name']}'", _MISSING_HINT
+            return f"{label} has no field '{m['name']}'", hint
+        return f"{label}: a {m['type']} value has no field '{m['name']}'", hint
     if m := _NONE_ATTR.match(message):
         return (f"{label} has no field '{m['name']}' (the value above it is null)",
                 "fill in the field in the record, or guard it with `{% if ... %}`")
@@ -290,6 +292,31 @@ def _describe_undefined(message: str, label: str) -> tuple[str, str | None]:
         return (f"'{m['name']}' is undefined for {label}",
                 "the template uses a name the plugin does not provide; check its spelling")
     return f"{label}: {message}", None
+
+
+def _missing_field_hint(expr: str, name: str) -> str:
+    """What to write instead of `expr`, whose field `name` is missing from the record.
+
+    `| default('')` only helps on the last field of a path: when a field in the middle is
+    missing (`order.custom_fields.gift_message` on an order without custom_fields), the
+    object must be defaulted first, and an expression that already ends in `| default`
+    needs exactly that, not the same advice again."""
+    chain = re.search(rf"(?P<base>[A-Za-z_]\w*(?:\.\w+)*?\.{re.escape(name)})\b"
+                      rf"(?P<rest>(?:\.\w+)*)", expr)
+    if chain is None:
+        if "default" in expr:
+            return ("add the field to the record, or guard it in the expression "
+                    "(`{% if x.f is defined %}`)")
+        return _MISSING_HINT
+    base, rest = chain["base"], chain["rest"]
+    if rest.count(".") == 1:
+        return (f"add '{name}' to the record, or write "
+                f"`({base} | default({{}})){rest} | default('')` to use an empty value "
+                f"when the record has no {name}")
+    if rest:
+        return (f"add '{name}' to the record, or guard the value with "
+                f"`{{% if {base} is defined %}}...{{% endif %}}`")
+    return f"add '{name}' to the record, or write `{base} | default('')`"
 
 
 def _template_position(exc: BaseException) -> tuple[str | None, int | None]:
@@ -448,16 +475,17 @@ class Renderer:
             return value
         except Exception as exc:
             raise self._translate(exc, where, context, record_id, record_kind,
-                                  expression=True) from None
+                                  expression=expr) from None
 
     # -- errors -----------------------------------------------------------------------------------
 
     def _translate(self, exc: Exception, name: str, context: Mapping[str, Any], record_id: str,
-                   record_kind: str | None, *, expression: bool = False) -> FlxError:
+                   record_kind: str | None, *, expression: str | None = None) -> FlxError:
+        """`expression`: the profile expression that failed (`name` is then its setting)."""
         if isinstance(exc, FlxError):
             return exc
         filename, line = _template_position(exc)
-        if expression:
+        if expression is not None:
             where = name
         else:
             where = f"template {_short(filename, name)}" + (f" line {line}" if line else "")
@@ -467,7 +495,7 @@ class Renderer:
             message = f"unsafe template operation for {label}: {exc}"
             hint = "templates may not reach Python internals or build huge values"
         elif isinstance(exc, UndefinedError):
-            message, hint = _describe_undefined(exc.message or "", label)
+            message, hint = _describe_undefined(exc.message or "", label, expression)
         elif isinstance(exc, (FilterValueError, TypeError, ValueError, ArithmeticError)):
             message, hint = f"{label}: {exc}", None
         else:

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from core.config import Config
     from core.store import Store, SyncState
 
-__all__ = ["AUTO_RETRY_CLASSES", "DATA_CLASSES", "DEFAULT_HINTS", "fix_hint", "list_errors",
-           "list_runs", "reason_group", "resolve", "retry", "status_lines", "status_summary"]
+__all__ = ["AUTO_RETRY_CLASSES", "DATA_CLASSES", "DEFAULT_HINTS", "KNOWN_CLASSES", "counts_text",
+           "fix_hint", "list_errors", "list_runs", "reason_group", "resolve", "retry",
+           "status_lines", "status_summary"]
 
 log = logging.getLogger("flx.status")
 
@@ -179,6 +180,7 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
     from core.schedule import next_run_at  # late: core.schedule imports the runner
 
     now = now or dt.datetime.now(dt.UTC)
+    records = {kind: store.count_records(kind) for kind in RECORD_KINDS}
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for row in store.sync_summary():
         counts.setdefault((row["connection"], row["operation"]), {})[row["status"]] = \
@@ -193,6 +195,9 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
         schedule = settings.get("schedule") if settings is not None else None
         entry: dict[str, Any] = {
             "connection": conn, "operation": op, "enabled": enabled,
+            # Records of the operation's kind in the store: before the first run the sync
+            # counts are empty, and this says what is there to send (not what is eligible).
+            "kind": OPERATIONS.get(op), "imported": records.get(OPERATIONS.get(op, ""), 0),
             "counts": by_status,
             "done": sum(n for s, n in by_status.items() if s in DONE_STATUSES),
             "failing": _failing(store, conn, op) if by_status.get("failed") else {},
@@ -204,12 +209,33 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
         if schedule and enabled:
             entry["next_run_at"] = _iso(next_run_at(store, conn, op, schedule, now))
         sync.append(entry)
-    return {"records": {kind: store.count_records(kind) for kind in RECORD_KINDS},
-            "sync": sync}
+    return {"records": records, "sync": sync}
 
 
 def _short(iso: str) -> str:
     return iso.replace("T", " ").replace("Z", " UTC")
+
+
+_PLURAL = {"order": "orders", "shipment": "shipments", "vendor_bill": "vendor bills"}
+
+
+def _imported(row: dict[str, Any]) -> str:
+    kind, count = row.get("kind"), int(row.get("imported") or 0)
+    word = _PLURAL.get(str(kind), "records") if count != 1 else \
+        str(kind or "record").replace("_", " ")
+    return f"{count} {word}"
+
+
+def counts_text(row: dict[str, Any]) -> str:
+    """The sync counts of one `status_summary` row for a table cell; before any record was
+    taken, what is imported and that the operation has not run ("4 orders, not run yet")."""
+    counts = row.get("counts") or {}
+    if counts:
+        return ", ".join(f"{k}={v}" for k, v in counts.items())
+    if "imported" not in row:
+        return ""
+    state = "not run yet" if not row.get("last_run") else "none taken by a run yet"
+    return f"{_imported(row)}, {state}"
 
 
 def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> list[str]:
@@ -229,12 +255,16 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
                     if last.get("duration_seconds") is not None else "")
             head += (f": last run {_short(last['started_at'])} {last['status']}{took} "
                      f"({counts})")
-        else:
+        elif row.get("counts") or "imported" not in row:
             head += ": never run"
+        else:
+            head += f": not run yet ({_imported(row)} imported)"
         if row.get("next_run_at"):
             due = dt.datetime.fromisoformat(row["next_run_at"])
             head += "; next run " + ("due now" if due <= now else _short(row["next_run_at"]))
         lines.append(head)
+        if not last and not row.get("counts"):
+            continue  # nothing tracked yet: "0 done" would say nothing more
         parts = [f"{row.get('done', 0)} done"]
         failing = row.get("failing") or {}
         if failing:

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +41,49 @@ log = logging.getLogger("flx")
 # Usage errors' base class: click's, or the copy recent typer versions carry with them.
 _CLICK_EXCEPTION: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+# --- a reader that went away (`flx status | head -1`) ------------------------------------------
+
+
+def discard_output(stream: Any) -> None:
+    """Point `stream`'s file descriptor at /dev/null: once the reader of a pipe is gone, the
+    rest of the output (and the interpreter's final flush) goes nowhere instead of failing."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # no descriptor (a test's StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _stdout_gone() -> bool:
+    """True when stdout is a pipe whose reader has closed it (poll reports an error on it)."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return True  # no poll() (Windows): a broken pipe is then almost surely stdout's
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False  # not a real file: the broken pipe was something else
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+class QuietConsole(Console):
+    """A rich Console that, when its pipe is closed, goes quiet instead of exiting 1 (rich's
+    default, which also redirects stdout even for a stderr console)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        discard_output(self.file)
 
 
 @dataclass
@@ -61,9 +104,10 @@ class CliState:
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     # Created per invocation: rich looks up sys.stdout/sys.stderr when it writes.
-    out: Console = field(default_factory=lambda: Console(markup=False, highlight=False))
-    err: Console = field(default_factory=lambda: Console(stderr=True, markup=False,
-                                                         highlight=False))
+    out: Console = field(default_factory=lambda: QuietConsole(markup=False, highlight=False))
+    err: Console = field(default_factory=lambda: QuietConsole(stderr=True, markup=False,
+                                                              highlight=False))
+    stdout_closed: bool = False  # the reader went away; the command still finishes its work
 
     def config(self) -> Config:
         """The loaded flx.toml, read once per command.
@@ -96,10 +140,22 @@ class CliState:
         """Exactly one JSON document on stdout, secrets masked."""
         text = json.dumps(self.redactor.data(_plain(data)), indent=2, default=_json_default,
                           ensure_ascii=False)
-        typer.echo(self.redactor.text(text))
+        self._write(self.redactor.text(text), err=False)
 
     def echo(self, text: str = "", *, err: bool = False) -> None:
-        typer.echo(self.redactor.text(text), err=err)
+        self._write(self.redactor.text(text), err=err)
+
+    def _write(self, text: str, *, err: bool) -> None:
+        # A closed pipe is the reader's choice (`| head -1`), not a failure of the command:
+        # the rest of the output is dropped and the command ends with its own exit code.
+        if self.stdout_closed and not err:
+            return
+        try:
+            typer.echo(text, err=err)
+        except BrokenPipeError:
+            if not err:
+                self.stdout_closed = True
+            discard_output(sys.stderr if err else sys.stdout)
 
     def setup_logging(self) -> None:
         handler = logging.StreamHandler(sys.stderr)
@@ -165,10 +221,13 @@ def report_error(state: CliState | None, exc: BaseException) -> None:
         text = f"error: unexpected {type(exc).__name__}: {exc}"
         if not verbose:
             text += "\n  (run again with --verbose to see the traceback)"
-    if verbose:
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        typer.echo(redactor.text(tb), err=True)
-    typer.echo(redactor.text(text), err=True)
+    try:
+        if verbose:
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            typer.echo(redactor.text(tb), err=True)
+        typer.echo(redactor.text(text), err=True)
+    except BrokenPipeError:  # nobody reads stderr either: nothing more to tell
+        discard_output(sys.stderr)
     if state is not None and state.json_mode:
         data = exc.to_dict() if isinstance(exc, FlxError) else {
             "class": "internal", "message": f"{type(exc).__name__}: {exc}"}
@@ -180,13 +239,44 @@ class FlxGroup(TyperGroup):
     code, so each command (plugin commands included) gets the same treatment."""
 
     def invoke(self, ctx: Any) -> Any:  # Any: typer's click Context (vendored since typer 0.2x)
+        wants_json = _asks_for_json(ctx.args)  # the words after the command name, unparsed
         try:
             return super().invoke(ctx)
+        except _USAGE_ERROR as exc:
+            # click prints the usage message on stderr and exits 2; --json callers also get
+            # the promised one JSON document on stdout.
+            if wants_json:
+                _usage_json(ctx.find_object(CliState), exc)
+            raise
         except (typer.Exit, typer.Abort, _CLICK_EXCEPTION):
-            raise  # typer's own: exit codes, usage errors (2)
+            raise  # typer's own: exit codes
+        except BrokenPipeError as exc:
+            if not _stdout_gone():
+                report_error(ctx.find_object(CliState), exc)
+                raise typer.Exit(EXIT_ERROR) from None
+            discard_output(sys.stdout)  # the reader left (`| head`): nothing to report
+            raise typer.Exit(EXIT_OK) from None
         except Exception as exc:  # FlxError, or a bug: a message and exit 1, not a traceback
             report_error(ctx.find_object(CliState), exc)
             raise typer.Exit(EXIT_ERROR) from None
+
+
+def _asks_for_json(args: Sequence[str]) -> bool:
+    words = list(args)
+    return "--json" in (words[: words.index("--")] if "--" in words else words)
+
+
+def _usage_json(state: CliState | None, exc: Exception) -> None:
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    sub = getattr(exc, "ctx", None)
+    where = getattr(sub, "command_path", None) or "flx"
+    error: dict[str, Any] = {"error": {
+        "class": "usage", "message": message, "hint": f"see `{where} --help`", "problems": []}}
+    if state is not None:
+        state.emit_json(error)
+    else:
+        typer.echo(json.dumps(error, indent=2))
 
 
 def _json_default(value: Any) -> Any:

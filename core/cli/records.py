@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from core.cli.context import EXIT_ERROR, EXIT_RECORDS_FAILED, CliState, get_state, pick_connection
+from core.cli.context import (
+    EXIT_ERROR,
+    EXIT_RECORDS_FAILED,
+    CliState,
+    QuietConsole,
+    get_state,
+    pick_connection,
+)
 
 
 class Operation(StrEnum):
@@ -102,11 +109,10 @@ def run_command(
     if as_json:
         state.emit_json(report)
     else:
-        from rich.console import Console
-
         from core.report import print_run
 
-        print_run(report, Console(highlight=False))  # print_run writes rich markup
+        # print_run writes rich markup; QuietConsole: `| head` does not end the command.
+        print_run(report, QuietConsole(highlight=False))
     raise typer.Exit(_exit_code(report))
 
 
@@ -124,6 +130,9 @@ def render_command(
     operation: OperationArg,
     record_id: Annotated[str, typer.Option("--id", metavar="ID", help="The record to render.")],
     connection: ConnectionOption = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Errors too as one JSON document (the payloads always are JSON).")
+    ] = False,
 ) -> None:
     """Print the exact payload(s) one record would be sent as.
 
@@ -131,7 +140,7 @@ def render_command(
     from core.runner import render_operation
 
     state = get_state(ctx)
-    state.json_mode = True
+    state.json_mode = as_json  # without --json an error goes to stderr only
     op = operation.value
     name = pick_connection(state, connection, op)
     payloads = render_operation(state.config(), state.plugins, op, name, record_id,

@@ -16,6 +16,7 @@ options and print:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Sequence
 from types import ModuleType
@@ -26,12 +27,33 @@ from rich.table import Table
 
 from core.cli.context import CliState, get_state
 from core.errors import ConfigError, FlxError
+from core.model import OPERATIONS
+
+
+def _one_of(what: str, known: Sequence[str], value: str | None) -> str | None:
+    """A filter value that matches nothing is a typo: usage error (exit 2), not an empty list."""
+    if value is None or value in known:
+        return value
+    close = difflib.get_close_matches(value, list(known), n=1)
+    tip = f"; did you mean {close[0]!r}?" if close else ""
+    raise typer.BadParameter(f"{value!r} is not {what}; use one of {', '.join(known)}{tip}")
+
+
+def _check_class(value: str | None) -> str | None:
+    return value if value is None else _one_of("an error class", _api().KNOWN_CLASSES, value)
+
+
+def _check_operation(value: str | None) -> str | None:
+    return _one_of("an operation", list(OPERATIONS), value)
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 ClassOption = Annotated[str | None, typer.Option(
-    "--class", metavar="CLASS", help="Only errors of this class (see `flx errors`).")]
+    "--class", metavar="CLASS", callback=_check_class,
+    help="Only errors of this class (data, reference, template, rejected, network, ...).")]
 OperationOption = Annotated[str | None, typer.Option(
-    "--operation", metavar="OP", help="Only this operation (send-orders, ...).")]
+    "--operation", metavar="OP", callback=_check_operation,
+    help="Only this operation (send-orders, send-shipments, send-vendor-bills).")]
 ConnectionOption = Annotated[str | None, typer.Option(
     "--connection", "-c", metavar="NAME", help="Only this connection.")]
 
@@ -71,11 +93,12 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
     records = summary.get("records") or {}
     state.echo("records: " + (", ".join(f"{n} {k}" for k, n in records.items()) or "none"))
+    api = _api()
     rows = [{"connection": r.get("connection"), "operation": r.get("operation"),
-             "counts": r.get("counts")} for r in summary.get("sync") or []]
+             "counts": api.counts_text(r)} for r in summary.get("sync") or []]
     if rows:
         _table(state, rows, ["connection", "operation", "counts"])
-    for line in _api().status_lines(summary):
+    for line in api.status_lines(summary):
         state.echo(line)
 
 

@@ -12,6 +12,7 @@ import types
 import pytest
 from typer.testing import CliRunner
 
+import core.status as real_status
 from core.cli.main import build_app
 from core.cli.records import Operation
 from core.errors import RecordValidationError
@@ -137,6 +138,11 @@ def test_render_unknown_record_exits_1(app, cfg):
     result = invoke(app, cfg, "render", "send-orders", "--id", "NOPE")
     assert result.exit_code == 1, result.output
     assert "NOPE" in result.stderr
+    assert result.stdout == ""  # no --json: the error goes to stderr only
+
+    result = invoke(app, cfg, "render", "send-orders", "--id", "NOPE", "--json")
+    assert result.exit_code == 1, result.output
+    assert "NOPE" in json.loads(result.stdout)["error"]["message"]
 
 
 def test_import_reports_and_exits_3_on_rejected_records(app, cfg, tmp_path):
@@ -164,6 +170,14 @@ def test_import_reports_and_exits_3_on_rejected_records(app, cfg, tmp_path):
 def test_import_of_a_missing_file_is_a_usage_error(app, cfg, tmp_path):
     result = invoke(app, cfg, "import", str(tmp_path / "nope.json"))
     assert result.exit_code == 2, result.output
+    assert result.stdout == "" and "nope.json" in result.stderr
+
+    # --json promises one JSON document on stdout, for usage errors too (docs/cli.md).
+    result = invoke(app, cfg, "import", str(tmp_path / "nope.json"), "--json")
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["class"] == "usage" and "nope.json" in error["message"]
+    assert "does not exist" in error["message"] and "nope.json" in result.stderr
 
 
 @pytest.fixture
@@ -187,6 +201,8 @@ def status_api(monkeypatch):
     module.resolve = record("resolve", 1)
     module.list_runs = record("runs", [])
     module.status_lines = lambda summary: [f"last run: {SECRET} masked"]
+    module.counts_text = real_status.counts_text
+    module.KNOWN_CLASSES = real_status.KNOWN_CLASSES
     monkeypatch.setitem(sys.modules, "core.status", module)
     return module
 

@@ -39,6 +39,18 @@ def flx(env: Env, *args: str) -> Any:
     return result
 
 
+def test_status_before_any_run_shows_what_is_waiting_to_go(env: Env) -> None:
+    result = flx(env, "status")
+    assert result.exit_code == 0, result.output
+    assert "3 orders, not run yet" in result.stdout  # the table, not an empty counts cell
+    assert "2 shipments, not run yet" in result.stdout
+    assert "prod send-orders: not run yet (3 orders imported)" in result.stdout
+    rows = {r["operation"]: r for r in json.loads(flx(env, "status", "--json").stdout)["sync"]}
+    assert (rows["send-orders"]["imported"], rows["send-orders"]["counts"]) == (3, {})
+    assert (rows["send-vendor-bills"]["kind"], rows["send-vendor-bills"]["imported"]) == (
+        "vendor_bill", 0)
+
+
 def test_status_after_runs(env: Env) -> None:
     assert flx(env, "run", "send-orders").exit_code == 3
     assert flx(env, "run", "send-shipments").exit_code == 0
@@ -76,8 +88,12 @@ def test_errors_show_the_fix_and_when_flx_tries_again(env: Env) -> None:
     assert row["next_retry_at"] and "attempt 2 of 8" in row["hint"]
 
     result = flx(env, "errors", "--class", "nonsense")
-    assert result.exit_code == 1
-    assert "--class 'nonsense': use one of" in result.stderr
+    assert result.exit_code == 2  # a bad option value is wrong usage (docs/cli.md)
+    assert "'nonsense' is not an error class; use one of" in result.stderr
+    result = flx(env, "errors", "--class", "outge", "--json")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["class"] == "usage" and "did you mean 'outage'?" in error["message"]
 
 
 def test_retry_resolve_and_runs(env: Env) -> None:

@@ -29,7 +29,10 @@ class FakeBooks:
     @hookimpl
     def register_connectors(self, register):
         register(Connector(name="fakebooks", connection_schema=SCHEMA,
-                           operations=("send-orders", "send-shipments")))
+                           operations=("send-orders", "send-shipments"),
+                           # Operation keys of its own must be declared to be accepted.
+                           extra={"operation_schema": {"properties": {
+                               "shop_option": {"type": "string"}}}}))
 
 
 @pytest.fixture
@@ -272,3 +275,97 @@ def test_tables_of_the_wrong_type_are_problems_not_crashes(tmp_path, plugins):
     assert excinfo.value.problems == ["alerts: ['x'] is not of type 'object'",
                                       "connections: 5 is not of type 'object'",
                                       "store: 'sqlite:///x.db' is not of type 'object'"]
+
+
+# --- operation tables: typos, cadences and mapping profiles are checked at load --------------
+
+
+OPS = """
+[connections.prod]
+plugin = "fakebooks"
+account_id = "1234567"
+token_secret = "${FB_TOKEN_SECRET}"
+
+[connections.prod.operations.send-orders]
+%s
+"""
+
+
+def test_typos_in_an_operation_table_are_problems_with_a_suggestion(tmp_path, plugins):
+    path = write(tmp_path, OPS % 'maping = "acme.json"\nchanels = ["shopify"]\nfoo = 1')
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path, plugins=plugins, env=ENV)
+    assert excinfo.value.problems == [
+        "connections.prod.operations.send-orders: unknown key 'chanels' (did you mean "
+        "'channels'?)",
+        "connections.prod.operations.send-orders: unknown key 'foo' (known keys: enabled, "
+        "mapping, channels, sources, link_existing, schedule, batch_size, shop_option)",
+        "connections.prod.operations.send-orders: unknown key 'maping' (did you mean "
+        "'mapping'?)",
+    ]
+
+
+def test_keys_a_connector_declares_are_accepted_and_checked(tmp_path, plugins):
+    cfg = load_config(write(tmp_path, OPS % 'shop_option = "x"'), plugins=plugins, env=ENV)
+    assert cfg.operation_settings("prod", "send-orders")["shop_option"] == "x"
+    bad = write(tmp_path, OPS % "shop_option = 5", name="bad.toml")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(bad, plugins=plugins, env=ENV)
+    assert excinfo.value.problems == [
+        "connections.prod.operations.send-orders.shop_option: 5 is not of type 'string'"]
+
+
+def test_a_cadence_flx_cannot_read_is_a_config_problem(tmp_path, plugins):
+    path = write(tmp_path, OPS % 'schedule = "every fortnight"\nbatch_size = 0')
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path, plugins=plugins, env=ENV)
+    problems = excinfo.value.problems
+    assert len(problems) == 2  # reported together with the other problems
+    assert "connections.prod.operations.send-orders.batch_size: 0 is less than" in problems[0]
+    assert problems[1].startswith("connections.prod.operations.send-orders.schedule: "
+                                  "'every fortnight' is not a cadence; write \"every 30 "
+                                  "minutes\"")
+
+
+def test_a_mapping_that_names_no_profile_is_a_config_problem(tmp_path, plugins, monkeypatch):
+    for value, expected in [
+        ("defualt", "'defualt' is not a mapping profile the 'fakebooks' connector ships "
+                    "(shipped: none) nor a file"),
+        ("clients/acme.json", f"mapping profile file {tmp_path / 'clients/acme.json'} does "
+                              "not exist (a relative path is read from the folder of flx.toml)"),
+    ]:
+        path = write(tmp_path, OPS % f'mapping = "{value}"')
+        with pytest.raises(ConfigError) as excinfo:
+            load_config(path, plugins=plugins, env=ENV)
+        assert excinfo.value.problems == [
+            f"connections.prod.operations.send-orders.mapping: {expected}"
+            + ("; a profile of your own is a path ending in .json" if value == "defualt"
+               else "")]
+    # A relative path is read from the config file's folder, wherever flx was started.
+    (tmp_path / "clients").mkdir()
+    (tmp_path / "clients" / "acme.json").write_text("{}")
+    monkeypatch.chdir(tmp_path.parent)
+    cfg = load_config(write(tmp_path, OPS % 'mapping = "clients/acme.json"'), plugins=plugins,
+                      env=ENV)
+    assert cfg.operation_settings("prod", "send-orders")["mapping"] == "clients/acme.json"
+    # "default" needs no shipped file: the connector's defaults are used.
+    assert load_config(write(tmp_path, OPS % 'mapping = "default"'), plugins=plugins, env=ENV)
+
+
+def test_a_bad_reference_in_a_secret_is_shown_and_reported_once(tmp_path, plugins):
+    path = write(tmp_path, GOOD.replace('"${FB_TOKEN_SECRET}"', '"${1X}"'), mode=0o644)
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path, plugins=plugins, env=ENV)
+    # A ${...} reference holds a variable name, not a secret: no '********' in its place.
+    assert excinfo.value.problems == [
+        "connections.prod.token_secret: '${1X}' is not a valid variable reference (write "
+        "${NAME} with letters, digits and _, or $${ for a literal ${)"]
+
+    path = write(tmp_path, GOOD.replace('"${FB_TOKEN_SECRET}"', '"${FB_TOKEN_SECRET"'),
+                 mode=0o644, name="unclosed.toml")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path, plugins=plugins, env=ENV)
+    # Once, as what it is; not also as a literal secret in a world-readable file.
+    assert excinfo.value.problems == [
+        "connections.prod.token_secret: '${FB_TOKEN_SECRET' is missing its closing '}' "
+        "(write ${FB_TOKEN_SECRET})"]

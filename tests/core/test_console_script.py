@@ -86,3 +86,34 @@ def test_import_and_run_against_the_emulator_over_a_socket(
     result = flx("run", "send-shipments", "--connection", "demo", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(emulator.records("itemFulfillment")) == 3
+
+
+def flx_unread(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run flx with a stdout nobody reads (`flx status | head -0`): the read end is closed
+    before flx can write. Returns (exit code, stderr)."""
+    full = {**os.environ, **(env or {})}
+    full.pop("FLX_CONFIG", None)
+    proc = subprocess.Popen([str(FLX), *args], cwd=cwd, env=full, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    return proc.wait(timeout=120), err
+
+
+def test_a_reader_that_goes_away_ends_flx_quietly(
+        tmp_path: Path, account: tuple[str, Emulator]) -> None:
+    assert flx_unread("init", cwd=tmp_path) == (0, "")
+    for args in (["status"], ["plugins"], ["connections", "list"], ["init", "--force"]):
+        assert flx_unread(*args, cwd=tmp_path) == (0, ""), args
+
+    # The command's own outcome is kept: a run with a failed record still exits 3.
+    base_url, emulator = account
+    env = emulator.credential_env()
+    (tmp_path / "flx.toml").write_text(demo_config(base_url, env))
+    data = resources.files("plugins.netsuite").joinpath("data/demo.json").read_text()
+    (tmp_path / "data.json").write_text(data)
+    assert flx_unread("import", "data.json", cwd=tmp_path, env=env) == (0, "")
+    assert flx_unread("run", "send-orders", "-c", "demo", cwd=tmp_path, env=env) == (3, "")
+    assert len(emulator.records("salesOrder")) == 3

@@ -136,3 +136,32 @@ def test_every_shipped_profile_validates() -> None:
     for folder, path in shipped:
         problems = validate_profile(json.loads(path.read_text()))
         assert problems == [], f"mappings/{folder}/{path.name}: {problems}"
+
+
+def test_override_files_that_replace_no_template_are_problems(connector: Connector,
+                                                               tmp_path: Path) -> None:
+    # The fake connector's templates: order.json.j2, shipment.json.j2, vendor_bill.json.j2.
+    folder = tmp_path / "acme-templates"
+    folder.mkdir()
+    (folder / "order.json.j2").write_text("{}")  # a real override
+    (folder / "Shipment.json.j2").write_text("{}")  # wrong case: would be ignored
+    (folder / "vendor_bill.json").write_text("{}")  # no .j2: would be ignored
+    (folder / "invoice.txt").write_text("")
+    (folder / "_macros.j2").write_text("")  # a partial of the client's own: fine
+    (folder / ".DS_Store").write_text("")
+    write(tmp_path, {"name": "acme", "templates": "acme-templates"})
+    with pytest.raises(ConfigError) as err:
+        load_profile(connector, "acme.json", base_dir=tmp_path)
+    ignored = "matches no template of the 'fakebooks' connector, so it would be ignored"
+    assert err.value.problems == [
+        f"$.templates: Shipment.json.j2 in {folder.resolve()} {ignored}; did you mean "
+        "'shipment.json.j2'?",
+        f"$.templates: invoice.txt in {folder.resolve()} {ignored}; its templates: "
+        "order.json.j2, shipment.json.j2, vendor_bill.json.j2",
+        f"$.templates: vendor_bill.json in {folder.resolve()} {ignored}; did you mean "
+        "'vendor_bill.json.j2'?",
+    ]
+    for name in ("Shipment.json.j2", "vendor_bill.json", "invoice.txt"):
+        (folder / name).unlink()
+    assert load_profile(connector, "acme.json", base_dir=tmp_path).template_dirs == [
+        folder.resolve()]

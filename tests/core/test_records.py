@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from core.errors import RecordValidationError
 from core.records import (
+    MAX_QUANTITY,
     Problem,
     content_hash,
     load_schema,
@@ -133,6 +134,41 @@ def test_a_vendor_bill_may_list_an_item_with_quantity_zero() -> None:
     record = changed(BILL, "items", [{"sku": "A", "quantity": 0}, {"sku": "B", "quantity": 1}])
     assert validate_record("vendor_bill", record) == []
     assert only_problem("order", changed(ORDER, "lines.0.quantity", 0)).code == "quantity"
+
+
+def test_a_bill_that_bills_nothing_is_refused() -> None:
+    # Every item at quantity 0: nothing to put on a Vendor Bill; the send would fail later.
+    record = changed(BILL, "items", [{"sku": "A", "quantity": 0}, {"sku": "B", "quantity": 0}])
+    problem = only_problem("vendor_bill", record)
+    assert (problem.path, problem.code) == ("$.items", "nothing_to_bill")
+    assert problem.message.startswith("nothing to bill: every item has quantity 0")
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("lines.0.quantity", Decimal("1E+400"), "quantity must be at most 1,000,000, got 1E+400"),
+    ("lines.0.quantity", 1_000_001, "quantity must be at most 1,000,000, got 1000001"),
+    ("total", "1000000000000.01",
+     "total must be at most 1,000,000,000,000, got '1000000000000.01'"),
+    ("lines.0.unit_price", 10**13, "unit_price must be at most 1,000,000,000,000"),
+    ("lines.0.weight", Decimal("1E+9"), "weight must be at most 1,000,000, got 1E+9"),
+    ("lines.0.quantity", Decimal("Infinity"), "quantity must be a finite number, got Infinity"),
+    ("tax_total", Decimal("NaN"), "tax_total must be a finite number, got NaN"),
+    ("lines.0.weight", float("nan"), "weight must be a finite number, got nan"),
+    ("custom_fields.gift_message", Decimal("-Infinity"),
+     "gift_message must be a finite number, got -Infinity"),
+])
+def test_huge_and_non_finite_numbers_are_refused_by_path(path: str, value: Any,
+                                                         message: str) -> None:
+    problem = only_problem("order", changed(ORDER, path, value))
+    assert problem.path == "$." + path.replace(".0.", "[0].")
+    assert problem.message.startswith(message)
+
+
+def test_the_upper_bounds_themselves_are_accepted() -> None:
+    assert load_schema("order")["$defs"]["positive_quantity"]["maximum"] == MAX_QUANTITY
+    record = changed(changed(ORDER, "total", "1000000000000.00"), "lines.0.quantity", 3)
+    assert validate_record("order", record) == []
+    assert validate_record("vendor_bill", changed(BILL, "items.0.quantity", 1_000_000)) == []
 
 
 @pytest.mark.parametrize("value, message", [

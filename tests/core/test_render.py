@@ -214,6 +214,27 @@ def test_render_value_keeps_type_of_single_expressions() -> None:
                                  "'gift_message'")
 
 
+def test_a_failing_profile_value_names_its_setting_and_a_fix_that_works() -> None:
+    renderer = Renderer()
+    ctx = {"order": {**ORDER, "id": "ORD-1001"}}  # no custom_fields at all
+    setting = "custom_fields.body.custbody_gift_message"
+    guarded = "{{ order.custom_fields.gift_message | default('') }}"
+    with pytest.raises(TemplateError) as err:
+        renderer.render_value(guarded, ctx, "ORD-1001", where=setting)
+    assert err.value.message == (f"{setting}: order ORD-1001 has no field 'custom_fields'")
+    # `| default('')` is already there and does not help: the parent object is missing.
+    hint = err.value.hint or ""
+    assert "`(order.custom_fields | default({})).gift_message | default('')`" in hint
+    assert "`| default('')`" not in hint
+    fixed = "{{ (order.custom_fields | default({})).gift_message | default('') }}"
+    assert renderer.render_value(fixed, ctx, "ORD-1001", where=setting) == ""
+    # A missing last field: `| default('')` is the fix.
+    with pytest.raises(TemplateError) as err:
+        renderer.render_value("{{ order.memo }}", ctx, "ORD-1001", where="header.memo")
+    assert err.value.message == "header.memo: order ORD-1001 has no field 'memo'"
+    assert "`order.memo | default('')`" in (err.value.hint or "")
+
+
 def test_missing_template_is_a_plugin_error(tmp_path: Path) -> None:
     renderer = Renderer(["tests.fake_plugin"], [tmp_path])
     assert not renderer.has_template("invoice.json.j2")

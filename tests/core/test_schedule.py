@@ -151,13 +151,18 @@ def test_plan_lists_jobs_in_flow_order_and_every_bad_cadence(tmp_path: Path) -> 
         ("send-vendor-bills", "every 1 day")]
     env.store.close()
 
-    bad = scheduled_env(tmp_path / "bad", orders="every fortnight", shipments="hourly")
+    # A cadence flx cannot read is a config problem at load time, every one at once, not a
+    # surprise when `flx schedule` starts.
+    path = env.config.path
+    path.write_text(path.read_text().replace('"every 2 hours"', '"every fortnight"')
+                    .replace('"*/15 * * * *"', '"hourly"'))
     with pytest.raises(ConfigError) as err:
-        plan_jobs(bad.config)
+        load_config(path, plugins=env.plugins, env={"FAKEBOOKS_KEY": env.ledger.api_key})
     assert [p.split(":")[0] for p in err.value.problems] == [
         "connections.prod.operations.send-orders.schedule",
         "connections.prod.operations.send-shipments.schedule"]
-    bad.store.close()
+    assert "'every fortnight' is not a cadence; write \"every 30 minutes\"" in \
+        err.value.problems[0]
 
     none = scheduled_env(tmp_path / "none", orders=None)
     with pytest.raises(ConfigError, match="nothing to schedule") as err:

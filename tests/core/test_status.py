@@ -343,6 +343,6 @@ def test_status_lines_read_like_a_report(env: Env) -> None:
     assert lines[0].endswith(" UTC") and "; next run " in lines[0]
     assert lines[1:3] == ["  1 done; 1 failing (rejected 1; see `flx errors`)",
                           "  2 waiting: order is cancelled"]
-    assert lines[3] == "prod send-shipments: never run"
+    assert lines[3] == "prod send-shipments: not run yet (0 shipments imported)"
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     assert status_lines(summary, now=later)[0].endswith("; next run due now")
