@@ -8,14 +8,18 @@ UNCERTAIN (netsuite-rest.md §4.4):
   ones at 0) and a later bill lists only lines still open — the reference page's two examples.
   Lines still open but not invoiced now are listed at 0 rather than left out, because a line
   a transform does not list may be billed in full (the emulator does so, the stricter case).
-- replace_lines: send `?replace=item` with only the invoiced lines."""
+- replace_lines: send `?replace=item` with only the invoiced lines.
+
+Shipping and tax on the invoice (options.bill_shipping, options.bill_tax) go on an expense
+line (mode expense, `account`), on an item line with no orderLine (mode item, `item`: a line
+on no PO line, so it bills no PO quantity), or nowhere, with a warning (mode skip)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from core.errors import MappingError
+from core.errors import MappingError, RemoteRejectedError, TemplateError
 from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
@@ -36,6 +40,8 @@ from plugins.netsuite.lookups import ItemResolver
 # `flx run --only ID --force` on a record that was sent).
 OPERATION = "send-vendor-bills"
 STRATEGIES = ("zero_quantity_lines", "replace_lines")
+CHARGE_MODES = ("expense", "item", "skip")
+CHARGES = (("shipping", "Shipping"), ("tax", "Tax"))
 
 
 class BillSender:
@@ -82,16 +88,23 @@ class BillSender:
             return RecordResult(bill["id"], "dry_run", message="would send",
                                 payloads=[self._envelope(po_id, body, replace)],
                                 warnings=warnings)
-        created_id = transform_once(
-            self.ctx, bill["id"], ("purchaseOrder", po_id), "vendorBill", body,
-            f"the Vendor Bill for invoice {bill['id']}", replace=replace)
-        billed = [ln for ln in body["item"]["items"] if ln["quantity"]]
+        try:
+            created_id = transform_once(
+                self.ctx, bill["id"], ("purchaseOrder", po_id), "vendorBill", body,
+                f"the Vendor Bill for invoice {bill['id']}", replace=replace)
+        except RemoteRejectedError as err:
+            _, charges = charge_lines(bill, self.ctx.options, [])
+            raise _name_charge_setting(err, body, [c["key"] for c in charges]) from err
+        # Charge lines (no orderLine) bill no PO quantity: only PO lines are tracked.
+        billed = [ln for ln in body["item"]["items"] if "orderLine" in ln and ln["quantity"]]
+        extra = sum("orderLine" not in ln for ln in body["item"]["items"])
         return RecordResult(
             bill["id"], "sent", warnings=warnings,
             remote_ids={"vendor_bill": created_id, "purchase_order": po_id,
                         "lines": [{"order_line": ln["orderLine"], "quantity": ln["quantity"]}
                                   for ln in billed]},
-            message=f"Vendor Bill {bill.get('number')} for {len(billed)} PO line(s)")
+            message=f"Vendor Bill {bill.get('number')} for {len(billed)} PO line(s)"
+                    + (f" and {extra} charge line(s)" if extra else ""))
 
     def existing(self, bill: dict[str, Any]) -> tuple[str, str] | None:
         """The Vendor Bill an earlier attempt at this invoice made, if any."""
@@ -143,7 +156,7 @@ class BillSender:
         body_lines = [{"order_line": ln.line, "quantity": ln.taken,
                        "rate": rates[ln.line] if ln.line in rates and ln.taken else None}
                       for ln in chosen]
-        expenses = self._expenses(bill, warnings)
+        expenses, charges = charge_lines(bill, self.ctx.options, warnings)
         self._check_total(bill, invoiced, warnings)
         header = self._header(bill, order)
         profile_memo = header.pop("memo", None)
@@ -156,9 +169,11 @@ class BillSender:
             "memo": profile_memo or bill.get("memo") or (
                 f"Invoice {bill.get('number')} for order "
                 f"{order.get('number') or bill['order_id']} ({bill['fulfillment_request_id']})"),
-            "header": header, "lines": body_lines, "expenses": expenses,
+            "header": header, "lines": body_lines, "expenses": expenses, "charges": charges,
         }
-        return self.ctx.render("vendorBill", context, bill["id"]), replace, warnings
+        body = self.ctx.render("vendorBill", context, bill["id"])
+        _check_charges_rendered(bill, body, expenses, charges)
+        return body, replace, warnings
 
     def _header(self, bill: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
         """The profile's vendor_bill.header and vendor_bill.custom_fields.body values."""
@@ -180,30 +195,86 @@ class BillSender:
                 f"the invoice total {money(bill['total'])} is not its lines + shipping + tax "
                 f"({expected}); the bill follows the lines")
 
-    def _expenses(self, bill: dict[str, Any], warnings: list[str]) -> list[dict[str, Any]]:
-        out = []
-        for key, label in (("shipping", "Shipping"), ("tax", "Tax")):
-            amount = money(bill.get(key))
-            if not amount:
-                continue
-            setting = self.ctx.options.get(f"bill_{key}") or {"mode": "skip"}
-            if setting.get("mode") == "expense":
-                if not setting.get("account"):
-                    raise MappingError(
-                        f"vendor bill {bill['id']}: {label.lower()} {amount} goes to an expense "
-                        f"line but options.bill_{key}.account is not set",
-                        hint=f"set options.bill_{key}.account to a NetSuite expense account id",
-                        record_id=bill["id"])
-                out.append({"account_id": str(setting["account"]), "amount": amount,
-                            "memo": f"{label} on invoice {bill.get('number')}"})
-            else:
-                warnings.append(f"{label.lower()} {amount} on the invoice was not sent "
-                                f"(options.bill_{key}.mode = skip)")
-        return out
-
     def _item_id(self, sku: str) -> str | None:
         found = self.items.resolve([sku])
         return found[sku].id if sku in found else None
+
+
+def charge_lines(bill: dict[str, Any], options: dict[str, Any], warnings: list[str],
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The invoice's shipping and tax as (expense lines, charge item lines), each where the
+    profile's options.bill_shipping / options.bill_tax say; a skipped one adds a warning."""
+    expenses: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    for key, label in CHARGES:
+        amount = money(bill.get(key))
+        if not amount:
+            continue
+        setting = options.get(f"bill_{key}") or {"mode": "skip"}
+        mode = setting.get("mode")
+        memo = f"{label} on invoice {bill.get('number')}"
+        if mode == "skip":
+            warnings.append(f"{label.lower()} {amount} on the invoice was not sent "
+                            f"(options.bill_{key}.mode = skip)")
+        elif mode == "expense":
+            account = _required(setting, "account", bill, key, amount,
+                                "goes to an expense line", "a NetSuite expense account id")
+            expenses.append({"account_id": account, "amount": amount, "memo": memo})
+        elif mode == "item":
+            item = _required(setting, "item", bill, key, amount, "goes on an item line",
+                             "the internal id of the NetSuite item to bill it as")
+            items.append({"key": key, "item_id": item, "quantity": 1, "rate": amount,
+                          "description": memo})
+        else:  # the profile schema refuses this at load; kept for profiles built in code
+            raise MappingError(
+                f"vendor bill {bill['id']}: options.bill_{key}.mode {mode!r} is not known",
+                hint=f"use one of: {', '.join(CHARGE_MODES)}", record_id=bill["id"])
+    return expenses, items
+
+
+def _required(setting: dict[str, Any], name: str, bill: dict[str, Any], key: str,
+              amount: Decimal, goes: str, what: str) -> str:
+    value = setting.get(name)
+    if value in (None, ""):
+        raise MappingError(
+            f"vendor bill {bill['id']}: {key} {amount} {goes} but options.bill_{key}.{name} "
+            "is not set", hint=f"set options.bill_{key}.{name} to {what}",
+            record_id=bill["id"])
+    return str(value)
+
+
+def _check_charges_rendered(bill: dict[str, Any], body: dict[str, Any],
+                            expenses: list[dict[str, Any]], charges: list[dict[str, Any]]) -> None:
+    """A template override written before item mode existed (or one that leaves out the
+    expenses) would drop a charge in silence and bill less than the invoice: refuse."""
+    rendered_charges = [ln for ln in body["item"]["items"] if "orderLine" not in ln]
+    rendered_expenses = (body.get("expense") or {}).get("items") or []
+    if len(rendered_charges) >= len(charges) and len(rendered_expenses) >= len(expenses):
+        return  # an override may add lines of its own
+    raise TemplateError(
+        f"vendor bill {bill['id']}: the vendorBill template rendered "
+        f"{len(rendered_charges)} charge item line(s) and {len(rendered_expenses)} expense "
+        f"line(s), but options.bill_shipping / options.bill_tax ask for {len(charges)} and "
+        f"{len(expenses)}", record_id=bill["id"],
+        hint="render the context's `charges` (item lines without orderLine) and `expenses` as "
+             "the connector's vendorBill.json.j2 does, in your template override")
+
+
+def _name_charge_setting(err: RemoteRejectedError, body: dict[str, Any],
+                         keys: list[str]) -> RemoteRejectedError:
+    """NetSuite's errorPath on a charge line (`keys`: the charges of the lines without an
+    orderLine, in order) names the profile's options.bill_<charge>.item in the hint: the
+    shared errorPath table cannot tell a charge line's `item` from a PO line's."""
+    charge_indexes = [i for i, line in enumerate(body["item"]["items"]) if "orderLine" not in line]
+    for index, key in zip(charge_indexes, keys, strict=False):
+        path = err.path or ""
+        if path == f"item.items[{index}]" or path.startswith(f"item.items[{index}]."):
+            return RemoteRejectedError(
+                err.message, code=err.code, detail=err.detail, status=err.status,
+                path=err.path, record_id=err.record_id,
+                hint=(f"NetSuite refused the {key} charge line: check options.bill_{key}.item "
+                      "against the item internal ids in your NetSuite account"))
+    return err
 
 
 def _shown(amount: Decimal) -> str:

@@ -3,7 +3,9 @@
 - salesOrder -> itemFulfillment: a line the body does not list is fulfilled IN FULL;
   `itemReceive: false` (or quantity 0) leaves a listed line open.
 - purchaseOrder -> vendorBill: a line the body does not list is billed IN FULL, unless the
-  query says `?replace=item`, in which case only the listed lines are on the bill.
+  query says `?replace=item`, in which case only the listed lines are on the bill. A line
+  with an `item` and no `orderLine` is on no PO line (a vendor's charge): it is added, with or
+  without `replace`, and bills no PO quantity.
 
 A client must therefore list every open line. Drop-ship lines may be fulfilled through the
 sales-order transform (standing in for the UI's "Mark Shipped"); that also marks the drop-ship
@@ -37,16 +39,23 @@ def refuse_plain_create(emu: Emulator, record_type: str, clean: dict[str, Any]) 
                      f"{source}: POST /record/v1/{source}/{{id}}/!transform/{record_type}.")
 
 
-def _listed(lines: list[dict[str, Any]], source: dict[str, Any],
-            what: str) -> dict[int, tuple[int, dict[str, Any]]]:
-    """The body's lines by orderLine, each checked against the source transaction."""
+def _listed(lines: list[dict[str, Any]], source: dict[str, Any], what: str,
+            free: list[tuple[int, dict[str, Any]]] | None = None,
+            ) -> dict[int, tuple[int, dict[str, Any]]]:
+    """The body's lines by orderLine, each checked against the source transaction. When
+    `free` is given (vendor bills), a line with an item but no orderLine is not a line of the
+    source: it goes to `free` with its index instead of being refused."""
     by_number = {line["line"]: line for line in source["item"]}
     listed: dict[int, tuple[int, dict[str, Any]]] = {}
     for index, line in enumerate(lines):
         path = f"item.items[{index}]"
         number = line.get("orderLine")
         if number is None:
-            raise missing_fields(["Order Line"], f"{path}.orderLine")
+            if free is not None and line.get("item") is not None:
+                free.append((index, line))
+                continue
+            raise missing_fields(["Order Line"] if free is None else ["Order Line", "Item"],
+                                 f"{path}.orderLine")
         source_line = by_number.get(number)
         if source_line is None:
             raise user_error(f"The {what} has no line {number}; read its lines with GET "
@@ -229,7 +238,8 @@ def bill(emu: Emulator, po: dict[str, Any], body: Any, opts: Options) -> tuple[s
     check_form(emu, "vendorBill", clean)
     if po["status"] == "H":
         raise user_error("The purchase order is closed; it can not be billed.")
-    listed = _listed(clean.get("item") or [], po, "purchaseOrder")
+    free: list[tuple[int, dict[str, Any]]] = []
+    listed = _listed(clean.get("item") or [], po, "purchaseOrder", free)
     only_listed = "item" in opts.replace
     lines: list[dict[str, Any]] = []
     for po_line in po["item"]:
@@ -264,12 +274,11 @@ def bill(emu: Emulator, po: dict[str, Any], body: Any, opts: Options) -> tuple[s
         if amount is not None and amount != computed:
             raise user_error(f"The amount {amount} does not equal quantity x rate ({quantity} "
                              f"x {rate} = {computed}).", f"{path}.amount")
-        extra = {k: v for k, v in (line or {}).items()
-                 if k.startswith("custcol_") or k in ("description", "department", "class",
-                                                      "location")}
+        extra = _line_extra(line or {})
         lines.append({"orderDoc": {"id": po["id"]}, "orderLine": number,
                       "item": copy.deepcopy(po_line["item"]), "quantity": quantity,
                       "rate": rate, "amount": computed, **extra})
+    lines += [_free_line(index, line) for index, line in free]
     expenses = _expenses(clean.get("expense") or [])
     if not lines and not expenses:
         raise user_error(NO_LINES, "item")
@@ -291,6 +300,39 @@ def bill(emu: Emulator, po: dict[str, Any], body: Any, opts: Options) -> tuple[s
     return record_id, checker.warnings
 
 
+def _line_extra(line: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in line.items()
+            if k.startswith("custcol_") or k in ("description", "department", "class",
+                                                 "location")}
+
+
+def _free_line(index: int, line: dict[str, Any]) -> dict[str, Any]:
+    """An item line that is on no PO line (a vendor's shipping or handling charge, say): it
+    adds to the bill and leaves the PO's billed quantities alone. Stricter than NetSuite,
+    which may default them from the item record: quantity and rate must be given, and the
+    quantity must be positive (a zero line here would bill nothing and hide a mistake)."""
+    path = f"item.items[{index}]"
+    if line.get("orderDoc") is not None:
+        raise user_error("A line without orderLine is not on the purchase order; it can not "
+                         "carry an orderDoc.", f"{path}.orderDoc")
+    for name in ("quantity", "rate"):
+        if line.get(name) is None:
+            raise missing_fields([name.capitalize()], f"{path}.{name}")
+    quantity, rate = line["quantity"], line["rate"]
+    if quantity <= 0:
+        raise invalid_value(quantity, "quantity", f"{path}.quantity",
+                            "a line not on the purchase order needs a quantity above 0")
+    if rate < 0:
+        raise invalid_value(rate, "rate", f"{path}.rate", "negative")
+    computed = money(Decimal(quantity) * rate)
+    amount = line.get("amount")
+    if amount is not None and amount != computed:
+        raise user_error(f"The amount {amount} does not equal quantity x rate ({quantity} "
+                         f"x {rate} = {computed}).", f"{path}.amount")
+    return {"item": copy.deepcopy(line["item"]), "quantity": quantity, "rate": rate,
+            "amount": computed, **_line_extra(line)}
+
+
 def _expenses(expenses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for index, line in enumerate(expenses):
@@ -308,7 +350,7 @@ def _apply_bill(emu: Emulator, record: dict[str, Any], sign: int) -> None:
         return
     lines = {line["line"]: line for line in po["item"]}
     for line in record["item"]:
-        if line["orderLine"] in lines:
+        if line.get("orderLine") in lines:  # lines not on the PO bill no PO quantity
             lines[line["orderLine"]]["quantityBilled"] += sign * line["quantity"]
     po["status"] = po_status(po)
 

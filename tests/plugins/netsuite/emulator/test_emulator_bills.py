@@ -140,3 +140,64 @@ def test_bill_lines_must_point_at_po_lines(ns: NS, order: tuple[str, str]) -> No
     other_doc = bill(ns, po_id, {"item": {"items": [{"orderLine": 1, "quantity": 1,
                                                      "orderDoc": {"id": "999"}}]}})
     assert error(other_doc)["o:errorPath"] == "item.items[0].orderDoc"
+
+
+# -- item lines that are on no PO line (a vendor's shipping or handling charge) -----------------
+
+
+def test_an_item_line_without_order_line_adds_to_the_bill_not_to_the_po(
+        ns: NS, emu: Emulator, order: tuple[str, str]) -> None:
+    _, po_id = order
+    vb = created(emu, bill(ns, po_id, {"item": {"items": [
+        {"orderLine": 1, "quantity": 3}, {"orderLine": 2, "quantity": 2},
+        {"item": {"id": "602"}, "quantity": 1, "rate": 5.00,
+         "description": "Shipping on invoice INV-1"}]}}))
+    charge = vb["item"]["items"][2]
+    assert (charge["line"], charge["item"]["id"], charge["quantity"], charge["amount"],
+            charge["description"]) == (3, "602", 1, Decimal("5.00"), "Shipping on invoice INV-1")
+    assert "orderLine" not in charge and "orderDoc" not in charge
+    assert vb["total"] == Decimal("62.00")  # 27.00 + 30.00 + 5.00
+    assert po_billed(emu, po_id) == ([3, 2], "Fully Billed")  # by the PO lines alone
+    # Deleting the bill gives back only what the PO lines billed.
+    assert ns.request("DELETE", f"vendorBill/{vb['id']}").status_code == 204
+    assert po_billed(emu, po_id) == ([0, 0], "Pending Receipt")
+
+
+def test_an_item_line_is_kept_with_replace(ns: NS, emu: Emulator,
+                                           order: tuple[str, str]) -> None:
+    _, po_id = order
+    vb = created(emu, bill(ns, po_id, {"item": {"items": [
+        {"orderLine": 2, "quantity": 1},
+        {"item": {"id": "602"}, "quantity": 2, "rate": 1.25}]}}, replace="item"))
+    assert [(line.get("orderLine"), line["item"]["id"], line["amount"])
+            for line in vb["item"]["items"]] == [(2, "603", Decimal("15.00")),
+                                                 (None, "602", Decimal("2.50"))]
+    assert vb["total"] == Decimal("17.50")
+    assert po_billed(emu, po_id) == ([0, 1], "Partially Billed")
+
+
+def test_an_item_line_needs_a_known_item_a_quantity_and_a_rate(
+        ns: NS, emu: Emulator, order: tuple[str, str]) -> None:
+    _, po_id = order
+    first = {"orderLine": 1, "quantity": 1}
+    unknown = bill(ns, po_id, {"item": {"items": [
+        first, {"item": {"id": "999"}, "quantity": 1, "rate": 5}]}}, replace="item")
+    assert unknown.status_code == 400
+    assert (error(unknown)["o:errorCode"], error(unknown)["o:errorPath"]) == (
+        "INVALID_KEY_OR_REF", "item.items[1].item")
+    no_rate = bill(ns, po_id, {"item": {"items": [
+        first, {"item": {"id": "602"}, "quantity": 1}]}}, replace="item")
+    assert error(no_rate)["o:errorPath"] == "item.items[1].rate"
+    no_quantity = bill(ns, po_id, {"item": {"items": [
+        {"item": {"id": "602"}, "rate": 5}, first]}}, replace="item")
+    assert error(no_quantity)["o:errorPath"] == "item.items[0].quantity"
+    zero = bill(ns, po_id, {"item": {"items": [
+        first, {"item": {"id": "602"}, "quantity": 0, "rate": 5}]}}, replace="item")
+    assert error(zero)["o:errorPath"] == "item.items[1].quantity"
+    # Neither orderLine nor item: still refused.
+    neither = bill(ns, po_id, {"item": {"items": [first, {"quantity": 1, "rate": 5}]}},
+                   replace="item")
+    assert neither.status_code == 400
+    assert error(neither)["o:errorPath"] == "item.items[1].orderLine"
+    assert emu.records("vendorBill") == []
+    assert po_billed(emu, po_id) == ([0, 0], "Pending Receipt")
