@@ -140,8 +140,9 @@ def show_account(emulator: Any, console: Console) -> None:
     for bill in emulator.records("vendorBill"):
         lines = (bill.get("item") or {}).get("items") or []
         bills.add_row(bill.get("id", ""), bill.get("tranId", ""), _ref(bill.get("createdFrom")),
-                      "; ".join(f"PO line {ln.get('orderLine')} x{ln.get('quantity')} @ "
-                                f"{ln.get('rate')}" for ln in lines),
+                      "; ".join((f"PO line {ln.get('orderLine')}" if ln.get("orderLine")
+                                 else _ref(ln.get("item")))
+                                + f" x{ln.get('quantity')} @ {ln.get('rate')}" for ln in lines),
                       str(bill.get("total", "")))
     console.print(bills)
 
