@@ -1,6 +1,7 @@
 """Load flx.toml: find it, read it, put `${VAR}`s in from the environment, validate it against
 schemas/config.schema.json plus each connector's connection schema, and refuse a secret written
-in a file that other users can read.
+in a file that other users can read. This module holds `Config` and the load itself; the
+`${VAR}` syntax is in core/interpolate.py, the individual checks in core/config_checks.py.
 
 Every problem found is collected and reported in one ConfigError, each as
 `"<toml path>: <what is wrong>"`, so a user fixes the file in one pass instead of one error
@@ -10,23 +11,30 @@ per attempt.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
-import stat
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator, SchemaError, ValidationError
+from jsonschema import SchemaError
 
+from core.config_checks import (
+    connector_validator,
+    core_validator,
+    fill_operation,
+    hint_for,
+    operation_problems,
+    schema_problems,
+    secret_exposure,
+    settings_defaults,
+)
+from core.config_checks import table as _table
 from core.errors import ConfigError
-from core.model import OPERATIONS, Connection, Connector
+from core.interpolate import Interpolator, toml_path, unresolved_reference
+from core.model import OPERATIONS, Connection
 from core.plugins import Plugins
 from core.redact import Redactor
 
@@ -34,13 +42,6 @@ CONFIG_ENV = "FLX_CONFIG"
 CONFIG_NAME = "flx.toml"
 DEFAULT_STORE_URL = "sqlite:///flx.db"
 
-# `$${` is a literal `${`; `${NAME}` is a variable; a `${` that matches neither is an error.
-_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A value that is nothing but one `${...}` (closed or not): a variable name, never a secret.
-_ONLY_REFERENCE = re.compile(r"\$\{[^}$]*\}?")
-_UNCLOSED = re.compile(r"\$\{\s*[A-Za-z0-9_]+\s*")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # Values in the core schema that are (or may contain) secrets.
 _CORE_SECRETS = (("store", "url"), ("alerts", "webhook_url"))
 
@@ -137,25 +138,7 @@ def _find(path: str | Path | None, env: Mapping[str, str]) -> Path:
                       hint="correct the path, or run `flx init` to write one there")
 
 
-# --- reading and interpolating ---------------------------------------------------------------
-
-
-def toml_path(parts: Iterable[str | int]) -> str:
-    """`["connections", "prod", "channels", 0]` -> `connections.prod.channels[0]`."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            key = part if _BARE_KEY.fullmatch(part) else json.dumps(part)
-            out += f".{key}" if out else key
-    return out or "(top level)"
-
-
-def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """`doc[key]` when it is a table; anything else (already reported by the schema) is {}."""
-    value = doc.get(key)
-    return dict(value) if isinstance(value, dict) else {}
+# --- reading ---------------------------------------------------------------------------------
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -175,178 +158,6 @@ def _parse(path: Path) -> dict[str, Any]:
                           ) from None
 
 
-def _references(value: str) -> list[str]:
-    return [m[1] for m in _REFERENCE.finditer(value) if m[0] != "$${" and m[1] is not None]
-
-
-def _is_literal(value: Any) -> bool:
-    """True when any character of the value is written in the file itself (not `${VAR}`)."""
-    if not isinstance(value, str):
-        return value is not None
-    rest = _REFERENCE.sub(lambda m: "" if m[1] is not None else m[0], value)
-    return bool(rest.strip())
-
-
-class _Interpolator:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-        self.missing: dict[tuple[str | int, ...], list[str]] = {}
-        self.bad: set[tuple[str | int, ...]] = set()  # keys with a malformed reference
-
-    def resolve(self, value: Any, path: tuple[str | int, ...] = ()) -> Any:
-        if isinstance(value, dict):
-            return {k: self.resolve(v, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
-        if isinstance(value, str) and "$" in value:
-            return _REFERENCE.sub(lambda m: self._one(m, path, value), value)
-        return value
-
-    def _one(self, m: re.Match[str], path: tuple[str | int, ...], value: str) -> str:
-        if m[0] == "$${":
-            return "${"
-        name = m[1]
-        if name is None and _UNCLOSED.fullmatch(value):
-            # The whole value is `${NAME` without its brace: a name, safe to show.
-            self.problems.append(
-                f"{toml_path(path)}: {value!r} is missing its closing '}}' "
-                f"(write ${{{value[2:].strip()}}})")
-            self.bad.add(path)
-            return m[0]
-        if name is None or not _VAR_NAME.fullmatch(name.strip()):
-            self.problems.append(
-                f"{toml_path(path)}: {m[0]!r} is not a valid variable reference "
-                "(write ${NAME} with letters, digits and _, or $${ for a literal ${)")
-            self.bad.add(path)
-            return m[0]
-        name = name.strip()
-        if name not in self.env:
-            self.missing.setdefault(path, []).append(name)
-            return m[0]
-        return self.env[name]
-
-
-# --- validation ------------------------------------------------------------------------------
-
-
-@cache
-def _core_validator() -> Draft202012Validator:
-    text = resources.files("schemas").joinpath("config.schema.json").read_text("utf-8")
-    return Draft202012Validator(json.loads(text),
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def _schema_problems(validator: Draft202012Validator, instance: Any,
-                     prefix: tuple[str | int, ...], secret_paths: Iterable[tuple[str, ...]],
-                     skip: set[tuple[str | int, ...]]) -> list[str]:
-    secret_paths = list(secret_paths)
-    out = []
-    for error in validator.iter_errors(instance):
-        rel = tuple(error.absolute_path)
-        full = (*prefix, *rel)
-        if any(full[: len(s)] == s for s in skip):
-            continue  # its variable is missing; that problem is already reported
-        message = _friendly(error)
-        if any(rel[: len(s)] == s for s in secret_paths):
-            # jsonschema quotes the offending value; a secret's value is never shown.
-            message = message.replace(repr(error.instance), "'********'")
-        out.append(f"{toml_path(full)}: {message}")
-    return out
-
-
-def _friendly(error: ValidationError) -> str:
-    """jsonschema's words, made plainer where they tend to puzzle: typo'd keys and patterns."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in known]
-        parts = []
-        for key in extra:
-            close = difflib.get_close_matches(key, known, n=1)
-            parts.append(f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close
-                                                   else ""))
-        if parts:
-            return "; ".join(parts)
-    if error.validator == "pattern" and schema.get("examples"):
-        examples = ", ".join(str(e) for e in schema["examples"])
-        return f"{error.instance!r} is not in the expected form (for example: {examples})"
-    return error.message
-
-
-def _connector_validator(connector: Connector) -> Draft202012Validator:
-    schema = dict(connector.connection_schema)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def _fill_operation(table: Mapping[str, Any]) -> dict[str, Any]:
-    props = _core_validator().schema["$defs"]["operation"]["properties"]
-    defaults = {k: v["default"] for k, v in props.items() if "default" in v}
-    return {**json.loads(json.dumps(defaults)), **table}
-
-
-def _operation_keys(connector: Connector) -> tuple[list[str], dict[str, Any] | None]:
-    """The keys an operation table may hold: core's, plus those the connector declares in
-    `Connector.extra["operation_schema"]` (a JSON Schema object; its `properties`)."""
-    core = list(_core_validator().schema["$defs"]["operation"]["properties"])
-    extra = connector.extra.get("operation_schema") if connector.extra else None
-    if not isinstance(extra, Mapping):
-        return core, None
-    return core + [k for k in extra.get("properties", {}) if k not in core], dict(extra)
-
-
-def _operation_problems(where: tuple[str | int, ...], table: Mapping[str, Any],
-                        connector: Connector, skip: set[tuple[str | int, ...]],
-                        base_dir: Path) -> list[str]:
-    """What the core schema cannot see in an operation table: a typo'd key (`maping` would
-    silently mean the default profile), a cadence `flx schedule` cannot read, a mapping
-    profile that is neither shipped by the connector nor a file."""
-    problems: list[str] = []
-    known, extra_schema = _operation_keys(connector)
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            tip = f" (did you mean {close[0]!r}?)" if close else (
-                f" (known keys: {', '.join(known)})")
-            problems.append(f"{toml_path(where)}: unknown key {key!r}{tip}")
-    if extra_schema is not None:
-        try:
-            Draft202012Validator.check_schema(extra_schema)
-            validator = Draft202012Validator(
-                {**extra_schema, "additionalProperties": True},
-                format_checker=Draft202012Validator.FORMAT_CHECKER)
-            own = {k: v for k, v in table.items() if k in extra_schema.get("properties", {})}
-            problems += _schema_problems(validator, own, where, (), skip)
-        except SchemaError as exc:
-            problems.append(f"{toml_path(where)}: the {connector.name!r} plugin ships an invalid "
-                            f"operation schema ({exc.message}); report this to its authors")
-    schedule = table.get("schedule")
-    if isinstance(schedule, str) and (*where, "schedule") not in skip:
-        from core.schedule import parse_cadence  # late: croniter is only needed here
-
-        try:
-            parse_cadence(schedule)
-        except ValueError as exc:
-            problems.append(f"{toml_path((*where, 'schedule'))}: {exc}")
-    mapping = table.get("mapping")
-    if isinstance(mapping, str) and mapping and (*where, "mapping") not in skip:
-        from core.mapping import mapping_problem  # late: keeps `import core.config` light
-
-        problem = mapping_problem(connector, mapping, base_dir=base_dir)
-        if problem:
-            problems.append(f"{toml_path((*where, 'mapping'))}: {problem}")
-    return problems
-
-
-def _settings_defaults(connector: Connector) -> dict[str, Any]:
-    # Schema `default`s, then connector.defaults for keys the schema declares.
-    props = connector.connection_schema.get("properties", {})
-    out = {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
-    out.update({k: v for k, v in connector.defaults.items() if k in props})
-    return out
-
-
 # --- the whole load --------------------------------------------------------------------------
 
 
@@ -360,7 +171,7 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     env = os.environ if env is None else env
     file = _find(path, env)
     raw = _parse(file)
-    interp = _Interpolator(env)
+    interp = Interpolator(env)
     resolved = interp.resolve(raw)
     problems = list(interp.problems)
     missing: dict[str, list[str]] = {}
@@ -377,8 +188,8 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     # schema noise (or "a secret is written in the file") about the same key.
     skip = set(interp.missing) | interp.bad
 
-    problems += _schema_problems(_core_validator(), resolved, (), _CORE_SECRETS, skip)
-    problems += _secret_exposure(file, raw, plugins, skip)
+    problems += schema_problems(core_validator(), resolved, (), _CORE_SECRETS, skip)
+    problems += secret_exposure(file, raw, plugins, skip)
 
     connections: dict[str, Connection] = {}
     conn_tables = resolved.get("connections")
@@ -396,7 +207,7 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
         redactor = Redactor([*store_secrets, *_resolved_secrets(resolved, raw, plugins)])
         problems = sorted(dict.fromkeys(redactor.text(p) for p in problems))
         raise ConfigError(f"{file} has {len(problems)} problem{'s' * (len(problems) > 1)}",
-                          problems=problems, hint=_hint_for(problems, file))
+                          problems=problems, hint=hint_for(problems, file))
 
     alerts = _table(resolved, "alerts")
     secrets = list(store_secrets)
@@ -410,7 +221,7 @@ def _resolved_secrets(resolved: dict[str, Any], raw: dict[str, Any],
                       plugins: Plugins) -> list[str]:
     out = []
     hook = _table(resolved, "alerts").get("webhook_url")
-    if isinstance(hook, str) and not _unresolved_reference(hook, _table(raw, "alerts").get(
+    if isinstance(hook, str) and not unresolved_reference(hook, _table(raw, "alerts").get(
             "webhook_url")):
         out.append(hook)
     tables, raw_tables = resolved.get("connections"), _table(raw, "connections")
@@ -421,15 +232,8 @@ def _resolved_secrets(resolved: dict[str, Any], raw: dict[str, Any],
         connector = plugins.connectors.get(str(table.get("plugin")))
         if connector is not None:
             out += [str(table[k]) for k in connector.secret_keys if table.get(k) is not None
-                    and not _unresolved_reference(table[k], raw_table.get(k))]
+                    and not unresolved_reference(table[k], raw_table.get(k))]
     return out
-
-
-def _unresolved_reference(value: Any, raw_value: Any) -> bool:
-    """A secret key still holding its own `${...}` text (malformed, so not substituted) holds
-    a variable name, not a secret: the problem about it may show it."""
-    return (isinstance(raw_value, str) and value == raw_value
-            and _ONLY_REFERENCE.fullmatch(raw_value.strip()) is not None)
 
 
 def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
@@ -447,12 +251,12 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
     settings = {k: v for k, v in table.items() if k not in ("plugin", "operations")}
     problems: list[str] = []
     try:
-        validator = _connector_validator(connector)
+        validator = connector_validator(connector)
     except SchemaError as exc:
         return None, [f"{toml_path(prefix)}: the {plugin!r} plugin ships an invalid connection "
                       f"schema ({exc.message}); report this to the plugin's authors"]
-    problems += _schema_problems(validator, settings, prefix,
-                                 [(k,) for k in connector.secret_keys], skip)
+    problems += schema_problems(validator, settings, prefix,
+                                [(k,) for k in connector.secret_keys], skip)
 
     operations: dict[str, dict[str, Any]] = {}
     op_tables = table.get("operations")
@@ -464,13 +268,13 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
                 f"{toml_path((*prefix, 'operations', op))}: the {plugin!r} plugin does not "
                 f"provide {op!r} (it provides: {', '.join(connector.operations) or 'nothing'})")
             continue
-        problems += _operation_problems((*prefix, "operations", op), op_table, connector,
-                                        skip, file.parent)
-        operations[op] = _fill_operation(op_table)
+        problems += operation_problems((*prefix, "operations", op), op_table, connector,
+                                       skip, file.parent)
+        operations[op] = fill_operation(op_table)
     # A missing variable leaves its key unset rather than holding the text "${VAR}".
     settings = {k: (None if (*prefix, k) in skip else v) for k, v in settings.items()}
     conn = Connection(name=name, plugin=plugin,
-                      settings={**_settings_defaults(connector), **settings},
+                      settings={**settings_defaults(connector), **settings},
                       operations=operations, secret_keys=connector.secret_keys)
     return conn, problems
 
@@ -498,49 +302,3 @@ def _store_url(resolved: dict[str, Any], file: Path, problems: list[str],
             parsed = parsed.set(database=str(file.parent / db_path))
         url = parsed.render_as_string(hide_password=False)
     return url, [str(s) for s in secrets]
-
-
-def _secret_exposure(file: Path, raw: dict[str, Any], plugins: Plugins,
-                     reported: set[tuple[str | int, ...]]) -> list[str]:
-    """A secret written literally in a file that group/others may read is refused. Keys in
-    `reported` (a malformed `${...}`) are skipped: one problem per mistake."""
-    if os.name != "posix":
-        return []  # no POSIX mode bits to check
-    mode = stat.S_IMODE(file.stat().st_mode)
-    if not mode & 0o077:
-        return []
-    exposed: list[tuple[tuple[str | int, ...], str]] = []
-    for name, table in _table(raw, "connections").items():
-        if not isinstance(table, dict) or table.get("plugin") not in plugins.connectors:
-            continue
-        for key in sorted(plugins.connectors[table["plugin"]].secret_keys):
-            where: tuple[str | int, ...] = ("connections", name, key)
-            if key in table and _is_literal(table[key]) and where not in reported:
-                exposed.append((where, f"{name}_{key}".upper()))
-    raw_url = _table(raw, "store").get("url")
-    if isinstance(raw_url, str):
-        try:
-            password = urlsplit(raw_url).password
-        except ValueError:
-            password = None
-        if password and _is_literal(password) and ("store", "url") not in reported:
-            exposed.append((("store", "url"), "FLX_STORE_PASSWORD"))
-    hook = _table(raw, "alerts").get("webhook_url")
-    if hook is not None and _is_literal(hook) and ("alerts", "webhook_url") not in reported:
-        exposed.append((("alerts", "webhook_url"), "FLX_ALERT_WEBHOOK_URL"))
-    out = []
-    for where, var in exposed:
-        out.append(
-            f"{toml_path(where)}: a secret is written in {file.name}, which other users can "
-            f"read (mode {mode:03o}); run `chmod 600 {file.name}`, or write "
-            f"`${{{var}}}` in its place and set that environment variable")
-    return out
-
-
-def _hint_for(problems: list[str], file: Path) -> str:
-    if problems and all("other users can read" in p for p in problems):
-        return f"chmod 600 {file}, or move the secrets to environment variables (${{VAR}})"
-    if any(p.endswith(" not set") for p in problems):
-        return (f"set the missing environment variables and correct {file}; "
-                "see docs/configuration.md")
-    return f"correct {file}; every key is described in docs/configuration.md"
