@@ -9,6 +9,8 @@ up front; no deadlock when a reader later wants to write) and reads start with p
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -105,10 +107,10 @@ def _sqlite_engine(url: URL) -> Engine:
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
         cursor = dbapi_conn.cursor()
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; far fewer fsyncs
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if not memory:
+            _use_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; far fewer fsyncs
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -118,3 +120,19 @@ def _sqlite_engine(url: URL) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL once (the mode is stored in the file). Switching needs the file
+    to itself, and several processes opening a new store at the same moment can find it busy
+    without waiting: try again briefly rather than fail."""
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.1)
