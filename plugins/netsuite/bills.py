@@ -24,6 +24,7 @@ from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
     NetSuiteContext,
+    already_there,
     earlier_record,
     eid,
     guarded,
@@ -77,12 +78,8 @@ class BillSender:
                 f"{bill['fulfillment_request_id']} of order {bill['order_id']} yet"))
         earlier = self.existing(bill)
         if earlier is not None:
-            message = (f"Vendor Bill {earlier[1]} ({earlier[0]}) is already in NetSuite (an "
-                       "earlier attempt created it); nothing sent again")
-            if self.runtime.dry_run:
-                return RecordResult(bill["id"], "dry_run", message=message)
-            return RecordResult(bill["id"], "sent", message=message, remote_ids={
-                "vendor_bill": earlier[0], "purchase_order": po_id})
+            return already_there(self.ctx, bill["id"], f"Vendor Bill {earlier[1]} ({earlier[0]})",
+                                 {"vendor_bill": earlier[0], "purchase_order": po_id})
         body, replace, warnings = self.payload(bill, order, po_id, planned)
         if self.runtime.dry_run:
             return RecordResult(bill["id"], "dry_run", message="would send",

@@ -213,6 +213,16 @@ def earlier_record(ctx: NetSuiteContext, record_id: str, record_type: str
     return found_id, str(found.get("tranId") or found_id)
 
 
+def already_there(ctx: NetSuiteContext, record_id: str, label: str,
+                  remote_ids: dict[str, Any]) -> RecordResult:
+    """The result for a record an earlier attempt already created in NetSuite (`label`, e.g.
+    "Item Fulfillment IF12"): recorded as sent, nothing sent again."""
+    message = f"{label} is already in NetSuite (an earlier attempt created it); nothing sent again"
+    if ctx.runtime.dry_run:
+        return RecordResult(record_id, "dry_run", message=message)
+    return RecordResult(record_id, "sent", message=message, remote_ids=remote_ids)
+
+
 def transform_once(ctx: NetSuiteContext, record_id: str, source: tuple[str, str],
                    target: str, body: dict[str, Any], label: str,
                    replace: str | None = None) -> str:

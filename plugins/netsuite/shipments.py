@@ -11,6 +11,7 @@ from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
     NetSuiteContext,
+    already_there,
     earlier_record,
     eid,
     guarded,
@@ -114,12 +115,8 @@ class ShipmentSender:
                 f"order {shipment['order_id']} has no Sales Order in NetSuite yet"))
         earlier = self.existing(shipment)
         if earlier is not None:
-            message = (f"Item Fulfillment {earlier[1]} is already in NetSuite (an earlier "
-                       "attempt created it); nothing sent again")
-            if self.runtime.dry_run:
-                return RecordResult(shipment["id"], "dry_run", message=message)
-            return RecordResult(shipment["id"], "sent", message=message, remote_ids={
-                "item_fulfillment": earlier[0], "sales_order": so_id})
+            return already_there(self.ctx, shipment["id"], f"Item Fulfillment {earlier[1]}",
+                                 {"item_fulfillment": earlier[0], "sales_order": so_id})
         body = self.payload(shipment, order, remote)
         if self.runtime.dry_run:
             return RecordResult(shipment["id"], "dry_run", message="would send",
