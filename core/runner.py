@@ -144,6 +144,8 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             from core.schedule import RunLock
 
             lock = RunLock(store, connection.name, operation).acquire()
+            if hasattr(store, "release_dead_claims"):  # a killed run's batch: free it now
+                store.release_dead_claims(connection.name, operation)
         run_id = store.start_run(connection.name, operation, dry_run)
         report = RunReport(run_id, operation, connection.name, connector=connector.name,
                            dry_run=dry_run, redactor=redactor,

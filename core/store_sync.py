@@ -255,14 +255,23 @@ class SyncMixin:
                 claimed.extend(free)
         return claimed
 
+    def release_dead_claims(self, connection: str, operation: str,
+                            now: datetime | None = None) -> None:
+        """Free every claim of this connection + operation whose holder process on this
+        machine is gone (a killed run), so a restart sees those records at once."""
+        with self._conn(write=True) as conn:
+            self._drop_dead_claims(conn, connection, operation, None, "", now or utcnow())
+
     def _drop_dead_claims(self, conn: Connection, connection: str, operation: str,
-                          chunk: list[str], owner: str, now: datetime) -> None:
+                          chunk: list[str] | None, owner: str, now: datetime) -> None:
         """Free claims whose holder process on this machine is gone (a killed run)."""
         s = sync_state
-        holders = conn.execute(sa.select(s.c.claimed_by).distinct().where(
+        query = sa.select(s.c.claimed_by).distinct().where(
             s.c.connection == connection, s.c.operation == operation,
-            s.c.record_id.in_(chunk), s.c.claimed_by.is_not(None), s.c.claimed_by != owner,
-            s.c.claim_expires_at > now)).scalars().all()
+            s.c.claimed_by.is_not(None), s.c.claimed_by != owner, s.c.claim_expires_at > now)
+        if chunk is not None:
+            query = query.where(s.c.record_id.in_(chunk))
+        holders = conn.execute(query).scalars().all()
         dead = [h for h in holders if owner_is_dead(h)]
         if dead:
             conn.execute(sa.update(s).where(

@@ -37,6 +37,13 @@ def test_a_killed_holder_gives_up_its_lock_and_claims(store_url: str) -> None:
             os.kill(holder.pid, signal.SIGKILL)
             holder.wait(timeout=30)
             assert owner_is_dead(dead_owner)
+            store.upsert_records("order", [{"id": "ORD-1", "lines": []},
+                                           {"id": "ORD-2", "lines": []}])
+            seen = [r["id"] for r, _ in store.candidates("ns", "send-orders", "order", owner=me)]
+            assert seen == []  # still claimed by the dead run
+            store.release_dead_claims("ns", "send-orders")  # what a restarted run does first
+            seen = [r["id"] for r, _ in store.candidates("ns", "send-orders", "order", owner=me)]
+            assert seen == ["ORD-1", "ORD-2"]
             assert store.acquire_lock("run:ns:send-orders", me, 300) is True
             assert store.claim("ns", "send-orders", ["ORD-1", "ORD-2"], me) == ["ORD-1", "ORD-2"]
     finally:
