@@ -35,7 +35,7 @@ HOOKS: dict[str, tuple[str, str]] = {
     "send-shipments": ("send_shipments", "shipments"),
     "send-vendor-bills": ("send_vendor_bills", "vendor_bills"),
 }
-DEFAULT_BATCH = 100
+DEFAULT_BATCH = 250
 CLAIM_TTL = 900.0  # seconds a worker holds the records of one batch
 
 

@@ -49,7 +49,7 @@ mapping = "default"            # a profile shipped with the plugin, or a path to
 # sources = ["main-store"]     # only these sources (omitted or empty: all)
 # link_existing = true         # a record already there (same external id) is linked, not re-created
 # schedule = "every 30 minutes"
-# batch_size = 100
+# batch_size = 250
 """
 
 

@@ -84,7 +84,7 @@ def test_valid_file_loads_with_values_resolved_and_defaults_filled(tmp_path, plu
     assert conn.redacted()["token_secret"] == "********"
     orders = cfg.operation_settings("prod", "send-orders")
     assert orders == {"enabled": True, "mapping": "default", "channels": ["shopify"],
-                      "sources": [], "link_existing": True, "batch_size": 100,
+                      "sources": [], "link_existing": True, "batch_size": 250,
                       "shop_option": "kept for the plugin"}
     assert cfg.operation_settings(conn, "send-shipments") is None  # enabled = false
     assert cfg.operation_settings("prod", "send-vendor-bills") is None  # no table
