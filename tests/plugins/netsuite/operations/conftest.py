@@ -83,6 +83,27 @@ class Workspace:
         report["exit_code"] = code
         return report
 
+    def run_until_sent(self, operation: str, ids: list[str], rounds: int = 10) -> dict[str, str]:
+        """Run `operation` (re-queueing failures with `flx retry --all`) until every id is
+        sent or the rounds are used up; returns each record's last status."""
+        statuses: dict[str, str] = {}
+        for _ in range(rounds):
+            report = self.run(operation)
+            statuses.update({rid: row["status"] for rid, row in self.rows(report).items()})
+            if all(statuses.get(rid) == "sent" for rid in ids):
+                break
+            self.flx("retry", "--all")
+        return statuses
+
+    def import_and_run(self, operation: str, exit_code: int,
+                       **records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Import the records, run `operation` and check its exit code; the report's rows."""
+        code, output = self.import_records(**records)
+        assert code == 0, output
+        report = self.run(operation)
+        assert report["exit_code"] == exit_code, json.dumps(report, indent=1, default=str)
+        return self.rows(report)
+
     def rows(self, report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {row["record_id"]: row for row in report["rows"]}
 

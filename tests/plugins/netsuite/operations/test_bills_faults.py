@@ -66,13 +66,7 @@ def test_random_faults_over_staged_bills_never_duplicate_or_over_bill(
     workspace.import_records(vendor_bills=bills)
     inject(workspace, FaultPlan(seed=21, error_5xx=0.2, drop_before=0.2, drop_after=0.2))
 
-    statuses: dict[str, str] = {}
-    for _ in range(10):
-        report = workspace.run("send-vendor-bills")
-        statuses.update({rid: row["status"] for rid, row in workspace.rows(report).items()})
-        if all(statuses.get(b["id"]) == "sent" for b in bills):
-            break
-        workspace.flx("retry", "--all")
+    statuses = workspace.run_until_sent("send-vendor-bills", [b["id"] for b in bills])
     assert all(statuses.get(b["id"]) == "sent" for b in bills), statuses
     faults = workspace.emulator.stats()["faults"]
     assert all(faults.get(kind, 0) > 0 for kind in ("error_5xx", "drop_before", "drop_after"))

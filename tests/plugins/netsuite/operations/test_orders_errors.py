@@ -4,7 +4,6 @@ never stops the others, and nothing half-made is left behind unless said so."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -26,11 +25,7 @@ from .test_orders_support import (
 
 def _failed(ws: Workspace, *orders: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Import and run; the rows of the report (the run must end with failures: exit 3)."""
-    code, output = ws.import_records(orders=list(orders))
-    assert code == 0, output
-    report = ws.run("send-orders")
-    assert report["exit_code"] == 3, json.dumps(report, indent=1, default=str)
-    return ws.rows(report)
+    return ws.import_and_run("send-orders", 3, orders=list(orders))
 
 
 def _errors(ws: Workspace) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,6 @@ created once), and what flx records about it."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +21,7 @@ from .test_orders_support import (
 
 
 def _sent(ws: Workspace, *orders: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    code, output = ws.import_records(orders=list(orders))
-    assert code == 0, output
-    report = ws.run("send-orders")
-    assert report["exit_code"] == 0, json.dumps(report, indent=1, default=str)
-    return ws.rows(report)
+    return ws.import_and_run("send-orders", 0, orders=list(orders))
 
 
 def _po(ws: Workspace, po_id: str) -> dict[str, Any]:

@@ -113,13 +113,7 @@ def test_random_faults_over_many_shipments_never_duplicate_a_fulfillment(
     workspace.import_records(shipments=shipments)
     inject(workspace, FaultPlan(seed=11, error_5xx=0.2, drop_before=0.2, drop_after=0.2))
 
-    statuses: dict[str, str] = {}
-    for _ in range(10):
-        report = workspace.run("send-shipments")
-        statuses.update({rid: row["status"] for rid, row in workspace.rows(report).items()})
-        if all(statuses.get(s["id"]) == "sent" for s in shipments):
-            break
-        workspace.flx("retry", "--all")
+    statuses = workspace.run_until_sent("send-shipments", [s["id"] for s in shipments])
     assert all(statuses.get(s["id"]) == "sent" for s in shipments), statuses
     faults = workspace.emulator.stats()["faults"]
     assert all(faults.get(kind, 0) > 0 for kind in ("error_5xx", "drop_before", "drop_after"))
