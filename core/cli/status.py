@@ -111,14 +111,8 @@ def errors_command(ctx: typer.Context, as_json: JsonOption = False,
     rows = _api().list_errors(state.config(), state.store(),
                               error_class=error_class, operation=operation,
                               connection=connection)
-    if as_json:
-        state.emit_json({"errors": rows})
-        return
-    if not rows:
-        state.echo("no errors")
-        return
-    _table(state, rows, ["record_id", "connection", "operation", "class", "message", "hint",
-                         "attempts"])
+    _emit_rows(state, as_json, "errors", rows, "no errors",
+               ["record_id", "connection", "operation", "class", "message", "hint", "attempts"])
 
 
 def retry_command(
@@ -176,14 +170,19 @@ def runs_command(ctx: typer.Context, as_json: JsonOption = False,
     state.json_mode = as_json
     rows = _api().list_runs(state.config(), state.store(),
                             connection=connection, operation=operation, limit=limit)
+    _emit_rows(state, as_json, "runs", rows, "no runs yet",
+               ["id", "connection", "operation", "dry_run", "started_at", "status", "counts"])
+
+
+def _emit_rows(state: Any, as_json: bool, key: str, rows: list[dict[str, Any]], empty: str,
+               columns: list[str]) -> None:
+    """One JSON document `{key: rows}`, or a table (or `empty` when there are no rows)."""
     if as_json:
-        state.emit_json({"runs": rows})
-        return
-    if not rows:
-        state.echo("no runs yet")
-        return
-    _table(state, rows, ["id", "connection", "operation", "dry_run", "started_at", "status",
-                         "counts"])
+        state.emit_json({key: rows})
+    elif not rows:
+        state.echo(empty)
+    else:
+        _table(state, rows, columns)
 
 
 def register(app: typer.Typer) -> None:
