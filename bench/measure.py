@@ -15,10 +15,11 @@ beside it. The wrappers cost about a microsecond per call."""
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +47,32 @@ class Meter:
             self._local.inside = True
             start = time.thread_time()
             try:
-                return original(*args, **kwargs)
+                result = original(*args, **kwargs)
             finally:
-                spent = time.thread_time() - start
-                self._local.inside = False
-                with self._lock:
-                    self.cpu[label] += spent
-                    self.calls[f"{label}.{name}"] += 1
+                self._add(label, name, time.thread_time() - start)
+            # A streamed read (candidates): its pages are read as the caller iterates.
+            return self._iterated(result, label) if inspect.isgenerator(result) else result
 
         setattr(owner, name, metered)
+
+    def _add(self, label: str, name: str | None, spent: float) -> None:
+        self._local.inside = False
+        with self._lock:
+            self.cpu[label] += spent
+            if name is not None:
+                self.calls[f"{label}.{name}"] += 1
+
+    def _iterated(self, items: Iterator[Any], label: str) -> Iterator[Any]:
+        while True:
+            self._local.inside = True
+            start = time.thread_time()
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+            finally:
+                self._add(label, None, time.thread_time() - start)
+            yield item
 
 
 def instrument(meter: Meter) -> Meter:
@@ -64,7 +82,8 @@ def instrument(meter: Meter) -> Meter:
     import plugins.netsuite.auth
 
     for cls in (core.store.Store, core.store_sync.SyncMixin):
-        for name in ("get_sync", "set_sync", "get_record", "audit", "cache_get_many",
+        for name in ("get_sync", "get_syncs", "set_sync", "put_syncs", "candidates",
+                     "get_record", "get_records", "audit", "cache_get_many",
                      "cache_put_many", "claim", "release_claims", "start_run", "finish_run",
                      "acquire_lock", "record_info"):
             if name in vars(cls):

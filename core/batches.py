@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core import eligibility
-from core.errors import AbortError, PluginError
+from core.errors import AbortError, PluginError, RecordError
 from core.model import DONE_STATUSES, OPERATIONS, Connection, Connector, RecordResult
 from core.outcomes import error_details, next_retry_at, plugin_fault, unreachable
 from core.records import content_hash
 from core.redact import Redactor
 from core.report import ReportRow, RunReport
 from core.runtime import Runtime
+from core.store_sync import blank_state, next_state
 
 if TYPE_CHECKING:
     from core.plugins import Plugins
@@ -66,11 +68,48 @@ class OperationRun:
     # -- selection ------------------------------------------------------------------------------
 
     def walk(self, only: Sequence[str] | None, limit: int | None, force: bool) -> None:
+        """Batches go to the plugin one after the other, but never wait for the store: the
+        next batch is selected and claimed while the plugin sends the current one, and a
+        batch's results are stored while the plugin sends the next (a pipeline of depth 2,
+        so records of one batch never race those of another)."""
         kind = OPERATIONS[self.operation]
+        seen: set[str] = set()
+        pending: Future[_Sent] | None = None
+        pending_ids: list[str] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch") as hooks:
+            try:
+                for batch, states in self._batches(kind, only, limit, force, seen):
+                    ready = self._claim(batch, states)
+                    ready_ids = [str(r["id"]) for r in ready[0]]
+                    try:
+                        sent = pending.result() if pending is not None else None
+                        pending = None
+                        stop = sent is not None and self._stopping(sent)
+                        if not stop and ready_ids:
+                            pending = hooks.submit(self._call, *ready)
+                            pending_ids, ready_ids = ready_ids, []
+                    finally:
+                        self._release(ready_ids)  # claimed, never handed to the plugin
+                    if sent is not None:
+                        self._finish(sent)
+                    if stop:
+                        return
+                if pending is not None:
+                    sent, pending = pending.result(), None
+                    self._finish(sent)
+            finally:
+                if pending is not None:  # the walk broke: store what the plugin did, if any
+                    self._settle(pending, pending_ids)
+        if only:
+            self.explain_missing([i for i in only if i not in seen], kind)
+
+    def _batches(self, kind: str, only: Sequence[str] | None, limit: int | None, force: bool,
+                 seen: set[str]) -> Iterator[tuple[list[dict[str, Any]],
+                                                   dict[str, SyncState | None]]]:
+        """Eligible candidates in batches of `batch_size`, with the states read with them."""
         batch_size = int(self.settings.get("batch_size") or DEFAULT_BATCH)
         batch: list[dict[str, Any]] = []
         states: dict[str, SyncState | None] = {}
-        seen: set[str] = set()
         for record, state in self.store.candidates(
                 self.connection.name, self.operation, kind, only=list(only) if only else None,
                 limit=limit, include_done=bool(force and only), owner=self.owner):
@@ -81,27 +120,48 @@ class OperationRun:
                 connector_name=self.connector.extra.get("display_name") or self.connector.name,
                 settings=self.settings, order_settings=self.order_settings)
             if reason is not None:
-                self.not_eligible(rid, state, reason)
+                self.not_eligible(record, state, reason)
                 continue
             batch.append(record)
             states[rid] = state
             if len(batch) >= batch_size:
-                self.send(batch, states)
+                yield batch, states
                 batch, states = [], {}
-                if self.report.aborted:
-                    return
-                if self.should_stop is not None and self.should_stop():  # issue 8
-                    self.report.notes.append("stopped after the batch in flight; the other "
-                                             "records go at the next run")
-                    return
         if batch:
-            self.send(batch, states)
-        if only:
-            self.explain_missing([i for i in only if i not in seen], kind)
+            yield batch, states
 
-    def not_eligible(self, rid: str, state: SyncState | None,
+    def _settle(self, pending: Future[_Sent], ids: list[str]) -> None:
+        try:
+            sent = pending.result()
+        except BaseException:  # the hook itself broke (it raised past its records)
+            self._release(ids)
+            return
+        try:
+            self._finish(sent)
+        except Exception as exc:  # noqa: BLE001 - the error already raised is the one to show
+            log.warning("the results of the batch in flight were not stored: %s",
+                        self.redactor.text(str(exc)))
+
+    def _stopping(self, sent: _Sent) -> bool:
+        """After a batch: does the run end here (abort, or issue 8's graceful stop)?"""
+        if sent.abort is not None:
+            return True
+        if self.should_stop is not None and self.should_stop():
+            self.report.notes.append("stopped after the batch in flight; the other records "
+                                     "go at the next run")
+            return True
+        return False
+
+    def not_eligible(self, record: dict[str, Any], state: SyncState | None,
                      reason: eligibility.Ineligible) -> None:
+        rid = str(record["id"])
         self.advance(1)
+        if reason.fix is not None:  # can never go as it is: a failure to fix, not a wait
+            error = RecordError(reason.message, hint=reason.fix, record_id=rid)
+            failed = self.record(record, RecordResult(rid, "failed", error=error), state)
+            if failed is not None and not (state is not None and state.done):
+                self.store.put_syncs([failed])
+            return
         if not reason.waiting:
             self.report.out_of_scope += 1
             return
@@ -117,7 +177,9 @@ class OperationRun:
         label = kind.replace("_", " ")
         for rid in ids:
             if self.store.get_record(kind, rid) is None:
-                self.report.notes.append(f"{rid}: no {label} with this id in the store")
+                self.report.unknown.append(rid)
+                self.report.notes.append(f"{rid}: no {label} with this id in the store (check "
+                                         f"the id, or import the {label} first)")
                 continue
             state = self.store.get_sync(self.connection.name, self.operation, rid)
             status = state.status if state is not None else "not due"
@@ -128,29 +190,32 @@ class OperationRun:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def send(self, batch: list[dict[str, Any]], states: dict[str, SyncState | None]) -> None:
+    def _claim(self, batch: list[dict[str, Any]], states: dict[str, SyncState | None],
+               ) -> tuple[list[dict[str, Any]], dict[str, SyncState | None]]:
+        """The records of the batch this run may send, with their current states."""
         if self.owner is None:
-            self._send(batch, states)
-            return
+            return batch, states
         conn, op = self.connection.name, self.operation
         ids = [str(r["id"]) for r in batch]
         claimed = set(self.store.claim(conn, op, ids, self.owner, ttl_seconds=CLAIM_TTL))
-        try:
-            # Another worker may have finished a record between our read and our claim (its
-            # claim ends with its result): take only records still as we read them.
-            now = self.store.get_syncs(conn, op, claimed)
-            mine = [r for r in batch if str(r["id"]) in claimed
-                    and _unchanged(states.get(str(r["id"])), now.get(str(r["id"])))]
-            if len(mine) < len(batch):
-                self.advance(len(batch) - len(mine))
-                self.report.others += len(batch) - len(mine)
-            self._send(mine, states)
-        finally:
-            self.store.release_claims(conn, op, claimed, self.owner)
+        # Another worker may have finished a record between our read and our claim (its
+        # claim ends with its result): take only records still as we read them.
+        now = self.store.get_syncs(conn, op, claimed)
+        mine = [r for r in batch if str(r["id"]) in claimed
+                and _unchanged(states.get(str(r["id"])), now.get(str(r["id"])))]
+        if len(mine) < len(batch):
+            self.advance(len(batch) - len(mine))
+            self.report.others += len(batch) - len(mine)
+            self._release(sorted(claimed - {str(r["id"]) for r in mine}))
+        return mine, {str(r["id"]): now.get(str(r["id"])) for r in mine}
 
-    def _send(self, batch: list[dict[str, Any]], states: dict[str, SyncState | None]) -> None:
-        if not batch:
-            return
+    def _release(self, ids: Sequence[str]) -> None:
+        if self.owner is not None and ids:
+            self.store.release_claims(self.connection.name, self.operation, ids, self.owner)
+
+    def _call(self, batch: list[dict[str, Any]], states: dict[str, SyncState | None]) -> _Sent:
+        """The plugin's hook for one batch (on the pipeline's thread): its results, matched
+        to the records, with the records' latest states. Touches no report or store."""
         hook_name, keyword = HOOKS[self.operation]
         progressed = 0
 
@@ -160,7 +225,7 @@ class OperationRun:
             self.advance(n)
 
         self.runtime.progress = counting
-        self.runtime.remember_states({str(r["id"]): states.get(str(r["id"])) for r in batch})
+        self.runtime.remember_states(states)
         try:
             results = getattr(self.plugins.hook, hook_name)(
                 connection=self.connection, runtime=self.runtime, **{keyword: batch})
@@ -170,8 +235,7 @@ class OperationRun:
                     hint=f"the {self.connector.name!r} plugin does not implement {hook_name}; "
                          "reinstall or upgrade it")
         except AbortError as exc:
-            self.abort(exc)
-            return
+            return _Sent(batch, [], {}, abort=exc, requests=0, untouched=True)
         except Exception as exc:  # never lose the batch: every record gets this failure
             log.warning("%s raised for a batch of %d: %s", hook_name, len(batch),
                         self.redactor.text(f"{type(exc).__name__}: {exc}"))
@@ -179,21 +243,39 @@ class OperationRun:
         finally:
             if len(batch) > progressed:
                 self.advance(len(batch) - progressed)
+            latest = self.runtime.take_states(str(r["id"]) for r in batch)
         matched = self._match(batch, results)
+        requests = sum(r.requests for r in results if isinstance(r, RecordResult))
         abort: AbortError | None = unreachable(matched, self.report.connector_label
                                                 or self.connector.name)
         if abort is not None:  # nothing reached the remote: no record's fault, none touched
-            self.report.requests += sum(r.requests for r in matched)
-            self.abort(abort)
-            return
-        for record, result in zip(batch, matched, strict=True):
+            return _Sent(batch, matched, latest, abort=abort, requests=requests, untouched=True)
+        for result in matched:
             if isinstance(result.error, AbortError):
-                abort = abort or result.error  # not the record's fault: leave it untouched
-                continue
-            self.record(record, result, states.get(str(record["id"])))
-        self.report.requests += sum(r.requests for r in results if isinstance(r, RecordResult))
-        if abort is not None:
-            self.abort(abort)
+                abort = result.error  # not the record's fault: that record stays untouched
+                break
+        return _Sent(batch, matched, latest, abort=abort, requests=requests)
+
+    def _finish(self, sent: _Sent) -> None:
+        """Store a batch's results in one transaction (with the audit rows of its requests),
+        report them, and end its claims."""
+        self.report.requests += sent.requests
+        try:
+            if not sent.untouched:
+                rows = []
+                for record, result in zip(sent.batch, sent.results, strict=True):
+                    if isinstance(result.error, AbortError):
+                        continue
+                    row = self.record(record, result, sent.states.get(str(record["id"])))
+                    if row is not None:
+                        rows.append(row)
+                if not self.dry_run:
+                    self.store.put_syncs(rows, release_claims=True,
+                                         audit_rows=self.runtime.take_audit())
+        finally:
+            self._release([str(r["id"]) for r in sent.batch])
+        if sent.abort is not None:
+            self.abort(sent.abort)
 
     def _match(self, batch: list[dict[str, Any]], results: Any) -> list[RecordResult]:
         """One result per record of the batch, in its order; a missing one is a failure."""
@@ -209,7 +291,9 @@ class OperationRun:
         return out
 
     def record(self, record: dict[str, Any], result: RecordResult,
-               state: SyncState | None) -> None:
+               state: SyncState | None) -> SyncState | None:
+        """Report one record's result; returns its new sync state to store (None in a dry
+        run). `state` is the record's latest state, checkpoints included."""
         rid = str(record["id"])
         status: str = result.status
         if status not in ("sent", "linked", "failed", "waiting", "dry_run"):
@@ -231,31 +315,40 @@ class OperationRun:
             row.error_class = "waiting"
         self.report.add(row)
         if self.dry_run or status == "dry_run":
-            return
-        conn, op = self.connection.name, self.operation
+            return None
+        prior = state or blank_state(self.connection.name, self.operation, rid)
+        remote = dict(result.remote_ids) or None
         # The hash of the content as tried: the store offers a failed record again as soon
         # as its content changes (a fixed record need not wait for its retry time).
         digest = content_hash(record)
         if status in ("sent", "linked"):
-            self.store.set_sync(conn, op, rid, status=status,
-                                remote_ids=dict(result.remote_ids) or None, error=None,
-                                content_hash=digest, next_retry_at=None)
-        elif status == "waiting":
-            self.store.set_sync(conn, op, rid, status="waiting", error=error,
-                                remote_ids=dict(result.remote_ids) or None, content_hash=digest)
-        else:
-            attempts = (state.attempts if state is not None else 0) + 1
-            when = None
-            if retryable:
-                when = next_retry_at(attempts, dt.datetime.now(dt.UTC),
-                                     getattr(result.error, "retry_after", None))
-            self.store.set_sync(conn, op, rid, status="failed", error=error,
-                                remote_ids=dict(result.remote_ids) or None, content_hash=digest,
-                                count_attempt=True, next_retry_at=when)
+            return next_state(prior, status=status, remote_ids=remote, error=None,
+                              content_hash=digest, next_retry_at=None)
+        if status == "waiting":
+            return next_state(prior, status="waiting", error=error, remote_ids=remote,
+                              content_hash=digest)
+        when = None
+        if retryable:
+            when = next_retry_at(prior.attempts + 1, dt.datetime.now(dt.UTC),
+                                 getattr(result.error, "retry_after", None))
+        return next_state(prior, status="failed", error=error, remote_ids=remote,
+                          content_hash=digest, count_attempt=True, next_retry_at=when)
 
     def abort(self, exc: BaseException) -> None:
         self.report.aborted = self.redactor.text(str(exc))
         self.report.aborted_class = getattr(exc, "error_class", "error")
+
+
+@dataclass
+class _Sent:
+    """A batch back from the plugin, its results not stored yet."""
+
+    batch: list[dict[str, Any]]
+    results: list[RecordResult]
+    states: dict[str, SyncState | None]  # latest, checkpoints included
+    abort: AbortError | None = None
+    requests: int = 0
+    untouched: bool = False  # the whole batch stays as it was (unreachable, or an abort)
 
 
 def _unchanged(read: SyncState | None, now: SyncState | None) -> bool:

@@ -32,6 +32,9 @@ class Ineligible:
 
     message: str
     waiting: bool = True
+    # Not a missing prerequisite but a record that can never go as it is: the runner fails
+    # it (class "data", with this fix) instead of letting it wait for ever.
+    fix: str | None = None
 
     def __str__(self) -> str:
         return f"{'waiting' if self.waiting else 'skipped'}: {self.message}"
@@ -127,8 +130,13 @@ def check_vendor_bill(bill: Mapping[str, Any], *, store: Store, connection: str,
         return Ineligible(f"fulfillment request {fr_id} is not on order {order['id']} "
                           "(re-import the order with its current routing)")
     if fr.get("type") != "external":
-        return Ineligible(f"fulfillment request {fr_id} of order {order['id']} is "
-                          f"{fr.get('type') or 'untyped'}, not a dropship (external) request")
+        return Ineligible(
+            f"vendor bill {bill.get('id')}: fulfillment_request_id {fr_id} is "
+            f"{fr.get('type') or 'untyped'} on order {order['id']}, not a dropship (external) "
+            "request, so there is no vendor Purchase Order to bill",
+            fix="point fulfillment_request_id at the order's dropship request and re-import "
+                "the bill, or fix the order's routing (type \"external\"), re-import it and "
+                f"run `flx retry {bill.get('id')}`")
     return _order_sent(store, connection, connector_name, str(order["id"]))
 
 

@@ -9,13 +9,20 @@ Two file forms (docs/records.md):
 
 Each file is one transaction: a crash mid-file leaves nothing of that file written. JSON
 numbers are parsed as Decimal so money is checked exactly as written.
+
+An id given twice in one file is rejected naming the place of the first. To keep memory flat,
+a file's ids are remembered only as 64-bit digests (about 0.1 KB a record); a digest seen
+again makes the record a suspect, and only when there are suspects is the file read a second
+time, to confirm each one by its real id and name the first place (`_resolve_suspects`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,9 @@ __all__ = ["import_files", "ImportReport", "ImportProblem", "LIST_KEYS"]
 LIST_KEYS = {"orders": "order", "shipments": "shipment", "vendor_bills": "vendor_bill"}
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 BATCH = 1000
+
+# (kind, place, record) of each entry of a file, in order
+Entries = Generator[tuple[str | None, str, Any], None, None]
 
 
 @dataclass(frozen=True)
@@ -108,11 +118,26 @@ def import_files(paths: list[Path], store: Store) -> ImportReport:
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class _Suspect:
+    """A record whose (kind, id) digest was seen before in its file: a duplicate unless the
+    digest came from another id. Its duplicate problem is at `problem` until resolved."""
+
+    kind: str
+    record_id: str
+    problem: int  # index in _FileImport.problems
+    valid: bool  # stored, if it turns out not to be a duplicate
+
+
 class _FileImport:
     def __init__(self, path: Path, store: Store, report: ImportReport) -> None:
         self.path, self.store, self.report = path, store, report
         self.name = str(path)
-        self.seen: dict[tuple[str, str], str] = {}  # (kind, id) -> where it first appeared
+        self.ndjson = False
+        self.data: dict[str, Any] = {}  # a JSON document, kept for a second look
+        self.stored_ids: set[int] = set()  # _id_digest of each (kind, id) stored from the file
+        self.suspects: dict[str, _Suspect] = {}  # by place
+        self.suspect_ids: set[int] = set()  # the digests that came more than once
         self.pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
         self.counts = {kind: ImportCounts() for kind in RECORD_KINDS}
         self.rejected = dict.fromkeys(RECORD_KINDS, 0)
@@ -123,10 +148,12 @@ class _FileImport:
         if not self.path.is_file():
             raise _FileError("file not found" if not self.path.exists() else "not a file",
                              "file")
-        entries = self._ndjson() if _is_ndjson(self.path) else self._document()
+        self.ndjson = _is_ndjson(self.path)
+        entries = self._ndjson() if self.ndjson else self._document()
         with self.store.transaction():
             for kind, location, record in entries:
                 self._take(kind, location, record)
+            self._resolve_suspects()
             for kind in RECORD_KINDS:
                 self._flush(kind)
         # Only after the commit: a crash above leaves the report as untouched as the store.
@@ -138,7 +165,7 @@ class _FileImport:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _document(self) -> Iterator[tuple[str | None, str, Any]]:
+    def _document(self) -> Entries:
         text = _read_text(self.path)
         if not text.strip():
             raise _FileError("the file is empty; expected a JSON object such as "
@@ -155,6 +182,7 @@ class _FileImport:
             raise _FileError(
                 f"expected a JSON object with the keys {allowed}, got {_kind_of(data)}; for "
                 f"one record a line use NDJSON (a .ndjson file)", "shape")
+        self.data = data
         unknown = [k for k in data if k not in LIST_KEYS]
         for key in unknown:
             self.problems.append(ImportProblem(
@@ -162,37 +190,43 @@ class _FileImport:
                 f"not imported (allowed keys: {allowed})", "shape"))
         return self._document_entries(data)
 
-    def _document_entries(self, data: dict[str, Any]) -> Iterator[tuple[str | None, str, Any]]:
+    def _document_entries(self, data: dict[str, Any], quiet: bool = False) -> Entries:
         for key, kind in LIST_KEYS.items():
             if key not in data:
                 continue
             items = data[key]
             if not isinstance(items, list):
-                self.problems.append(ImportProblem(
-                    self.name, key, "$", f"{key} must be a list of records, got "
-                    f"{_kind_of(items)}", "shape"))
+                if not quiet:
+                    self.problems.append(ImportProblem(
+                        self.name, key, "$", f"{key} must be a list of records, got "
+                        f"{_kind_of(items)}", "shape"))
                 continue
             for index, record in enumerate(items):
                 yield kind, f"{key}[{index}]", record
 
-    def _ndjson(self) -> Iterator[tuple[str | None, str, Any]]:
+    def _ndjson(self, quiet: bool = False) -> Entries:
         try:
             handle = self.path.open("rb")
         except OSError as exc:
             raise _FileError(f"cannot read the file: {exc.strerror}", "file") from None
-        return self._ndjson_lines(handle)
+        return self._ndjson_lines(handle, quiet)
 
-    def _ndjson_lines(self, handle: Any) -> Iterator[tuple[str | None, str, Any]]:
+    def _ndjson_lines(self, handle: Any, quiet: bool) -> Entries:
         kinds = ", ".join(f'"{k}"' for k in RECORD_KINDS)
+
+        def unreadable(where: str, record_id: str | None, message: str, code: str) -> None:
+            if not quiet:  # a second look reports nothing twice
+                self._problem(where, None, record_id, "$", message, code)
+                self.unreadable += 1
+
         with handle:
             for number, raw in enumerate(handle, start=1):
                 where = f"line {number}"
                 try:
                     line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as exc:
-                    self._problem(where, None, None, "$", "the line is not UTF-8 text (bad "
-                                  f"byte at column {exc.start + 1})", "encoding")
-                    self.unreadable += 1
+                    unreadable(where, None, "the line is not UTF-8 text (bad byte at column "
+                               f"{exc.start + 1})", "encoding")
                     continue
                 line = line.rstrip("\r\n")
                 if not line.strip():
@@ -200,25 +234,21 @@ class _FileImport:
                 try:
                     entry = _loads(line)
                 except json.JSONDecodeError as exc:
-                    self._problem(where, None, None, "$", f"malformed JSON at column "
-                                  f"{exc.pos + 1}: {exc.msg}", "malformed_json")
-                    self.unreadable += 1
+                    unreadable(where, None, f"malformed JSON at column {exc.pos + 1}: "
+                               f"{exc.msg}", "malformed_json")
                     continue
                 except ValueError as exc:
-                    self._problem(where, None, None, "$", str(exc), "malformed_json")
-                    self.unreadable += 1
+                    unreadable(where, None, str(exc), "malformed_json")
                     continue
                 if not isinstance(entry, dict):
-                    self._problem(where, None, None, "$", "each line must be a JSON object "
-                                  f"with a \"kind\", got {_kind_of(entry)}", "shape")
-                    self.unreadable += 1
+                    unreadable(where, None, "each line must be a JSON object with a "
+                               f"\"kind\", got {_kind_of(entry)}", "shape")
                     continue
                 kind = entry.get("kind")
                 if kind not in RECORD_KINDS:
                     said = "no \"kind\"" if "kind" not in entry else f"kind {kind!r}"
-                    self._problem(where, None, _id_of(entry), "$", f"unknown record kind: "
-                                  f"the line has {said}; use one of {kinds}", "unknown_kind")
-                    self.unreadable += 1
+                    unreadable(where, _id_of(entry), f"unknown record kind: the line has "
+                               f"{said}; use one of {kinds}", "unknown_kind")
                     continue
                 if set(entry) == {"kind", "record"}:
                     yield kind, where, entry["record"]
@@ -231,18 +261,68 @@ class _FileImport:
         assert kind is not None
         record_id = _id_of(record)
         problems: list[Problem] = validate_record(kind, record)
-        if record_id is not None and (kind, record_id) in self.seen:
-            first = self.seen[(kind, record_id)]
-            problems.insert(0, Problem("$.id", f"duplicate {kind} id {record_id!r} in this "
-                                       f"file (first at {first}); only the first was imported: "
-                                       "give each record once per file", "duplicate_record"))
+        digest = None if record_id is None else _id_digest(kind, record_id)
+        if digest in self.stored_ids:
+            # Taken for a duplicate until _resolve_suspects confirms it and names the first.
+            assert record_id is not None and digest is not None
+            self.suspects[where] = _Suspect(kind, record_id, len(self.problems), not problems)
+            self.suspect_ids.add(digest)
+            problems.insert(0, _duplicate(kind, record_id, "?"))
         if problems:
             self.rejected[kind] += 1
             for p in problems:
                 self._problem(where, kind, record_id, p.path, p.message, p.code)
             return
-        assert record_id is not None  # a valid record has a text id
-        self.seen[(kind, record_id)] = where
+        assert digest is not None  # a valid record has a text id
+        self.stored_ids.add(digest)
+        self._store(kind, record)
+
+    def _resolve_suspects(self) -> None:
+        """A second look at the file, only when some id digest came twice: each suspect is a
+        duplicate if an earlier record of the file with its real (kind, id) was stored, and
+        then its problem names that place; otherwise (another id with the same digest) its
+        problem is dropped and the record is stored. Reading stops after the last suspect."""
+        if not self.suspects:
+            return
+        firsts: dict[tuple[str, str], str] = {}  # stored (kind, id) among suspect digests
+        dropped: set[int] = set()
+        left = len(self.suspects)
+        entries = (self._ndjson(quiet=True) if self.ndjson
+                   else self._document_entries(self.data, quiet=True))
+        with closing(entries):
+            for kind, where, record in entries:
+                assert kind is not None
+                record_id = _id_of(record)
+                if record_id is None or _id_digest(kind, record_id) not in self.suspect_ids:
+                    continue
+                suspect = self.suspects.get(where)
+                if suspect is None:
+                    if not validate_record(kind, record):  # stored by _take
+                        firsts[(kind, record_id)] = where
+                    continue
+                if (suspect.kind, suspect.record_id) != (kind, record_id):
+                    break
+                left -= 1
+                first = firsts.get((kind, record_id))
+                if first is not None:
+                    problem = self.problems[suspect.problem]
+                    self.problems[suspect.problem] = replace(
+                        problem, message=_duplicate(kind, record_id, first).message)
+                else:
+                    dropped.add(suspect.problem)
+                    if suspect.valid:
+                        firsts[(kind, record_id)] = where
+                        self.rejected[kind] -= 1
+                        self._store(kind, record)
+                if not left:
+                    break
+        if left:
+            raise _FileError("the file changed while it was imported; import it again once "
+                             "it is complete", "file")
+        if dropped:
+            self.problems = [p for i, p in enumerate(self.problems) if i not in dropped]
+
+    def _store(self, kind: str, record: dict[str, Any]) -> None:
         batch = self.pending[kind]
         batch.append(record)
         if len(batch) >= BATCH:
@@ -258,6 +338,19 @@ class _FileImport:
                  message: str, code: str) -> None:
         self.problems.append(ImportProblem(self.name, where, path, message, code, record_id,
                                            kind))
+
+
+def _duplicate(kind: str, record_id: str, first: str) -> Problem:
+    return Problem("$.id", f"duplicate {kind} id {record_id!r} in this file (first at {first}); "
+                   "only the first was imported: give each record once per file",
+                   "duplicate_record")
+
+
+def _id_digest(kind: str, record_id: str) -> int:
+    # 64 bits instead of the (kind, id) itself: a set of these costs about 0.1 KB a record.
+    # Equal digests of different ids are possible (if very unlikely): the caller confirms.
+    data = f"{kind}\0{record_id}".encode("utf-8", "surrogatepass")  # ids may hold lone surrogates
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
 
 def _loads(text: str) -> Any:

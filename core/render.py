@@ -36,6 +36,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from core.errors import ConfigError, FlxError, PluginError, TemplateError
+from core.fastcheck import compile_check
 
 # Re-exported: plugins and tests import these from core.render.
 from core.filters import (  # noqa: F401
@@ -215,7 +216,8 @@ class Renderer:
         self.env = _new_environment(ChoiceLoader(loaders))
         self._templates: dict[str, Template] = {}
         self._expressions: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
-        self._validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator]] = {}
+        self._validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator,
+                                          Callable[[Any], bool] | None]] = {}
         self._lock = threading.Lock()
 
     # -- templates -----------------------------------------------------------------------------
@@ -289,7 +291,10 @@ class Renderer:
     def validate(self, payload: Any, schema: Mapping[str, Any], *, record_id: str,
                  what: str = "payload") -> None:
         """Validate against a JSON Schema (2020-12); every problem listed with its JSON path."""
-        errors = sorted(self._validator(schema).iter_errors(payload),
+        validator, quick = self._validator(schema)
+        if quick is not None and quick(payload):
+            return
+        errors = sorted(validator.iter_errors(payload),
                         key=lambda e: (list(map(str, e.absolute_path)), e.message))
         if not errors:
             return
@@ -300,19 +305,22 @@ class Renderer:
             record_id=record_id, path=errors[0].json_path,
         )
 
-    def _validator(self, schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+    def _validator(self, schema: Mapping[str, Any]) -> tuple[
+            jsonschema.Draft202012Validator, Callable[[Any], bool] | None]:
+        """jsonschema's validator (the complete problem list) and the compiled pre-check."""
         cached = self._validators.get(id(schema))
         if cached is not None and cached[0] is schema:
-            return cached[1]
+            return cached[1], cached[2]
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             raise PluginError(f"a payload schema is itself invalid: {exc.message}") from None
         validator = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-        with self._lock:
-            self._validators[id(schema)] = (schema, validator)  # keep schema alive: id stays unique
-        return validator
+        quick = compile_check(schema)
+        with self._lock:  # keep the schema alive, so its id stays unique
+            self._validators[id(schema)] = (schema, validator, quick)
+        return validator, quick
 
     # -- mapping-profile expressions ----------------------------------------------------------
 

@@ -66,6 +66,7 @@ class RunReport:
     out_of_scope: int = 0
     others: int = 0  # taken by another worker running at the same time
     notes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # --only ids not in the store
     redactor: Redactor = field(default_factory=Redactor, repr=False)
 
     @property
@@ -80,10 +81,11 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all done; 1 aborted (nothing else could succeed); 3 some records failed."""
+        """0 all done; 1 aborted (nothing else could succeed); 3 some records failed (or an
+        id given with --only is not in the store)."""
         if self.aborted:
             return 1
-        return 3 if self.counts["failed"] else 0
+        return 3 if self.counts["failed"] or self.unknown else 0
 
     @property
     def status(self) -> str:
@@ -111,6 +113,7 @@ class RunReport:
             "exit_code": self.exit_code,
             "status": self.status,
             "notes": list(self.notes),
+            "unknown": list(self.unknown),
             "rows": [row.to_dict() for row in self.rows],
         }
         return dict(self.redactor.data(_plain(data)))

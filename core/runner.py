@@ -144,6 +144,9 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             from core.schedule import RunLock
 
             lock = RunLock(store, connection.name, operation).acquire()
+            # With the lock held, a real run of this pair still `running` is a killed one.
+            if hasattr(store, "interrupt_stale_runs"):
+                store.interrupt_stale_runs(connection.name, operation)
             if hasattr(store, "release_dead_claims"):  # a killed run's batch: free it now
                 store.release_dead_claims(connection.name, operation)
         run_id = store.start_run(connection.name, operation, dry_run)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from core.http import build_client
-from core.store_sync import KEEP
+from core.store import audit_row
+from core.store_sync import KEEP, blank_state, next_state
 
 if TYPE_CHECKING:
     from core.model import Connection, Connector
@@ -42,10 +43,28 @@ class Runtime:
     # and `checkpoint()` keeps it current, so a plugin's reads cost no store query.
     _states: dict[str, SyncState | None] = field(default_factory=dict, repr=False)
     _clients: list[httpx.Client] = field(default_factory=list, repr=False)
+    # Audit rows of remote writes, written with the next checkpoint or the batch's results
+    # (one transaction instead of one per request); a crash loses at most the newest ones,
+    # whose records are left in_flight and reconciled by external id.
+    _pending_audit: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def remember_states(self, states: dict[str, SyncState | None]) -> None:
-        """Called by the runner with the states of the batch it hands the plugin."""
-        self._states = dict(states)
+        """Called by the runner with the states of the batch it hands the plugin (read after
+        claiming them, so current: only this process writes a claimed record)."""
+        self._states.update(states)
+
+    def take_states(self, record_ids: Iterable[str]) -> dict[str, SyncState | None]:
+        """The latest states of a finished batch's records, forgotten here (the runner)."""
+        return {rid: self._states.pop(rid, None) for rid in record_ids}
+
+    def take_audit(self) -> list[dict[str, Any]]:
+        """Audit rows not written yet; the caller writes them in its own transaction."""
+        with self._lock:
+            rows, self._pending_audit = self._pending_audit, []
+        return rows
+
+    def flush_audit(self) -> None:
+        self.store.put_syncs([], audit_rows=self.take_audit())
 
     def http_client(self, *, base_url: str, auth: httpx.Auth | None = None,
                     headers: dict[str, str] | None = None, timeout: float = 60.0,
@@ -61,16 +80,21 @@ class Runtime:
         return client
 
     def close(self) -> None:
-        """Close every HTTP client handed out (the runner calls this when a run ends). An
-        injected transport is shared by the caller and stays open."""
-        with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            if self.transport is None:
-                client.close()
+        """Write pending audit rows and close every HTTP client handed out (the runner calls
+        this when a run ends). An injected transport is shared by the caller and stays open."""
+        try:
+            self.flush_audit()
+        finally:
+            with self._lock:
+                clients, self._clients = self._clients, []
+            for client in clients:
+                if self.transport is None:
+                    client.close()
 
     def _audit(self, method: str, path: str, status: int, remote_id: str | None) -> None:
-        self.store.audit(self.connection.name, self.run_id, method, path, status, remote_id)
+        row = audit_row(self.connection.name, self.run_id, method, path, status, remote_id)
+        with self._lock:
+            self._pending_audit.append(row)
 
     def checkpoint(self, record_id: str, *, status: str | None = None,
                    remote_ids: dict[str, Any] | None = None,
@@ -81,10 +105,17 @@ class Runtime:
             return
         op = operation or self.operation
         assert op is not None
-        saved = self.store.set_sync(self.connection.name, op, record_id, status=status,
-                                    remote_ids=remote_ids, error=KEEP)
-        if op == self.operation:
+        if op == self.operation and record_id in self._states:
+            # A record of the batch in hand: its state is known, one write and no read.
+            prior = self._states[record_id] or blank_state(self.connection.name, op, record_id)
+            saved = next_state(prior, status=status, remote_ids=remote_ids, error=KEEP)
+            self.store.put_syncs([saved], audit_rows=self.take_audit())
             self._states[record_id] = saved
+            return
+        with self.store.transaction():
+            self.store.put_syncs([], audit_rows=self.take_audit())
+            self.store.set_sync(self.connection.name, op, record_id, status=status,
+                                remote_ids=remote_ids, error=KEEP)
 
     def state(self, record_id: str, operation: str | None = None) -> SyncState | None:
         op = operation or self.operation

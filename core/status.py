@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from core.config import Config
     from core.store import Store, SyncState
 
-__all__ = ["AUTO_RETRY_CLASSES", "DATA_CLASSES", "DEFAULT_HINTS", "KNOWN_CLASSES", "counts_text",
-           "fix_hint", "list_errors", "list_runs", "reason_group", "resolve", "retry",
-           "status_lines", "status_summary"]
+__all__ = ["AUTO_RETRY_CLASSES", "DATA_CLASSES", "DEFAULT_HINTS", "INTERRUPTED_HINT",
+           "KNOWN_CLASSES", "counts_text", "fix_hint", "list_errors", "list_runs",
+           "reason_group", "resolve", "retry", "status_lines", "status_summary"]
 
 log = logging.getLogger("flx.status")
 
@@ -92,10 +92,17 @@ def _pairs(config: Config, store: Store, connection: str | None = None,
 # --- status ------------------------------------------------------------------------------------
 
 
+# A run's status when its process was killed before it finished (set by the next real run).
+INTERRUPTED_HINT = ("interrupted: the process was killed before the run finished, so it has "
+                    "no counts; the next runs of that connection + operation take up its "
+                    "unfinished records")
+
+
 def _run_row(run: dict[str, Any]) -> dict[str, Any]:
     started, finished = run.get("started_at"), run.get("finished_at")
     duration = None
-    if started is not None and finished is not None:
+    # An interrupted run's finished_at is when the next run found it dead, not a duration.
+    if started is not None and finished is not None and run.get("status") != "interrupted":
         duration = round(max((finished - started).total_seconds(), 0.0), 3)
     return {"id": run.get("id"), "connection": run.get("connection"),
             "operation": run.get("operation"), "dry_run": bool(run.get("dry_run")),
@@ -194,7 +201,10 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         if not row.get("enabled", True):
             head += " (disabled)"
         last = row.get("last_run")
-        if last:
+        if last and last.get("status") == "interrupted":
+            head += (f": last run {_short(last['started_at'])} interrupted (killed before it "
+                     "finished; the next runs take up its records)")
+        elif last:
             counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
                                (last.get("counts") or {}).items() if n) or "nothing to do"
             took = (f" in {last['duration_seconds']:.1f}s"
@@ -389,7 +399,9 @@ def _unsent_pairs(config: Config, store: Store, record_id: str, operation: str |
 def list_runs(config: Config, store: Store, *, connection: str | None = None,
               operation: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
     """Recent runs, newest first: id, connection, operation, dry_run, started/finished (UTC),
-    duration in seconds, status (ok, failed, aborted, error, running) and counts."""
+    duration in seconds, status (ok, failed, aborted, error, running, interrupted) and counts.
+    `interrupted`: its process was killed before it finished; the next real run of the same
+    connection + operation marks it so (finished_at is then, duration is None)."""
     _check_filters(config, store, operation=operation, connection=connection)
     return [_run_row(r) for r in store.recent_runs(connection=connection, operation=operation,
                                                    limit=limit)]

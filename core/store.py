@@ -31,7 +31,7 @@ from core.store_engine import normalize_url as _normalize_url
 from core.store_sync import BATCH, SyncMixin, SyncState, chunks
 from core.store_tables import audit, locks, lookup_cache, migrate, records, runs, utcnow
 
-__all__ = ["Store", "SyncState", "ImportCounts", "default_owner"]
+__all__ = ["Store", "SyncState", "ImportCounts", "audit_row", "default_owner"]
 
 _PG_MIGRATION_LOCK = 0x666C7800  # advisory lock id: one migrator at a time per database
 
@@ -322,6 +322,18 @@ class Store(SyncMixin):
             conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
                 finished_at=utcnow(), counts=counts, status=status))
 
+    def interrupt_stale_runs(self, connection: str, operation: str) -> int:
+        """Mark the real (not dry) runs of connection + operation still `running` as
+        `interrupted`, finished now, counts as they were; returns how many. Call it only while
+        holding their run lock: then no other real run of them is alive, so these were killed
+        before `finish_run`. Dry runs take no lock and are left alone."""
+        with self._conn(write=True) as conn:
+            result = conn.execute(sa.update(runs).where(
+                runs.c.connection == connection, runs.c.operation == operation,
+                runs.c.dry_run.is_(False), runs.c.status == "running",
+            ).values(finished_at=utcnow(), status="interrupted"))
+            return int(result.rowcount or 0)
+
     def recent_runs(self, connection: str | None = None, operation: str | None = None,
                     limit: int = 20) -> list[dict[str, Any]]:
         """Newest first."""
@@ -335,14 +347,10 @@ class Store(SyncMixin):
 
     def audit(self, connection: str, run_id: int | None, method: str, path: str, status: int,
               remote_id: str | None = None, record_id: str | None = None) -> None:
-        """Record one remote write. Only the URL path is kept: a query string, fragment or
-        credentials in `path` are dropped, and there is nowhere to put headers or bodies."""
+        """Record one remote write (see `audit_row`)."""
         with self._conn(write=True) as conn:
-            conn.execute(sa.insert(audit).values(
-                at=utcnow(), connection=connection, run_id=run_id, method=method.upper()[:10],
-                path=_path_only(path), status=int(status),
-                remote_id=None if remote_id is None else str(remote_id)[:100],
-                record_id=record_id))
+            conn.execute(sa.insert(audit).values(**audit_row(
+                connection, run_id, method, path, status, remote_id, record_id)))
 
     def audit_entries(self, connection: str | None = None, run_id: int | None = None,
                       limit: int = 100) -> list[dict[str, Any]]:
@@ -401,6 +409,16 @@ class Store(SyncMixin):
 def _check_kind(kind: str) -> None:
     if kind not in RECORD_KINDS:
         raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(RECORD_KINDS)}")
+
+
+def audit_row(connection: str, run_id: int | None, method: str, path: str, status: int,
+              remote_id: str | None = None, record_id: str | None = None) -> dict[str, Any]:
+    """One audit row. Only the URL path is kept: a query string, fragment or credentials in
+    `path` are dropped, and there is nowhere to put headers or bodies."""
+    return {"at": utcnow(), "connection": connection, "run_id": run_id,
+            "method": method.upper()[:10], "path": _path_only(path), "status": int(status),
+            "remote_id": None if remote_id is None else str(remote_id)[:100],
+            "record_id": record_id}
 
 
 def _path_only(path: str) -> str:

@@ -6,7 +6,7 @@ A mixin of Store, kept apart because it is the part the runner and the plugins l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,9 +17,11 @@ from sqlalchemy.engine import Connection, Row
 
 from core.model import DONE_STATUSES, SyncStatus
 from core.owners import owner_is_dead
+from core.store_tables import audit as audit_table
 from core.store_tables import records, sync_state, utcnow
 
-__all__ = ["SyncState", "SyncMixin", "SYNC_STATUSES", "OPEN_STATUSES", "chunks", "BATCH"]
+__all__ = ["SyncState", "SyncMixin", "SYNC_STATUSES", "OPEN_STATUSES", "chunks", "BATCH",
+           "next_state", "blank_state"]
 
 BATCH = 1000
 SYNC_STATUSES = frozenset(get_args(SyncStatus))
@@ -73,6 +75,46 @@ def _state(row: Row[Any], prefix: str = "") -> SyncState:
 def _key(connection: str, operation: str, record_id: str) -> sa.ColumnElement[bool]:
     return sa.and_(sync_state.c.connection == connection, sync_state.c.operation == operation,
                    sync_state.c.record_id == record_id)
+
+
+def next_state(prior: SyncState, *, status: str | None,
+               remote_ids: dict[str, Any] | None = None, error: Any = None,
+               content_hash: str | None = None, count_attempt: bool = False,
+               next_retry_at: datetime | None = None, now: datetime | None = None,
+               ) -> SyncState:
+    """The row `set_sync` writes over `prior` (see its docstring for the rules): pure, so a
+    holder of the current state can write without reading it again (`put_syncs`)."""
+    if status is not None and status not in SYNC_STATUSES:
+        raise ValueError(f"unknown sync status {status!r}; expected one of "
+                         f"{', '.join(sorted(SYNC_STATUSES))}")
+    now = now or utcnow()
+    merged = dict(prior.remote_ids or {})
+    for name, value in (remote_ids or {}).items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    keeping = status is None
+    new_status = prior.status if status is None else status
+    first_failed = prior.first_failed_at
+    if new_status == "failed" and first_failed is None:
+        first_failed = now
+    elif new_status in DONE_STATUSES:
+        first_failed = None
+    return SyncState(
+        connection=prior.connection, operation=prior.operation, record_id=prior.record_id,
+        status=new_status, remote_ids=merged,
+        error=prior.error if error is KEEP else error,
+        attempts=prior.attempts + (1 if count_attempt else 0),
+        content_hash=content_hash or prior.content_hash, first_failed_at=first_failed,
+        last_attempt_at=now if count_attempt else prior.last_attempt_at,
+        next_retry_at=prior.next_retry_at if keeping else next_retry_at, updated_at=now)
+
+
+def blank_state(connection: str, operation: str, record_id: str) -> SyncState:
+    """The row a record has before anything happened to it (what a claim inserts)."""
+    return SyncState(connection=connection, operation=operation, record_id=record_id,
+                     status="pending")
 
 
 class SyncMixin:
@@ -175,51 +217,54 @@ class SyncMixin:
         if status is not None and status not in SYNC_STATUSES:
             raise ValueError(f"unknown sync status {status!r}; expected one of "
                              f"{', '.join(sorted(SYNC_STATUSES))}")
-        now = utcnow()
         with self._conn(write=True) as conn:
             # Make the row exist, then lock it: two workers on one record serialise here.
             conn.execute(self._insert(sync_state).values(
                 connection=connection, operation=operation, record_id=record_id,
-                status=status or "pending", remote_ids={}, attempts=0, updated_at=now,
+                status=status or "pending", remote_ids={}, attempts=0, updated_at=utcnow(),
             ).on_conflict_do_nothing(index_elements=[sync_state.c.connection,
                                                      sync_state.c.operation,
                                                      sync_state.c.record_id]))
             row = conn.execute(sa.select(sync_state).where(
                 _key(connection, operation, record_id)).with_for_update()).one()
-            merged = dict(row.remote_ids or {})
-            for name, value in (remote_ids or {}).items():
-                if value is None:
-                    merged.pop(name, None)
-                else:
-                    merged[name] = value
-            keeping = status is None
-            if status is None:
-                status = row.status
-            if error is KEEP:
-                error = row.error
-            if keeping:
-                next_retry_at = row.next_retry_at
-            first_failed = row.first_failed_at
-            if status == "failed" and first_failed is None:
-                first_failed = now
-            elif status in DONE_STATUSES:
-                first_failed = None
-            values: dict[str, Any] = {
-                "status": status, "remote_ids": merged, "error": error,
-                "attempts": row.attempts + (1 if count_attempt else 0),
-                "content_hash": content_hash or row.content_hash,
-                "first_failed_at": first_failed,
-                "last_attempt_at": now if count_attempt else row.last_attempt_at,
-                "next_retry_at": next_retry_at, "updated_at": now,
-            }
-            if status in DONE_STATUSES or status == "failed":
+            new = next_state(_state(row), status=status, remote_ids=remote_ids, error=error,
+                             content_hash=content_hash, count_attempt=count_attempt,
+                             next_retry_at=next_retry_at)
+            values = {name: getattr(new, name) for name in _SYNC_FIELDS}
+            if new.status in DONE_STATUSES or new.status == "failed":
                 values.update(claimed_by=None, claim_expires_at=None)
             conn.execute(sa.update(sync_state).where(
                 _key(connection, operation, record_id)).values(**values))
-        values.pop("claimed_by", None)
-        values.pop("claim_expires_at", None)
-        return SyncState(connection=connection, operation=operation, record_id=record_id,
-                         **values)
+        return new
+
+    def put_syncs(self, states: Sequence[SyncState], *, release_claims: bool = False,
+                  audit_rows: Sequence[dict[str, Any]] = ()) -> None:
+        """Write whole sync rows computed by `next_state` from a state this process holds (a
+        record it has claimed), in one transaction and one statement, with any pending audit
+        rows: the fast path of checkpoints and of a batch's results. `release_claims` also
+        ends the claims on these records."""
+        if not states and not audit_rows:
+            return
+        with self._conn(write=True) as conn:
+            if audit_rows:
+                conn.execute(sa.insert(audit_table), list(audit_rows))
+            if states:
+                conn.execute(self._put_statement(release_claims), [
+                    {"connection": st.connection, "operation": st.operation,
+                     "record_id": st.record_id, **{n: getattr(st, n) for n in _SYNC_FIELDS}}
+                    for st in states])
+
+    def _put_statement(self, release_claims: bool) -> Any:
+        cache: dict[bool, Any] = self.__dict__.setdefault("_put_statements", {})
+        if release_claims not in cache:
+            stmt = self._insert(sync_state)
+            update = {name: stmt.excluded[name] for name in _SYNC_FIELDS}
+            if release_claims:
+                update.update(claimed_by=None, claim_expires_at=None)
+            cache[release_claims] = stmt.on_conflict_do_update(
+                index_elements=[sync_state.c.connection, sync_state.c.operation,
+                                sync_state.c.record_id], set_=update)
+        return cache[release_claims]
 
     def claim(self, connection: str, operation: str, ids: Iterable[str], owner: str, *,
               ttl_seconds: float = 900, now: datetime | None = None) -> list[str]:

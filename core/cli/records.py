@@ -97,6 +97,10 @@ def run_command(
 
     state = get_state(ctx)
     state.json_mode = as_json
+    if force and not only:
+        raise typer.BadParameter(
+            "--force sends again records already sent, so it needs the records named: add "
+            "--only ID (repeat it for several)", param_hint="--force")
     op = operation.value
     name = pick_connection(state, connection, op)
     report = run_operation(

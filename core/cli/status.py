@@ -12,6 +12,7 @@ options and print:
           connection=None) -> int        # records re-queued; record_ids None = every failure
     resolve(config, store, record_id, note, *, operation=None, connection=None) -> int
     list_runs(config, store, *, connection=None, operation=None, limit=20) -> list[dict]
+        # status ok, failed, aborted, error, running, or interrupted (INTERRUPTED_HINT)
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ def runs_command(ctx: typer.Context, as_json: JsonOption = False,
                             connection=connection, operation=operation, limit=limit)
     _emit_rows(state, as_json, "runs", rows, "no runs yet",
                ["id", "connection", "operation", "dry_run", "started_at", "status", "counts"])
+    if not as_json and any(r.get("status") == "interrupted" for r in rows):
+        state.echo(_api().INTERRUPTED_HINT)
 
 
 def _emit_rows(state: Any, as_json: bool, key: str, rows: list[dict[str, Any]], empty: str,

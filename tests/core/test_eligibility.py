@@ -119,7 +119,9 @@ def test_vendor_bill_needs_a_sent_order_and_an_external_request(store: Store) ->
     assert run_check(store, "send-vendor-bills", bill()) is None
     internal = run_check(store, "send-vendor-bills", bill("FR-1"))
     assert internal is not None and internal.waiting
-    assert internal.message == ("fulfillment request FR-1 of order ORD-1 is internal, not a "
-                                "dropship (external) request")
+    assert internal.message == (
+        "vendor bill VB-1: fulfillment_request_id FR-1 is internal on order ORD-1, not a "
+        "dropship (external) request, so there is no vendor Purchase Order to bill")
+    assert internal.fix is not None and "flx retry VB-1" in internal.fix  # a failure to fix
     unknown = run_check(store, "send-vendor-bills", bill("FR-7"))
     assert unknown is not None and "FR-7 is not on order ORD-1" in unknown.message

@@ -118,7 +118,10 @@ def test_force_with_only_resends_a_done_record_safely(env: Env) -> None:
     forced = env.run(only=["ORD-1"], force=True)
     assert [r.status for r in forced.rows] == ["linked"]  # found by external id: no duplicate
     assert len(env.ledger.records["orders"]) == 1
-    assert env.run(only=["ORD-404"]).notes == ["ORD-404: no order with this id in the store"]
+    unknown = env.run(only=["ORD-404"])
+    assert unknown.notes == ["ORD-404: no order with this id in the store (check the id, or "
+                             "import the order first)"]
+    assert unknown.exit_code == 3  # a typo in --only is not a success
 
 
 def test_run_opens_and_closes_its_own_store(tmp_path: Path) -> None:
@@ -183,7 +186,11 @@ def test_vendor_bills_are_sent_for_dropship_requests(env: Env) -> None:
                            make_bill("VB-2", "ORD-1", fulfillment_request_id="FR-1")])
     env.run()
     report = env.run("send-vendor-bills")
-    assert {r.record_id: r.status for r in report.rows} == {"VB-1": "sent", "VB-2": "waiting"}
+    # a bill of a warehouse request can never go: failed with the fix, not waiting for ever
+    assert {r.record_id: r.status for r in report.rows} == {"VB-1": "sent", "VB-2": "failed"}
+    assert report.exit_code == 3
+    assert env.state("VB-2", "send-vendor-bills").status == "failed"
+    assert [r.record_id for r in env.run("send-vendor-bills").rows] == []  # not re-reported
     bill = next(iter(env.ledger.records["bills"].values()))
     assert (bill["vendor"], bill["total"], bill["lines"][0]["cost"]) == ("501", 18.01, 9.01)
 

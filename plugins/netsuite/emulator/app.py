@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -66,6 +67,7 @@ class Governance:
             return
         body = await _read_body(receive)
         replay = _replayer(body)
+        entered = time.monotonic()
         if not self.emu.enter_flight():
             await _send_error(send, concurrency_exceeded())
             self.emu.count("429 (concurrency)", 429)
@@ -83,14 +85,27 @@ class Governance:
                 return
             if fault is not None and fault.kind == DROP_BEFORE:
                 await _abort(send, fault)
-            if self.emu.latency:
-                await asyncio.sleep(self.emu.latency)
             if fault is not None and fault.kind == DROP_AFTER:
                 await self.app(scope, replay, _swallow)  # the write happens; its answer is lost
+                await self._answer_time(entered)
                 await _abort(send, fault)
-            await self.app(scope, replay, send)
+            if not self.emu.latency:
+                await self.app(scope, replay, send)
+                return
+            answer: list[Message] = []
+            await self.app(scope, replay, _keep(answer))
+            await self._answer_time(entered)
+            for message in answer:
+                await send(message)
         finally:
             self.emu.leave_flight()
+
+    async def _answer_time(self, entered: float) -> None:
+        """A request takes `latency` seconds in all, NetSuite's own work included: the
+        emulator's processing happens inside that time, and only adds to it when slower."""
+        left = self.emu.latency - (time.monotonic() - entered)
+        if left > 0:
+            await asyncio.sleep(left)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -116,6 +131,12 @@ def _replayer(body: bytes) -> Receive:
 
 async def _swallow(message: Message) -> None:
     return None
+
+
+def _keep(messages: list[Message]) -> Send:
+    async def send(message: Message) -> None:
+        messages.append(message)
+    return send
 
 
 async def _send_error(send: Send, err: NsError) -> None:

@@ -82,8 +82,8 @@ def add_emulator_command(app: typer.Typer) -> None:
     def emulator_command(
         port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0 picks a free one).")]
         = 8765,
-        latency: Annotated[float, typer.Option(help="Milliseconds each request spends "
-                                               "in flight.", min=0)] = 0.0,
+        latency: Annotated[float, typer.Option(help="Milliseconds each request takes, "
+                                               "the emulator's own work included.", min=0)] = 0.0,
         concurrency: Annotated[int, typer.Option(help="The account's concurrency limit; "
                                                  "0 means unlimited.", min=0)] = 5,
         seed: Annotated[Path | None, typer.Option(help="JSON seed file replacing the bundled "

@@ -297,9 +297,11 @@ def test_a_bill_for_a_warehouse_request_is_not_a_vendor_bill(workspace: Workspac
     send_orders(workspace, make_order("ORD-7312", [("SKU001", 1)]))
     workspace.import_records(vendor_bills=[make_bill(
         "VB-7312", "ORD-7312", "INV-I", [("SKU001", 1)], fr_id="ORD-7312-FR1")])
-    row = workspace.rows(workspace.run("send-vendor-bills"))["VB-7312"]
-    assert row["status"] == "waiting"
+    report = workspace.run("send-vendor-bills")
+    row = workspace.rows(report)["VB-7312"]
+    assert row["status"] == "failed" and report["exit_code"] == 3
     assert "not a dropship (external) request" in row["message"]
+    assert "fulfillment_request_id" in row["message"] and "re-import" in row["hint"]
 
 
 def test_the_profiles_vendor_bill_header_and_custom_fields_reach_the_bill(
