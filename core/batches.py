@@ -7,6 +7,7 @@ others; an AbortError ends the walk after the batch in flight.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -110,25 +111,44 @@ class OperationRun:
         batch_size = int(self.settings.get("batch_size") or DEFAULT_BATCH)
         batch: list[dict[str, Any]] = []
         states: dict[str, SyncState | None] = {}
-        for record, state in self.store.candidates(
-                self.connection.name, self.operation, kind, only=list(only) if only else None,
-                limit=limit, include_done=bool(force and only), owner=self.owner):
-            rid = str(record["id"])
-            seen.add(rid)
-            reason = eligibility.check(
-                self.operation, record, store=self.store, connection=self.connection.name,
-                connector_name=self.connector.extra.get("display_name") or self.connector.name,
-                settings=self.settings, order_settings=self.order_settings)
-            if reason is not None:
-                self.not_eligible(record, state, reason)
-                continue
-            batch.append(record)
-            states[rid] = state
-            if len(batch) >= batch_size:
-                yield batch, states
-                batch, states = [], {}
+        page: list[tuple[dict[str, Any], SyncState | None]] = []
+        candidates = self.store.candidates(
+            self.connection.name, self.operation, kind, only=list(only) if only else None,
+            limit=limit, include_done=bool(force and only), owner=self.owner)
+        for item in itertools.chain(candidates, [None]):
+            if item is not None:
+                seen.add(str(item[0]["id"]))
+                page.append(item)
+                if len(page) < batch_size:
+                    continue
+            for record, state in self._eligible(page):
+                batch.append(record)
+                states[str(record["id"])] = state
+                if len(batch) >= batch_size:
+                    yield batch, states
+                    batch, states = [], {}
+            page = []
         if batch:
             yield batch, states
+
+    def _eligible(self, page: list[tuple[dict[str, Any], SyncState | None]],
+                  ) -> Iterator[tuple[dict[str, Any], SyncState | None]]:
+        """The page's records that may go now; the others are reported (and stored as
+        waiting or failed). Their store reads are made for the whole page at once."""
+        reads: eligibility.Reads = self.store
+        if page and self.operation != "send-orders":
+            reads = eligibility.Prefetched(self.store, self.connection.name,
+                                           [record for record, _ in page])
+        label = self.connector.extra.get("display_name") or self.connector.name
+        for record, state in page:
+            reason = eligibility.check(
+                self.operation, record, store=reads, connection=self.connection.name,
+                connector_name=label, settings=self.settings,
+                order_settings=self.order_settings)
+            if reason is None:
+                yield record, state
+            else:
+                self.not_eligible(record, state, reason)
 
     def _settle(self, pending: Future[_Sent], ids: list[str]) -> None:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.encoder
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -29,23 +30,40 @@ def dumps(value: Any) -> str:
     return "".join(parts)
 
 
+# json's own C string encoder (what json.dumps(s, ensure_ascii=False) uses), without the
+# per-call set-up of json.dumps: payload rendering writes thousands of strings per order.
+_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
 def _encode(value: Any, out: Callable[[str], Any]) -> None:
-    if isinstance(value, Undefined):
-        str(value)  # StrictUndefined raises the precise "has no attribute" error here
-    if value is None or isinstance(value, (bool, int, str)):
-        out(json.dumps(value, ensure_ascii=False))
+    kind = type(value)
+    if kind is str:
+        out(_string(value))
+    elif value is None:
+        out("null")
+    elif kind is bool:
+        out("true" if value else "false")
+    elif kind is int:
+        out(int.__repr__(value))
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a number JSON can carry")
         out(format(value, "f"))
+    elif isinstance(value, Undefined):
+        str(value)  # StrictUndefined raises the precise "has no attribute" error here
+        raise TypeError("cannot write an undefined value as JSON")
+    elif isinstance(value, (bool, int, str)):  # subclasses (an IntEnum, a str subclass)
+        out(json.dumps(value, ensure_ascii=False))
     elif isinstance(value, float):
         out(json.dumps(value, allow_nan=False))
     elif isinstance(value, Mapping):
         out("{")
-        for i, (key, item) in enumerate(value.items()):
-            if i:
+        first = True
+        for key, item in value.items():
+            if not first:
                 out(",")
-            out(json.dumps(str(key), ensure_ascii=False))
+            first = False
+            out(_string(str(key)))
             out(":")
             _encode(item, out)
         out("}")

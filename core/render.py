@@ -10,6 +10,7 @@ and `dumps` live in core/filters.py and are re-exported here.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -204,6 +205,21 @@ def _short(filename: str | None, fallback: str) -> str:
     return re.split(r"[/\\:]", filename)[-1]
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(schema_text: str) -> tuple[jsonschema.Draft202012Validator,
+                                         Callable[[Any], bool] | None]:
+    """Checking and compiling a schema costs tens of milliseconds: once per process per
+    schema, not once per run (every run has its own Renderer)."""
+    schema = json.loads(schema_text)
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise PluginError(f"a payload schema is itself invalid: {exc.message}") from None
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return validator, compile_check(schema)
+
+
 class Renderer:
     """Compiles each template once and renders it for many records (thread-safe)."""
 
@@ -311,13 +327,7 @@ class Renderer:
         cached = self._validators.get(id(schema))
         if cached is not None and cached[0] is schema:
             return cached[1], cached[2]
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise PluginError(f"a payload schema is itself invalid: {exc.message}") from None
-        validator = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-        quick = compile_check(schema)
+        validator, quick = _compiled(json.dumps(schema, sort_keys=True, default=str))
         with self._lock:  # keep the schema alive, so its id stays unique
             self._validators[id(schema)] = (schema, validator, quick)
         return validator, quick

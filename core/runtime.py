@@ -43,6 +43,11 @@ class Runtime:
     # and `checkpoint()` keeps it current, so a plugin's reads cost no store query.
     _states: dict[str, SyncState | None] = field(default_factory=dict, repr=False)
     _clients: list[httpx.Client] = field(default_factory=list, repr=False)
+    # Records and other operations' states a plugin prefetched for the batch in hand.
+    _related: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict,
+                                                                    repr=False)
+    _related_states: dict[tuple[str, str], SyncState | None] = field(default_factory=dict,
+                                                                      repr=False)
     # Audit rows of remote writes, written with the next checkpoint or the batch's results
     # (one transaction instead of one per request); a crash loses at most the newest ones,
     # whose records are left in_flight and reconciled by external id.
@@ -52,6 +57,26 @@ class Runtime:
         """Called by the runner with the states of the batch it hands the plugin (read after
         claiming them, so current: only this process writes a claimed record)."""
         self._states.update(states)
+        self._related.clear()
+        self._related_states.clear()
+
+    def prefetch(self, kind: str, record_ids: Iterable[str], *,
+                 operation: str | None = None) -> None:
+        """Read the batch's related records (say the orders of its shipments) and their sync
+        states for `operation` in two queries: `record()` and `state()` answer from them
+        for the rest of the batch."""
+        ids = {str(i) for i in record_ids}
+        found = self.store.get_records(kind, ids)
+        self._related.update({(kind, i): found.get(i) for i in ids})
+        if operation is not None:
+            states = self.store.get_syncs(self.connection.name, operation, ids)
+            self._related_states.update({(operation, i): states.get(i) for i in ids})
+
+    def record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        """A stored record (prefetched for this batch, or read now)."""
+        if (kind, record_id) in self._related:
+            return self._related[(kind, record_id)]
+        return self.store.get_record(kind, record_id)
 
     def take_states(self, record_ids: Iterable[str]) -> dict[str, SyncState | None]:
         """The latest states of a finished batch's records, forgotten here (the runner)."""
@@ -122,6 +147,8 @@ class Runtime:
         assert op is not None
         if op == self.operation and record_id in self._states:
             return self._states[record_id]
+        if (op, record_id) in self._related_states:
+            return self._related_states[(op, record_id)]
         return self.store.get_sync(self.connection.name, op, record_id)
 
     def map(self, fn: Callable[[T], R], items: Sequence[T] | Iterable[T], *,

@@ -223,6 +223,16 @@ class Store(SyncMixin):
                 records.c.kind == kind, records.c.id == record_id))
         return dict(data) if data is not None else None
 
+    def get_records(self, kind: str, record_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Many records of one kind at once, by id (absent ones are left out)."""
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(sorted(set(record_ids)), BATCH):
+            with self._conn(write=False) as conn:
+                rows = conn.execute(sa.select(records.c.id, records.c.data).where(
+                    records.c.kind == kind, records.c.id.in_(chunk))).all()
+            out.update((row.id, dict(row.data)) for row in rows)
+        return out
+
     def record_info(self, kind: str, record_id: str) -> dict[str, Any] | None:
         """Bookkeeping of one record: content_hash, imported_at, updated_at (no data)."""
         with self._conn(write=False) as conn:

@@ -54,12 +54,14 @@ class BillSender:
 
     def send(self, bills: list[dict[str, Any]]) -> list[RecordResult]:
         # Bills of one order go one after the other: they may share a Purchase Order.
+        self.runtime.prefetch("order", (b["order_id"] for b in bills),
+                              operation="send-orders")
         return map_grouped(self.runtime, bills, lambda b: b["order_id"],
                            lambda b: guarded(self.ctx, b["id"], lambda: self._one(b)))
 
     def purchase_order(self, bill: dict[str, Any]) -> tuple[dict[str, Any], str | None,
                                                              list[dict[str, Any]]]:
-        order = self.runtime.store.get_record("order", bill["order_id"]) or {}
+        order = self.runtime.record("order", bill["order_id"]) or {}
         state = self.runtime.state(bill["order_id"], operation="send-orders")
         remote = (state.remote_ids if state else {}) or {}
         pos = remote.get("purchase_orders") or {}

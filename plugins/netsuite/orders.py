@@ -5,6 +5,8 @@ creating twice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from core.errors import FlxError, MappingError, RemoteRejectedError
@@ -50,19 +52,21 @@ class OrderSender:
                 plans[order["id"]] = self.plan(order)
             except MappingError as err:
                 plans[order["id"]] = err
-        before = self.ctx.client.thread_requests
-        # Batched look-ups first: one query for every SKU, one per customer key kind, one for
-        # existing transactions. AbortErrors (auth) propagate and stop the run.
+        # Batched look-ups first, side by side: one query for every SKU, one per customer key
+        # kind, one for existing transactions. AbortErrors (auth) propagate and stop the run.
         skus = [p.sku for lines in plans.values() if isinstance(lines, list) for p in lines]
-        self.items.resolve(skus)
-        self.customers.prefetch(orders)
         existing: dict[str, dict[str, str]] = {}
-        if self.settings.get("link_existing", True):
-            fresh = [o for o in orders if not self._known_so(o["id"])]
-            existing = existing_transactions(
-                self.ctx, fresh, {o["id"]: self.external_id(o) for o in fresh})
 
-        shared = self.ctx.client.thread_requests - before
+        def find_existing() -> None:
+            fresh = [o for o in orders if not self._known_so(o["id"])]
+            existing.update(existing_transactions(
+                self.ctx, fresh, {o["id"]: self.external_id(o) for o in fresh}))
+
+        lookups = [lambda: self.items.resolve(skus), lambda: self.customers.prefetch(orders)]
+        if self.settings.get("link_existing", True):
+            lookups.append(find_existing)
+        with ThreadPoolExecutor(max_workers=len(lookups), thread_name_prefix="flx-lookup") as pool:
+            shared = sum(pool.map(self._counted, lookups))
 
         def attempt(order: dict[str, Any]) -> RecordResult:
             planned = plans[order["id"]]
@@ -84,6 +88,12 @@ class OrderSender:
         if results:  # the batch's shared look-ups, counted once
             results[0].requests += shared
         return results
+
+    def _counted(self, lookup: Callable[[], Any]) -> int:
+        """Run one batch look-up; the requests it made (counted per thread)."""
+        before = self.ctx.client.thread_requests
+        lookup()
+        return self.ctx.client.thread_requests - before
 
     def external_id(self, order: dict[str, Any]) -> str:
         return eid(order["id"])

@@ -3,7 +3,7 @@ fulfillment request is one line (reference page, "exploded SKUs")."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ class PlannedLine:
         return self.fr_type == "external"
 
     def summary(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # all scalars
         # Fixed-point text: rates are normalised Decimals, and str() would write 10 as "1E+1".
         data["rate"] = format(self.rate, "f")
         data["cost"] = None if self.cost is None else format(self.cost, "f")

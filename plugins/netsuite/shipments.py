@@ -94,11 +94,13 @@ class ShipmentSender:
         self.items = ItemResolver(self.ctx)
 
     def send(self, shipments: list[dict[str, Any]]) -> list[RecordResult]:
+        self.runtime.prefetch("order", (s["order_id"] for s in shipments),
+                              operation="send-orders")
         return map_grouped(self.runtime, shipments, lambda s: s["order_id"],
                            lambda s: guarded(self.ctx, s["id"], lambda: self._one(s)))
 
     def _order(self, shipment: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        order = self.runtime.store.get_record("order", shipment["order_id"]) or {}
+        order = self.runtime.record("order", shipment["order_id"]) or {}
         state = self.runtime.state(shipment["order_id"], operation="send-orders")
         return order, (state.remote_ids if state else {}) or {}
 
