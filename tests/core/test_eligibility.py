@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.eligibility import Ineligible, check, check_order
+from core.eligibility import Ineligible, Prefetched, Reads, check, check_order
 from core.store import Store
 
 
@@ -71,7 +71,7 @@ def bill(fr: str = "FR-2") -> dict:
             "invoiced_at": "2026-11-22T10:00:00Z", "items": [{"sku": "B", "quantity": 3}]}
 
 
-def run_check(store: Store, operation: str, record: dict, **kw) -> Ineligible | None:
+def run_check(store: Reads, operation: str, record: dict, **kw) -> Ineligible | None:
     return check(operation, record, store=store, connection="prod", connector_name="fakebooks",
                  **kw)
 
@@ -125,3 +125,19 @@ def test_vendor_bill_needs_a_sent_order_and_an_external_request(store: Store) ->
     assert internal.fix is not None and "flx retry VB-1" in internal.fix  # a failure to fix
     unknown = run_check(store, "send-vendor-bills", bill("FR-7"))
     assert unknown is not None and "FR-7 is not on order ORD-1" in unknown.message
+
+
+def test_a_page_prefetched_in_two_queries_gets_the_same_answers(store: Store) -> None:
+    """The runner checks a page of shipments/bills against one read of their orders and
+    states: the answers must be those of record-by-record store reads."""
+    store.upsert_records("order", [order("ORD-1"), order("ORD-2"), order("ORD-3")])
+    store.set_sync("prod", "send-orders", "ORD-1", status="sent")
+    store.set_sync("prod", "send-orders", "ORD-2", status="failed")
+    records = [shipment(order_id=o, id=f"SH-{o}") for o in ("ORD-1", "ORD-2", "ORD-3", "ORD-9")]
+    records += [{**bill(fr), "id": f"VB-{fr}-{o}", "order_id": o}
+                for o in ("ORD-1", "ORD-2") for fr in ("FR-1", "FR-2", "FR-7")]
+    reads = Prefetched(store, "prod", records)
+    for record in records:
+        op = "send-shipments" if record["id"].startswith("SH") else "send-vendor-bills"
+        assert run_check(reads, op, record) == run_check(store, op, record), record["id"]
+    assert run_check(reads, "send-shipments", records[0]) is None  # and some do pass
