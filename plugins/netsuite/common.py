@@ -249,17 +249,19 @@ def map_grouped(runtime: Runtime, records: list[dict[str, Any]],
                 send: Callable[[dict[str, Any]], RecordResult]) -> list[RecordResult]:
     """Records that touch the same NetSuite transaction run one after the other, in input
     order (a second shipment must see the first one's fulfilled quantities); groups run in
-    parallel on the worker pool."""
+    parallel on the worker pool, longest first: a long group started last would leave the
+    other request slots idle at the end of the batch."""
     groups: dict[Hashable, list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault(key(record), []).append(record)
+    ordered = sorted(groups.values(), key=len, reverse=True)  # stable: input order within ties
 
     def run_group(group: list[dict[str, Any]]) -> list[RecordResult]:
         out = [send(record) for record in group]
         runtime.progress(len(group) - 1)  # map() counts one per group
         return out
 
-    done = {r.record_id: r for group in runtime.map(run_group, list(groups.values()),
+    done = {r.record_id: r for group in runtime.map(run_group, ordered,
                                                     workers=worker_threads(runtime))
             for r in group}
     return [done[record["id"]] for record in records]
