@@ -204,7 +204,7 @@ class OperationRun:
             state = self.store.get_sync(self.connection.name, self.operation, rid)
             status = state.status if state is not None else "not due"
             self.report.notes.append(
-                f"{rid}: not sent: it is {status} (use --force with --only to send it again)"
+                f"{rid}: already {status}, nothing sent (add --force to send it again)"
                 if status in ("sent", "linked", "skipped")
                 else f"{rid}: not due yet ({status}; `flx retry {rid}` makes it due now)")
 

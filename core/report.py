@@ -90,7 +90,9 @@ class RunReport:
     @property
     def status(self) -> str:
         """The run's status as stored: ok, failed (some records) or aborted."""
-        return {0: "ok", 3: "failed"}.get(self.exit_code, "aborted")
+        if self.aborted:
+            return "aborted"
+        return "failed" if self.counts["failed"] else "ok"  # an unknown --only id: ok, noted
 
     def add(self, row: ReportRow) -> None:
         self.rows.append(row)

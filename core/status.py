@@ -204,6 +204,9 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         if last and last.get("status") == "interrupted":
             head += (f": last run {_short(last['started_at'])} interrupted (killed before it "
                      "finished; the next runs take up its records)")
+        elif last and last.get("status") == "running":
+            head += (f": last run {_short(last['started_at'])} running (still going, or "
+                     "killed: the next run of this operation takes up its records)")
         elif last:
             counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
                                (last.get("counts") or {}).items() if n) or "nothing to do"

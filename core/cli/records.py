@@ -89,7 +89,8 @@ def run_command(
     limit: Annotated[int | None, typer.Option(
         "--limit", min=1, metavar="N", help="At most N records.")] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="With --only: send again even records already sent or skipped.")] = False,
+        "--force",
+        help="With --only: send again even records already sent, linked or resolved.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Send eligible records and report each one."""

@@ -150,6 +150,7 @@ class OrderSender:
             ours = (existing.get("externalid") == self.external_id(order) and state is not None
                     and state.attempts > 0)
             so_id, status = existing["id"], ("sent" if resumed or ours else "linked")
+        recovered = bool(so_id) and status == "sent"  # made by an earlier, interrupted attempt
         customer_id = how = None
         if not so_id:
             customer_id, how = self.customers.resolve(order)
@@ -166,6 +167,7 @@ class OrderSender:
             # NetSuite saved it): sent, not linked.
             if created.existed and not resumed and not self.settings.get("link_existing", True):
                 status = "linked"
+            recovered = created.existed and status == "sent"
         remote: dict[str, Any] = {"sales_order": so_id}
         if customer_id:
             remote.update(customer=customer_id, customer_match=how)
@@ -187,6 +189,9 @@ class OrderSender:
                    else "Sales Order created")
         if remote.get("purchase_orders"):
             message += f" with {len(set(remote['purchase_orders'].values()))} dropship PO(s)"
+        if recovered:
+            message += (" (by an earlier attempt that was interrupted; found by its external "
+                        "id, not created again)")
         return RecordResult(order_id, status, remote_ids=remote, message=message,  # type: ignore[arg-type]
                             warnings=warnings)
 

@@ -113,8 +113,7 @@ def test_force_with_only_resends_a_done_record_safely(env: Env) -> None:
     env.run()
     plain = env.run(only=["ORD-1"])
     assert plain.rows == []
-    assert plain.notes == ["ORD-1: not sent: it is sent (use --force with --only to send it "
-                           "again)"]
+    assert plain.notes == ["ORD-1: already sent, nothing sent (add --force to send it again)"]
     forced = env.run(only=["ORD-1"], force=True)
     assert [r.status for r in forced.rows] == ["linked"]  # found by external id: no duplicate
     assert len(env.ledger.records["orders"]) == 1
@@ -122,6 +121,7 @@ def test_force_with_only_resends_a_done_record_safely(env: Env) -> None:
     assert unknown.notes == ["ORD-404: no order with this id in the store (check the id, or "
                              "import the order first)"]
     assert unknown.exit_code == 3  # a typo in --only is not a success
+    assert unknown.status == "ok"  # ... but no record failed: the run history says ok
 
 
 def test_run_opens_and_closes_its_own_store(tmp_path: Path) -> None:

@@ -171,6 +171,9 @@ def test_killed_between_post_and_store_write_then_rerun_sends_once(
     assert report["exit_code"] == 0, json.dumps(report, indent=1, default=str)
     row = workspace.rows(report)["ORD-400"]
     assert row["status"] == "sent", row  # made by the dead run, recognised as flx's own
+    # ... and the user is told it was recovered, not created now
+    recovered = "found by its external id, not created again" in row["message"]
+    assert recovered == (path_end != "/customer"), row["message"]
     _assert_each_sent_once(workspace, [the_order])
     so = workspace.by_external_id("salesOrder", "ORD-400")
     assert row["remote_ids"]["sales_order"] == so["id"]
