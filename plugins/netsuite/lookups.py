@@ -96,6 +96,10 @@ class CustomerFinder:
         self._absent: dict[str, set[str]] = {"email": set(), "name": set()}
         # Found this run: a dry run writes no cache, and must not ask NetSuite twice either.
         self._found: dict[str, dict[str, str]] = {"email": {}, "name": {}}
+        # Customers created in this batch, cached with one write when the batch ends (losing
+        # them in a crash costs a look-up by e-mail next time, never a duplicate).
+        self._unsaved: dict[str, dict[str, str]] = {"email": {}, "name": {}}
+        self._lock = threading.Lock()
 
     def by_email(self, emails: Iterable[str]) -> dict[str, str]:
         return self._find("email", sorted({e.lower() for e in emails if e}),
@@ -111,11 +115,21 @@ class CustomerFinder:
                                        row.get("companyname", "").lower()])
 
     def remember(self, kind: str, key: str, customer_id: str) -> None:
-        self._absent[kind].discard(key)
-        self._found[kind][key] = customer_id
-        if not self.ctx.runtime.dry_run:
+        with self._lock:
+            self._absent[kind].discard(key)
+            self._found[kind][key] = customer_id
+            if not self.ctx.runtime.dry_run:
+                self._unsaved[kind][key] = customer_id
+
+    def save(self) -> None:
+        """Cache the customers created since the last save (the end of each batch)."""
+        with self._lock:
+            unsaved = {kind: dict(keys) for kind, keys in self._unsaved.items() if keys}
+            for keys in self._unsaved.values():
+                keys.clear()
+        for kind, keys in unsaved.items():
             self.ctx.runtime.store.cache_put_many(
-                self.ctx.runtime.connection.name, f"customer:{kind}", {key: customer_id})
+                self.ctx.runtime.connection.name, f"customer:{kind}", keys)
 
     def _find(self, kind: str, keys: list[str], query: str, keys_of: Any) -> dict[str, str]:
         if not keys:

@@ -82,9 +82,12 @@ class OrderSender:
                                     payloads=self.payloads(order, planned))
             return self._send_one(order, planned, existing.get(order["id"]))
 
-        results = self.runtime.map(
-            lambda o: guarded(self.ctx, o["id"], lambda: attempt(o)), orders,
-            workers=worker_threads(self.runtime))
+        try:
+            results = self.runtime.map(
+                lambda o: guarded(self.ctx, o["id"], lambda: attempt(o)), orders,
+                workers=worker_threads(self.runtime))
+        finally:
+            self.customers.finder.save()
         if results:  # the batch's shared look-ups, counted once
             results[0].requests += shared
         return results
