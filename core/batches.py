@@ -7,7 +7,6 @@ others; an AbortError ends the walk after the batch in flight.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +21,7 @@ from core.records import content_hash
 from core.redact import Redactor
 from core.report import ReportRow, RunReport
 from core.runtime import Runtime
-from core.store_sync import blank_state, next_state
+from core.store_sync import blank_state, chunks, next_state
 
 if TYPE_CHECKING:
     from core.plugins import Plugins
@@ -111,23 +110,17 @@ class OperationRun:
         batch_size = int(self.settings.get("batch_size") or DEFAULT_BATCH)
         batch: list[dict[str, Any]] = []
         states: dict[str, SyncState | None] = {}
-        page: list[tuple[dict[str, Any], SyncState | None]] = []
         candidates = self.store.candidates(
             self.connection.name, self.operation, kind, only=list(only) if only else None,
             limit=limit, include_done=bool(force and only), owner=self.owner)
-        for item in itertools.chain(candidates, [None]):
-            if item is not None:
-                seen.add(str(item[0]["id"]))
-                page.append(item)
-                if len(page) < batch_size:
-                    continue
+        for page in chunks(candidates, batch_size):
+            seen.update(str(record["id"]) for record, _ in page)
             for record, state in self._eligible(page):
                 batch.append(record)
                 states[str(record["id"])] = state
                 if len(batch) >= batch_size:
                     yield batch, states
                     batch, states = [], {}
-            page = []
         if batch:
             yield batch, states
 

@@ -214,11 +214,9 @@ class SyncMixin:
         A done or failed status also releases the record's claim. `status=None` keeps the
         stored status and its retry time, and `error=KEEP` the stored error: a checkpoint
         needs no read of its own."""
-        if status is not None and status not in SYNC_STATUSES:
-            raise ValueError(f"unknown sync status {status!r}; expected one of "
-                             f"{', '.join(sorted(SYNC_STATUSES))}")
         with self._conn(write=True) as conn:
-            # Make the row exist, then lock it: two workers on one record serialise here.
+            # Make the row exist, then lock it (an unknown status raises in next_state and
+            # rolls this back): two workers on one record serialise here.
             conn.execute(self._insert(sync_state).values(
                 connection=connection, operation=operation, record_id=record_id,
                 status=status or "pending", remote_ids={}, attempts=0, updated_at=utcnow(),
