@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from core.store import Store, SyncState
 
 __all__ = ["AUTO_RETRY_CLASSES", "DATA_CLASSES", "DEFAULT_HINTS", "INTERRUPTED_HINT",
-           "KNOWN_CLASSES", "counts_text", "fix_hint", "list_errors", "list_runs",
-           "reason_group", "resolve", "retry", "status_lines", "status_summary"]
+           "KNOWN_CLASSES", "fix_hint", "list_errors", "list_runs",
+           "reason_group", "records_text", "resolve", "retry", "status_lines", "status_summary"]
 
 log = logging.getLogger("flx.status")
 
@@ -179,16 +179,20 @@ def _imported(row: dict[str, Any]) -> str:
     return f"{count} {word}"
 
 
-def counts_text(row: dict[str, Any]) -> str:
-    """The sync counts of one `status_summary` row for a table cell; before any record was
-    taken, what is imported and that the operation has not run ("4 orders, not run yet")."""
-    counts = row.get("counts") or {}
-    if counts:
-        return ", ".join(f"{k}={v}" for k, v in counts.items())
-    if "imported" not in row:
-        return ""
-    state = "not run yet" if not row.get("last_run") else "none taken by a run yet"
-    return f"{_imported(row)}, {state}"
+def records_text(records: dict[str, int]) -> str:
+    """The store's record counts for people: "3 orders, 1 shipment, 0 vendor bills"."""
+    return ", ".join(_imported({"kind": kind, "imported": n}) for kind, n in records.items()) \
+        or "none"
+
+
+_DONE_WORDS = {"sent": "sent", "linked": "linked", "skipped": "resolved by hand"}
+
+# What each not-done, not-failed state means to someone reading `flx status`.
+_OTHER_STATES = {
+    "pending": "queued for the next run",
+    "in_flight": ("in flight (a run is sending them, or one was killed: the next run checks "
+                  "NetSuite by external id before sending again)"),
+}
 
 
 def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> list[str]:
@@ -208,12 +212,12 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
             head += (f": last run {_short(last['started_at'])} running (still going, or "
                      "killed: the next run of this operation takes up its records)")
         elif last:
-            counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
-                               (last.get("counts") or {}).items() if n) or "nothing to do"
+            ran = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
+                            (last.get("counts") or {}).items() if n) or "nothing to do"
             took = (f" in {last['duration_seconds']:.1f}s"
                     if last.get("duration_seconds") is not None else "")
             head += (f": last run {_short(last['started_at'])} {last['status']}{took} "
-                     f"({counts})")
+                     f"({ran})")
         elif row.get("counts") or "imported" not in row:
             head += ": never run"
         else:
@@ -224,11 +228,16 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         lines.append(head)
         if not last and not row.get("counts"):
             continue  # nothing tracked yet: "0 done" would say nothing more
-        parts = [f"{row.get('done', 0)} done"]
+        counts = row.get("counts") or {}
+        done = [f"{counts[s]} {_DONE_WORDS[s]}" for s in _DONE_WORDS if counts.get(s)]
+        mixed = any(counts.get(s) for s in _DONE_WORDS if s != "sent")
+        parts = [f"{row.get('done', 0)} done" + (f" ({', '.join(done)})" if mixed else "")]
         failing = row.get("failing") or {}
         if failing:
             by_class = ", ".join(f"{c} {n}" for c, n in failing.items())
             parts.append(f"{sum(failing.values())} failing ({by_class}; see `flx errors`)")
+        parts.extend(f"{counts[s]} {words}" for s, words in _OTHER_STATES.items()
+                     if counts.get(s))
         lines.append("  " + "; ".join(parts))
         lines.extend(f"  {w['count']} waiting: {w['reason']}" for w in row.get("waiting") or [])
     return lines

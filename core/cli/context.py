@@ -243,11 +243,12 @@ class FlxGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except _USAGE_ERROR as exc:
-            # click prints the usage message on stderr and exits 2; --json callers also get
-            # the promised one JSON document on stdout.
+            # Said like every other error (`error: ...` and the fix) and exit 2; --json
+            # callers also get the promised one JSON document on stdout.
+            _report_usage(exc)
             if wants_json:
                 _usage_json(ctx.find_object(CliState), exc)
-            raise
+            raise typer.Exit(EXIT_USAGE) from None
         except (typer.Exit, typer.Abort, _CLICK_EXCEPTION):
             raise  # typer's own: exit codes
         except BrokenPipeError as exc:
@@ -261,16 +262,40 @@ class FlxGroup(TyperGroup):
             raise typer.Exit(EXIT_ERROR) from None
 
 
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        try:  # the root's own options (`flx --bogus`) are parsed here, before invoke
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _USAGE_ERROR as exc:
+            _report_usage(exc)
+            raise typer.Exit(EXIT_USAGE) from None
+
+
+def _usage_message(exc: Exception) -> tuple[str, str]:
+    """Click's usage message in flx's words, and where to read the usage."""
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    message = " ".join(message.replace("Value error, ", "").split())  # typer words it so
+    sub = getattr(exc, "ctx", None)
+    where = getattr(sub, "command_path", None) or "flx"
+    return (message[:1].lower() + message[1:]), where
+
+
+def _report_usage(exc: Exception) -> None:
+    message, where = _usage_message(exc)
+    try:
+        typer.echo(f"error: {message}\n  fix: see `{where} --help`", err=True)
+    except BrokenPipeError:
+        discard_output(sys.stderr)
+
+
 def _asks_for_json(args: Sequence[str]) -> bool:
     words = list(args)
     return "--json" in (words[: words.index("--")] if "--" in words else words)
 
 
 def _usage_json(state: CliState | None, exc: Exception) -> None:
-    format_message = getattr(exc, "format_message", None)
-    message = format_message() if callable(format_message) else str(exc)
-    sub = getattr(exc, "ctx", None)
-    where = getattr(sub, "command_path", None) or "flx"
+    message, where = _usage_message(exc)
     error: dict[str, Any] = {"error": {
         "class": "usage", "message": message, "hint": f"see `{where} --help`", "problems": []}}
     if state is not None:

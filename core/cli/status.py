@@ -24,7 +24,10 @@ from types import ModuleType
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from core.cli.context import CliState, get_state
 from core.errors import ConfigError, FlxError
@@ -67,21 +70,6 @@ def _api() -> ModuleType:
                        hint="reinstall flx") from exc
 
 
-def _table(state: CliState, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(_cell(state, row.get(c)) for c in columns))
-    state.out.print(table)
-
-
-def _cell(state: CliState, value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return state.redactor.text(str(value))
-
-
 def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Record counts and sync states per connection.
 
@@ -92,13 +80,8 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         state.emit_json(summary)
         return
-    records = summary.get("records") or {}
-    state.echo("records: " + (", ".join(f"{n} {k}" for k, n in records.items()) or "none"))
     api = _api()
-    rows = [{"connection": r.get("connection"), "operation": r.get("operation"),
-             "counts": api.counts_text(r)} for r in summary.get("sync") or []]
-    if rows:
-        _table(state, rows, ["connection", "operation", "counts"])
+    state.echo("records: " + api.records_text(summary.get("records") or {}))
     for line in api.status_lines(summary):
         state.echo(line)
 
@@ -112,8 +95,31 @@ def errors_command(ctx: typer.Context, as_json: JsonOption = False,
     rows = _api().list_errors(state.config(), state.store(),
                               error_class=error_class, operation=operation,
                               connection=connection)
-    _emit_rows(state, as_json, "errors", rows, "no errors",
-               ["record_id", "connection", "operation", "class", "message", "hint", "attempts"])
+    if as_json:
+        state.emit_json({"errors": rows})
+    elif not rows:
+        state.echo("no errors")
+    else:
+        for row in rows:
+            _print_error(state, row)
+
+
+def _print_error(state: CliState, row: dict[str, Any]) -> None:
+    """One record as a block that reads at any width: a head line, then the message and the
+    fix wrapped under it (a table squeezes both into unreadable slivers at 80 columns)."""
+    head = [f"{row.get('connection')} {row.get('operation')}", str(row.get("class"))]
+    if row.get("attempts"):
+        head.append(f"{row['attempts']} attempt" + ("s" if row["attempts"] != 1 else ""))
+    if row.get("last_attempt_at"):
+        head.append("last " + str(row["last_attempt_at"]).replace("T", " ").replace("Z", " UTC"))
+    state.out.print(Text(state.redactor.text(f"{row.get('record_id')}  ({', '.join(head)})"),
+                         style="bold"))
+    lines = [str(row.get("message") or "")]
+    if row.get("class") != "resolved":  # a resolved record needs no fix; its note is the message
+        lines.append(f"fix: {row.get('hint')}" if row.get("hint") else "")
+    for line in filter(None, lines):
+        state.out.print(Padding(Text(state.redactor.text(line)), (0, 0, 0, 2), expand=False))
+    state.out.print()
 
 
 def retry_command(
@@ -171,21 +177,39 @@ def runs_command(ctx: typer.Context, as_json: JsonOption = False,
     state.json_mode = as_json
     rows = _api().list_runs(state.config(), state.store(),
                             connection=connection, operation=operation, limit=limit)
-    _emit_rows(state, as_json, "runs", rows, "no runs yet",
-               ["id", "connection", "operation", "dry_run", "started_at", "status", "counts"])
+    if as_json:
+        state.emit_json({"runs": rows})
+    elif not rows:
+        state.echo("no runs yet")
+    else:
+        _runs_table(state, rows)
     if not as_json and any(r.get("status") == "interrupted" for r in rows):
         state.echo(_api().INTERRUPTED_HINT)
 
 
-def _emit_rows(state: Any, as_json: bool, key: str, rows: list[dict[str, Any]], empty: str,
-               columns: list[str]) -> None:
-    """One JSON document `{key: rows}`, or a table (or `empty` when there are no rows)."""
-    if as_json:
-        state.emit_json({key: rows})
-    elif not rows:
-        state.echo(empty)
-    else:
-        _table(state, rows, columns)
+def _runs_table(state: CliState, rows: Sequence[dict[str, Any]]) -> None:
+    """Runs in columns that fit 80: short times, only the counts that are not zero, and the
+    connection as the title when every run is of the same one."""
+    connections = {row.get("connection") for row in rows}
+    one = len(connections) == 1
+    title = f"connection {rows[0].get('connection')}" if one else None
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
+    for name in ("id", "started UTC", "connection", "operation", "status", "took"):
+        if not (one and name == "connection"):
+            table.add_column(name, no_wrap=True)
+    table.add_column("records")
+    for row in rows:
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
+                           (row.get("counts") or {}).items() if n) or "nothing to do"
+        status = str(row.get("status")) + (" (dry run)" if row.get("dry_run") else "")
+        took = row.get("duration_seconds")
+        started = str(row.get("started_at") or "")[:16].replace("T", " ")
+        cells = [row.get("id"), started, row.get("connection"), row.get("operation"), status,
+                 "" if took is None else f"{took:.1f}s", counts]
+        if one:
+            del cells[2]
+        table.add_row(*(state.redactor.text(str(v)) for v in cells))
+    state.out.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -94,10 +94,22 @@ def test_plugins_table_and_json(app, runner):
     ["plugins", "--no-such-option"],
     ["retry"],
     ["resolve", "ORD-1"],
+    ["--no-such-root-option", "status"],
 ])
-def test_bad_usage_exits_2(app, runner, args):
+def test_bad_usage_exits_2_said_like_every_other_error(app, runner, args):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
+    first, *rest = result.stderr.splitlines()
+    assert first.startswith("error: ") and "Error:" not in result.stderr
+    assert rest[-1].startswith("  fix: see `flx") and rest[-1].endswith(" --help`")
+
+
+def test_a_bad_operation_names_the_choices_in_plain_words(app, runner):
+    result = runner.invoke(app, ["run", "send-everything"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: invalid value for 'OPERATION': 'send-everything' is not one of 'send-orders', "
+        "'send-shipments', 'send-vendor-bills'.")
 
 
 def test_config_errors_exit_1_with_every_problem_and_no_traceback(app, runner, tmp_path):

@@ -31,10 +31,11 @@ def env(tmp_path: Path):
     env.store.close()
 
 
-def flx(env: Env, *args: str) -> Any:
+def flx(env: Env, *args: str, columns: int = 400) -> Any:
     app = build_app(env.plugins, transport=env.ledger.transport())
     result = CliRunner().invoke(app, ["--config", str(env.config.path), *args],
-                                env={"FAKEBOOKS_KEY": env.ledger.api_key, "COLUMNS": "400"})
+                                env={"FAKEBOOKS_KEY": env.ledger.api_key,
+                                     "COLUMNS": str(columns)})
     assert env.ledger.api_key not in result.output
     return result
 
@@ -42,8 +43,8 @@ def flx(env: Env, *args: str) -> Any:
 def test_status_before_any_run_shows_what_is_waiting_to_go(env: Env) -> None:
     result = flx(env, "status")
     assert result.exit_code == 0, result.output
-    assert "3 orders, not run yet" in result.stdout  # the table, not an empty counts cell
-    assert "2 shipments, not run yet" in result.stdout
+    assert "records: 3 orders, 2 shipments, 0 vendor bills" in result.stdout
+    assert "prod send-shipments: not run yet (2 shipments imported)" in result.stdout
     assert "prod send-orders: not run yet (3 orders imported)" in result.stdout
     rows = {r["operation"]: r for r in json.loads(flx(env, "status", "--json").stdout)["sync"]}
     assert (rows["send-orders"]["imported"], rows["send-orders"]["counts"]) == (3, {})
@@ -57,8 +58,12 @@ def test_status_after_runs(env: Env) -> None:
 
     result = flx(env, "status")
     assert result.exit_code == 0, result.output
-    assert "records: 3 order, 2 shipment, 0 vendor_bill" in result.stdout
-    assert "failed=1, sent=1, waiting=1" in result.stdout
+    assert "records: 3 orders, 2 shipments, 0 vendor bills" in result.stdout
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("prod send-orders: last run"))
+    assert "(1 sent, 1 failed, 1 waiting)" in lines[at]
+    assert lines[at + 1] == "  1 done; 1 failing (rejected 1; see `flx errors`)"
+    assert lines[at + 2].startswith("  1 waiting: ")
 
     result = flx(env, "status", "--json")
     assert result.exit_code == 0, result.output
@@ -94,6 +99,23 @@ def test_errors_show_the_fix_and_when_flx_tries_again(env: Env) -> None:
     assert result.exit_code == 2
     error = json.loads(result.stdout)["error"]
     assert error["class"] == "usage" and "did you mean 'outage'?" in error["message"]
+
+
+def test_errors_and_runs_read_whole_in_an_80_column_terminal(env: Env) -> None:
+    flx(env, "run", "send-orders")
+    text = flx(env, "errors", columns=80).stdout
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # nothing cut off: the message and the fix wrap instead
+    words = " ".join(text.split())
+    assert "ORD-2 (prod send-orders, rejected, 1 attempt, last " in words
+    assert "item FLX-1 is inactive" in words and "fix: " in words
+
+    flx(env, "run", "send-orders", "--dry-run")
+    text = flx(env, "runs", columns=80).stdout
+    assert max(len(line) for line in text.splitlines()) <= 80 and "…" not in text
+    assert "connection prod" in text  # one connection: a title, not a column
+    words = " ".join(text.split())
+    assert "ok (dry run)" in words and "failed 0.0s 1 sent, 1 failed, 1 waiting" in words
 
 
 def test_retry_resolve_and_runs(env: Env) -> None:
