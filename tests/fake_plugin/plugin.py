@@ -4,6 +4,7 @@ translate HTTP answers into flx errors once, at the boundary."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -85,7 +86,12 @@ class Session:
         self.client = runtime.http_client(
             base_url=str(self.settings.get("base_url") or "https://fakebooks.test/api"),
             headers={"authorization": f"Bearer {self.settings.get('api_key')}"})
-        self.requests = 0
+        self._counts = threading.local()  # per thread: records may be sent side by side
+
+    @property
+    def requests(self) -> int:
+        """Requests made by the calling thread (each record's send runs on one thread)."""
+        return getattr(self._counts, "n", 0)
 
     # -- payloads ----------------------------------------------------------------------------------
 
@@ -175,7 +181,7 @@ class Session:
         return str(items[0]["id"]) if items else None
 
     def call(self, method: str, path: str, record_id: str | None, **kwargs: Any) -> httpx.Response:
-        self.requests += 1
+        self._counts.n = self.requests + 1
         headers = {"content-type": "application/json"} if "content" in kwargs else None
         response = self.client.request(method, path, headers=headers, **kwargs)
         if response.status_code < 300:
