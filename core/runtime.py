@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -52,6 +53,7 @@ class Runtime:
     # (one transaction instead of one per request); a crash loses at most the newest ones,
     # whose records are left in_flight and reconciled by external id.
     _pending_audit: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _acting: threading.local = field(default_factory=threading.local, repr=False)
 
     def remember_states(self, states: dict[str, SyncState | None]) -> None:
         """Called by the runner with the states of the batch it hands the plugin (read after
@@ -116,8 +118,20 @@ class Runtime:
                 if self.transport is None:
                     client.close()
 
+    @contextmanager
+    def acting_for(self, record_id: str) -> Iterator[None]:
+        """Remote writes made inside, on this thread, are audited under `record_id` (so
+        `flx show ID` lists them). Wrap each record's work in it."""
+        previous = getattr(self._acting, "record_id", None)
+        self._acting.record_id = record_id
+        try:
+            yield
+        finally:
+            self._acting.record_id = previous
+
     def _audit(self, method: str, path: str, status: int, remote_id: str | None) -> None:
-        row = audit_row(self.connection.name, self.run_id, method, path, status, remote_id)
+        row = audit_row(self.connection.name, self.run_id, method, path, status, remote_id,
+                        getattr(self._acting, "record_id", None))
         with self._lock:
             self._pending_audit.append(row)
 

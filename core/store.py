@@ -250,6 +250,17 @@ class Store(SyncMixin):
             for row in query:
                 yield dict(row.data)
 
+    def ids_like(self, kind: str, prefix: str, limit: int = 200) -> list[str]:
+        """Ids of a kind starting with `prefix`, letter case ignored (for "did you mean")."""
+        pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+        query = (sa.select(records.c.id).where(records.c.kind == kind,
+                                               sa.func.lower(records.c.id).like(pattern,
+                                                                                escape="\\"))
+                 .order_by(records.c.id).limit(limit))
+        with self._conn(write=False) as conn:
+            return [str(v) for v in conn.scalars(query)]
+
     def count_records(self, kind: str) -> int:
         with self._conn(write=False) as conn:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(records)
@@ -363,9 +374,12 @@ class Store(SyncMixin):
                 connection, run_id, method, path, status, remote_id, record_id)))
 
     def audit_entries(self, connection: str | None = None, run_id: int | None = None,
-                      limit: int = 100) -> list[dict[str, Any]]:
+                      limit: int = 100, *, record_id: str | None = None,
+                      ) -> list[dict[str, Any]]:
         """The audit trail, newest first."""
         query = sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
+        if record_id is not None:
+            query = query.where(audit.c.record_id == record_id)
         if connection is not None:
             query = query.where(audit.c.connection == connection)
         if run_id is not None:

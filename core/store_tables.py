@@ -122,6 +122,9 @@ audit = sa.Table(
     sa.Index("ix_audit_connection_at", "connection", "at"),
 )
 
+# Added by schema version 2 (`flx show ID` reads a record's writes).
+audit_record_index = sa.Index("ix_audit_record", audit.c.record_id)
+
 locks = sa.Table(
     "locks", metadata,
     sa.Column("name", sa.String(200), primary_key=True),
@@ -139,8 +142,12 @@ def _v1_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[records, sync_state, lookup_cache, runs, audit, locks])
 
 
+def _v2_audit_by_record(conn: Connection) -> None:
+    audit_record_index.create(conn, checkfirst=True)
+
+
 Migration = Callable[[Connection], None]
-MIGRATIONS: list[Migration] = [_v1_initial]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record]
 """Step N (1-based) brings a database from version N-1 to N. Append only."""
 
 

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import textwrap
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.padding import Padding
 from rich.table import Table
-from rich.text import Text
 
 from core.cli.context import CliState, get_state
 from core.errors import ConfigError, FlxError
@@ -112,14 +111,13 @@ def _print_error(state: CliState, row: dict[str, Any]) -> None:
         head.append(f"{row['attempts']} attempt" + ("s" if row["attempts"] != 1 else ""))
     if row.get("last_attempt_at"):
         head.append("last " + str(row["last_attempt_at"]).replace("T", " ").replace("Z", " UTC"))
-    state.out.print(Text(state.redactor.text(f"{row.get('record_id')}  ({', '.join(head)})"),
-                         style="bold"))
+    state.echo(f"{row.get('record_id')}  ({', '.join(head)})")
     lines = [str(row.get("message") or "")]
     if row.get("class") != "resolved":  # a resolved record needs no fix; its note is the message
         lines.append(f"fix: {row.get('hint')}" if row.get("hint") else "")
     for line in filter(None, lines):
-        state.out.print(Padding(Text(state.redactor.text(line)), (0, 0, 0, 2), expand=False))
-    state.out.print()
+        _indented(state, line)
+    state.echo()
 
 
 def retry_command(
@@ -187,6 +185,80 @@ def runs_command(ctx: typer.Context, as_json: JsonOption = False,
         state.echo(_api().INTERRUPTED_HINT)
 
 
+def show_command(
+    ctx: typer.Context,
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="The record's id.")],
+    connection: ConnectionOption = None, as_json: JsonOption = False,
+    writes: Annotated[int, typer.Option("--writes", min=0, metavar="N",
+                                        help="How many of its remote writes to list.")] = 20,
+) -> None:
+    """Everything flx knows about one record: where it stands, its ids in the accounting
+    system, what failed and how to fix it, and the writes made for it."""
+    state = get_state(ctx)
+    state.json_mode = as_json
+    from core.show import show_record
+
+    view = show_record(state.config(), state.store(), record_id, connection=connection,
+                       audit_limit=writes)
+    if as_json:
+        state.emit_json(view)
+        return
+    for record in view["records"]:
+        facts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in record["summary"].items())
+        state.echo(f"{record_id}: {record['kind'].replace('_', ' ')} imported "
+                   f"{_when(record['imported_at'])}" + (f" ({facts})" if facts else ""))
+    for row in view["sync"]:
+        said = {"skipped": "resolved by hand"}.get(row["status"], row["status"].replace("_", " "))
+        head = f"{row['connection']} {row['operation']}: {said}"
+        if row.get("attempts"):
+            head += f", {row['attempts']} attempt" + ("s" if row["attempts"] != 1 else "")
+        if row.get("last_attempt_at"):
+            head += f", last {_when(row['last_attempt_at'])}"
+        if row.get("next_retry_at"):
+            head += f"; tried again after {_when(row['next_retry_at'])}"
+        state.echo(head)
+        ids = _remote_text(row.get("remote_ids") or {})
+        lines = [f"ids: {ids}"] if ids else []
+        error = row.get("error") or {}
+        if error:
+            lines.append(f"{error.get('class')}: {error.get('message')}")
+            if error.get("class") != "resolved" and error.get("hint"):
+                lines.append(f"fix: {error['hint']}")
+        for line in lines:
+            _indented(state, line)
+    if view["writes"]:
+        state.echo("writes, newest first:")
+        for w in view["writes"]:
+            made = f" -> {w['remote_id']}" if w.get("remote_id") else ""
+            state.echo(f"  {_when(w['at'])}  {w['connection']}  {w['method']} {w['path']}  "
+                       f"{w['status']}{made}  (run {w['run_id']})")
+
+
+def _indented(state: CliState, text: str) -> None:
+    """`text` wrapped to the terminal under a two-space indent (no padding at line ends)."""
+    width = max(40, state.out.width)
+    state.echo(textwrap.fill(text, width=width, initial_indent="  ", subsequent_indent="  ",
+                             break_long_words=False, break_on_hyphens=False))
+
+
+def _when(iso: Any) -> str:
+    return str(iso or "").replace("T", " ").replace("Z", " UTC")
+
+
+def _remote_text(remote: dict[str, Any]) -> str:
+    """The accounting system's ids of a record, without the per-line detail."""
+    parts = []
+    for key, value in remote.items():
+        if key == "lines" or value in (None, "", {}, []):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+            parts.append(f"{key.replace('_', ' ')} ({value})")
+        else:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    return "; ".join(parts)
+
+
 def _runs_table(state: CliState, rows: Sequence[dict[str, Any]]) -> None:
     """Runs in columns that fit 80: short times, only the counts that are not zero, and the
     connection as the title when every run is of the same one."""
@@ -218,3 +290,4 @@ def register(app: typer.Typer) -> None:
     app.command("retry")(retry_command)
     app.command("resolve")(resolve_command)
     app.command("runs")(runs_command)
+    app.command("show")(show_command)

@@ -183,7 +183,8 @@ def guarded(ctx: NetSuiteContext, record_id: str,
     go on); an AbortError stops the run. Counts the requests the record cost."""
     before = ctx.client.thread_requests
     try:
-        result = send()
+        with ctx.runtime.acting_for(record_id):
+            result = send()
     except AbortError:
         raise
     except FlxError as err:

@@ -118,6 +118,36 @@ def test_errors_and_runs_read_whole_in_an_80_column_terminal(env: Env) -> None:
     assert "ok (dry run)" in words and "failed 0.0s 1 sent, 1 failed, 1 waiting" in words
 
 
+def test_show_tells_where_one_record_stands_and_what_was_written_for_it(env: Env) -> None:
+    flx(env, "run", "send-orders")
+    result = flx(env, "show", "ORD-1")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ORD-1: order imported ")
+    assert "prod send-orders: sent" in lines
+    assert "prod send-shipments" not in result.stdout  # an order has no shipment operation
+    [write] = [line for line in lines if " POST " in line]
+    assert "/orders" in write and "(run 1)" in write
+
+    view = json.loads(flx(env, "show", "ORD-1", "--json").stdout)
+    [sync] = view["sync"]
+    assert (sync["status"], sync["remote_ids"]) == ("sent", {"order": write.split("-> ")[1]
+                                                              .split()[0]})
+    assert [(w["method"], w["status"]) for w in view["writes"]] == [("POST", 201)]
+
+    text = flx(env, "show", "ORD-2").stdout  # refused by the remote system: the error, the fix
+    assert "prod send-orders: failed, 1 attempt" in text and "item FLX-1 is inactive" in text
+    assert "  fix: " in text
+
+    text = flx(env, "show", "SH-2").stdout
+    assert "SH-2: shipment imported" in text and "order id ORD-2" in text
+    assert "prod send-shipments: not taken yet" in text
+
+    result = flx(env, "show", "ord-1")
+    assert result.exit_code == 1
+    assert "no record 'ord-1' in the store" in result.stderr and "ORD-1" in result.stderr
+
+
 def test_retry_resolve_and_runs(env: Env) -> None:
     flx(env, "run", "send-orders")
     result = flx(env, "retry", "ORD-1")

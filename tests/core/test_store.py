@@ -18,8 +18,8 @@ from core import store_engine
 from core.errors import AbortError, ConfigError, RetryableError
 from core.records import content_hash
 from core.store import Store
+from core.store_tables import MIGRATIONS, audit_record_index, schema_version, utcnow
 from core.store_tables import audit as audit_table
-from core.store_tables import schema_version, utcnow
 
 OP = "send-orders"
 
@@ -369,7 +369,23 @@ def test_reopening_keeps_data_and_schema_version(store_url: str) -> None:
     with Store(store_url) as second:
         assert second.get_record("order", "A") == order("A")
         with second.engine.connect() as conn:
-            assert conn.scalar(sa.select(schema_version.c.version)) == 1
+            assert conn.scalar(sa.select(schema_version.c.version)) == len(MIGRATIONS)
+
+
+def test_a_store_of_schema_version_1_is_brought_up_to_date(store_url: str) -> None:
+    with Store(store_url) as first:  # a database as flx's first schema left it
+        first.upsert_records("order", [order("A")])
+        with first.engine.begin() as conn:
+            audit_record_index.drop(conn)
+            conn.execute(sa.update(schema_version).values(version=1))
+    with Store(store_url) as second:
+        second.audit("prod", 1, "POST", "/record/v1/salesOrder", 204, "7", record_id="A")
+        assert [e["remote_id"] for e in second.audit_entries(record_id="A")] == ["7"]
+        assert second.get_record("order", "A") == order("A")
+        with second.engine.connect() as conn:
+            assert conn.scalar(sa.select(schema_version.c.version)) == 2
+            names = {i["name"] for i in sa.inspect(conn).get_indexes("audit")}
+        assert "ix_audit_record" in names
 
 
 def test_a_store_from_a_newer_flx_is_refused(store_url: str) -> None:

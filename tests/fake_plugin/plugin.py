@@ -208,7 +208,11 @@ def _send(kind: str, connection: Connection, records: Sequence[dict[str, Any]],
         return None
     session = Session(connection, runtime)
     try:
-        return runtime.map(lambda record: session.send(kind, record), records)
+        def one(record: dict[str, Any]) -> RecordResult:
+            with runtime.acting_for(str(record["id"])):
+                return session.send(kind, record)
+
+        return runtime.map(one, records)
     finally:
         session.client.close()
 
