@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .conftest import Workspace
@@ -30,6 +31,18 @@ def test_demo_data_flows_into_netsuite_and_a_rerun_creates_nothing(
     po_id = lines[1]["createdPo"]["id"]
     po = next(p for p in workspace.records("purchaseOrder") if p["id"] == po_id)
     assert po["createdFrom"]["id"] == exploded["id"]
+
+    # Every write is kept under the record it was made for: `flx show` lists them.
+    code, text = workspace.flx("show", "ORD-1002", "--json")
+    assert code == 0, text
+    view = json.loads(text)
+    assert [(w["method"], w["path"].rsplit("/", 1)[-1]) for w in view["writes"]] == [
+        ("POST", "salesOrder"), ("POST", "customer")]
+    assert view["writes"][0]["remote_id"] == exploded["id"]
+    assert view["sync"][0]["remote_ids"]["sales_order"] == exploded["id"]
+    code, text = workspace.flx("show", "SHP-1", "--json")
+    [write] = json.loads(text)["writes"]
+    assert write["path"].endswith(f"salesOrder/{so['id']}/!transform/itemFulfillment")
 
     before = workspace.emulator.stats()["records"]
     for op in ("send-orders", "send-shipments", "send-vendor-bills"):
