@@ -45,6 +45,7 @@ class FlxError(Exception):
         data: dict[str, Any] = {"class": self.error_class, "message": self.message}
         if self.hint:
             data["hint"] = self.hint
+        data["problems"] = list(getattr(self, "problems", None) or [])  # one shape for all
         return data
 
 

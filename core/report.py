@@ -127,10 +127,17 @@ class RunReport:
             parts.append(f"{self.out_of_scope} not selected for this connection")
         if self.others:
             parts.append(f"{self.others} handled by another worker")
-        done = ", ".join(parts) or "nothing to do"
         run = f" (run {self.run_id})" if self.run_id is not None else ""
+        requests = f"{self.requests} request{'s' * (self.requests != 1)}"
+        if self.aborted:
+            done = ", ".join(parts) or "nothing sent"
+            text = (f"{self.operation} on {self.connection}: aborted ({self.aborted_class}) "
+                    f"after {self.duration:.1f}s: {done}; the records it did not reach stay "
+                    f"queued for the next run{run}")
+            return self.redactor.text(text)
+        done = ", ".join(parts) or "nothing to do"
         text = (f"{self.operation} on {self.connection}: {done} in {self.duration:.1f}s, "
-                f"{self.requests} request{'s' * (self.requests != 1)}{run}")
+                f"{requests}{run}")
         if self.dry_run:
             text += " - dry run: nothing was written"
         return self.redactor.text(text)
@@ -166,9 +173,11 @@ def _ids(remote_ids: dict[str, Any]) -> str:
 
 
 def print_run(report: RunReport, console: Console | None = None, *,
-              max_rows: int = 200) -> None:
-    """The report as a table (failures first, then the rest) and a summary line."""
+              max_rows: int = 200, errors: Console | None = None) -> None:
+    """The report as a table (failures first, then the rest) and a summary line; why a run
+    aborted goes to `errors` (stderr) as `error: ...`, like every other error."""
     console = console or Console()
+    errors = errors or Console(stderr=True, highlight=False)
     data = report.to_dict()  # print only what passed the redactor
     rows = data["rows"]
     order = {"failed": 0, "waiting": 1, "dry_run": 2, "sent": 3, "linked": 3}
@@ -198,6 +207,6 @@ def print_run(report: RunReport, console: Console | None = None, *,
     for note in data["notes"]:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if data["aborted"]:
-        console.print(f"[bold red]aborted:[/bold red] {escape(data['aborted'])}")
+        errors.print(f"error: the run stopped: {escape(data['aborted'])}")
     style = "red" if report.exit_code else "green"
     console.print(f"[{style}]{escape(report.summary())}[/{style}]")

@@ -76,10 +76,13 @@ def _prepare(config: Config, plugins: Plugins, operation: str, connection_name: 
     settings = config.operation_settings(connection, operation)
     if settings is None:
         if require_enabled:
+            table = f"[connections.{connection.name}.operations.{operation}]"
+            where = getattr(config, "path", "flx.toml")
+            present = operation in connection.operations
             raise ConfigError(
                 f"{operation} is not enabled for connection {connection.name!r}",
-                hint=f"add a [connections.{connection.name}.operations.{operation}] table to "
-                     f"{getattr(config, 'path', 'flx.toml')} (with enabled = true)")
+                hint=f"set enabled = true in the {table} table of {where}" if present else
+                f"add a {table} table to {where}")
         settings = dict(connection.operation(operation))
     profile = load_profile(connector, settings.get("mapping"),
                            base_dir=getattr(config, "base_dir", None))
@@ -173,7 +176,8 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             finally:
                 runtime.close()  # the plugin's HTTP connections: a scheduler runs for days
         report.finished_at = dt.datetime.now(dt.UTC)
-        store.finish_run(run_id, report.counts, report.status)
+        store.finish_run(run_id, report.counts, report.status, error={
+            "class": report.aborted_class, "message": report.aborted} if report.aborted else None)
         # Issue 8: the built-in webhook notifier (core/alerts.py) reads [alerts] of flx.toml.
         from core.alerts import configure_alerts
 

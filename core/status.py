@@ -108,7 +108,7 @@ def _run_row(run: dict[str, Any]) -> dict[str, Any]:
             "operation": run.get("operation"), "dry_run": bool(run.get("dry_run")),
             "started_at": iso_utc(started), "finished_at": iso_utc(finished),
             "duration_seconds": duration, "status": run.get("status"),
-            "counts": dict(run.get("counts") or {})}
+            "counts": dict(run.get("counts") or {}), "error": run.get("error")}
 
 
 def _waiting(store: Store, connection: str, operation: str) -> list[dict[str, Any]]:
@@ -141,7 +141,8 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
     sync = []
     for conn, op in _pairs(config, store):
         by_status = counts.get((conn, op), {})
-        runs = store.recent_runs(connection=conn, operation=op, limit=1)
+        # The last real run: a dry run changes nothing, and the schedule counts from real ones.
+        runs = store.recent_runs(connection=conn, operation=op, limit=1, real_only=True)
         settings = config.connections[conn].operations.get(op) if conn in config.connections \
             else None
         enabled = settings is not None and settings.get("enabled", True) is not False
@@ -211,6 +212,13 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         elif last and last.get("status") == "running":
             head += (f": last run {_short(last['started_at'])} running (still going, or "
                      "killed: the next run of this operation takes up its records)")
+        elif last and last.get("status") == "aborted":
+            error = last.get("error") or {}
+            why = str(error.get("message") or "").split("\n")[0]
+            why = why if len(why) <= 100 else why[:99] + "…"
+            head += (f": last run {_short(last['started_at'])} aborted"
+                     + (f" ({error.get('class')}: {why})" if why else "")
+                     + "; see `flx runs` and run it again after the fix")
         elif last:
             ran = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
                             (last.get("counts") or {}).items() if n) or "nothing to do"
@@ -284,9 +292,12 @@ def _states_for(config: Config, store: Store, record_ids: Iterable[str], *,
             yield rid, None
 
 
-def _why_not(rid: str, state: SyncState | None) -> str:
+def _why_not(rid: str, state: SyncState | None, store: Store | None = None) -> str:
     if state is None:
-        return f"{rid}: no sync state (never tried on these connections/operations)"
+        if store is not None and not any(store.record_info(kind, rid) for kind in RECORD_KINDS):
+            return (f"{rid}: no record with this id in the store (ids are exact, letter case "
+                    "included; `flx show ID` looks one up)")
+        return f"{rid}: not tried yet, so there is nothing to retry (it goes out at the next run)"
     if state.status in ("sent", "linked"):
         return (f"{rid}: already {state.status} on {state.connection} ({state.operation}); "
                 f"`flx run {state.operation} --only {rid} --force` sends it again")
@@ -319,7 +330,7 @@ def retry(config: Config, store: Store, record_ids: list[str] | None, *,
                 targets.append(state)
                 per_id.setdefault(rid, [])
             else:
-                per_id.setdefault(rid, []).append(_why_not(rid, state))
+                per_id.setdefault(rid, []).append(_why_not(rid, state, store))
         # An id is only a problem when none of its connections/operations could be retried.
         problems = [p for rid, why in per_id.items() if why and not any(
             t.record_id == rid for t in targets) for p in why]
@@ -363,7 +374,7 @@ def resolve(config: Config, store: Store, record_id: str, note: str, *,
             targets.extend((c, o, None) for c, o in _unsent_pairs(
                 config, store, record_id, operation, connection))
         elif state.status in ("sent", "linked"):
-            problems.append(_why_not(record_id, state))
+            problems.append(_why_not(record_id, state, store))
         else:
             targets.append((state.connection, state.operation, state))
     if not targets:

@@ -338,10 +338,12 @@ class Store(SyncMixin):
                 started_at=utcnow(), status="running"))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def finish_run(self, run_id: int, counts: dict[str, Any], status: str) -> None:
+    def finish_run(self, run_id: int, counts: dict[str, Any], status: str,
+                   error: dict[str, Any] | None = None) -> None:
+        """`error`: why an aborted run stopped ({"class", "message"}, already redacted)."""
         with self._conn(write=True) as conn:
             conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
-                finished_at=utcnow(), counts=counts, status=status))
+                finished_at=utcnow(), counts=counts, status=status, error=error))
 
     def interrupt_stale_runs(self, connection: str, operation: str) -> int:
         """Mark the real (not dry) runs of connection + operation still `running` as
@@ -356,9 +358,11 @@ class Store(SyncMixin):
             return int(result.rowcount or 0)
 
     def recent_runs(self, connection: str | None = None, operation: str | None = None,
-                    limit: int = 20) -> list[dict[str, Any]]:
-        """Newest first."""
+                    limit: int = 20, *, real_only: bool = False) -> list[dict[str, Any]]:
+        """Newest first; `real_only` leaves dry runs out."""
         query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if real_only:
+            query = query.where(runs.c.dry_run.is_(False))
         if connection is not None:
             query = query.where(runs.c.connection == connection)
         if operation is not None:

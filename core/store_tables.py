@@ -103,6 +103,8 @@ runs = sa.Table(
     sa.Column("finished_at", UTCDateTime(), nullable=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("counts", sa.JSON(none_as_null=True), nullable=True),
+    # Added by schema version 3: why an aborted run stopped ({"class", "message"}).
+    sa.Column("error", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("ix_runs_connection", "connection", "operation", "id"),
 )
 
@@ -146,8 +148,14 @@ def _v2_audit_by_record(conn: Connection) -> None:
     audit_record_index.create(conn, checkfirst=True)
 
 
+def _v3_run_error(conn: Connection) -> None:
+    if "error" not in {c["name"] for c in sa.inspect(conn).get_columns("runs")}:
+        conn.execute(sa.text("ALTER TABLE runs ADD COLUMN error "
+                             + sa.JSON().compile(dialect=conn.dialect)))
+
+
 Migration = Callable[[Connection], None]
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record, _v3_run_error]
 """Step N (1-based) brings a database from version N-1 to N. Append only."""
 
 

@@ -15,7 +15,9 @@ from core.cli.context import (
     QuietConsole,
     get_state,
     pick_connection,
+    report_error,
 )
+from core.errors import RecordError
 
 
 class Operation(StrEnum):
@@ -117,7 +119,7 @@ def run_command(
         from core.report import print_run
 
         # print_run writes rich markup; QuietConsole: `| head` does not end the command.
-        print_run(report, QuietConsole(highlight=False))
+        print_run(report, QuietConsole(highlight=False), errors=state.err)
     raise typer.Exit(_exit_code(report))
 
 
@@ -148,8 +150,12 @@ def render_command(
     state.json_mode = as_json  # without --json an error goes to stderr only
     op = operation.value
     name = pick_connection(state, connection, op)
-    payloads = render_operation(state.config(), state.plugins, op, name, record_id,
-                                transport=state.transport, store=state.store())
+    try:
+        payloads = render_operation(state.config(), state.plugins, op, name, record_id,
+                                    transport=state.transport, store=state.store())
+    except RecordError as exc:  # the record cannot be sent as it is: a record failure, exit 3
+        report_error(state, exc)
+        raise typer.Exit(EXIT_RECORDS_FAILED) from None
     state.emit_json(payloads)
 
 

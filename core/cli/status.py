@@ -17,6 +17,7 @@ options and print:
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import importlib
 import textwrap
@@ -29,7 +30,7 @@ from rich import box
 from rich.table import Table
 
 from core.cli.context import CliState, get_state
-from core.errors import ConfigError, FlxError
+from core.errors import FlxError
 from core.model import OPERATIONS
 
 
@@ -61,6 +62,20 @@ ConnectionOption = Annotated[str | None, typer.Option(
     "--connection", "-c", metavar="NAME", help="Only this connection.")]
 
 
+def _known_connection(state: CliState, value: str | None) -> None:
+    """A --connection that names no connection is a typo: usage error (exit 2) with the
+    nearest name, like --class and --operation."""
+    if value is None:
+        return
+    known = set(state.config().connections)
+    known |= {row["connection"] for row in state.store().sync_summary()}
+    try:
+        _one_of("a connection", sorted(known), value)
+    except typer.BadParameter as exc:
+        exc.param_hint = "'--connection'"
+        raise
+
+
 def _api() -> ModuleType:
     try:
         return importlib.import_module("core.status")
@@ -87,20 +102,50 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def errors_command(ctx: typer.Context, as_json: JsonOption = False,
                    error_class: ClassOption = None, operation: OperationOption = None,
-                   connection: ConnectionOption = None) -> None:
-    """Failed and waiting records, with what to fix."""
+                   connection: ConnectionOption = None,
+                   limit: Annotated[int | None, typer.Option(
+                       "--limit", min=1, metavar="N",
+                       help="Show at most N records (default 50; with --json: all).")] = None,
+                   ) -> None:
+    """Failed records with what to fix, then waiting records grouped by reason.
+
+    Waiting records are listed one by one with --class waiting."""
     state = get_state(ctx)
     state.json_mode = as_json
+    _known_connection(state, connection)
     rows = _api().list_errors(state.config(), state.store(),
                               error_class=error_class, operation=operation,
                               connection=connection)
     if as_json:
-        state.emit_json({"errors": rows})
-    elif not rows:
+        state.emit_json({"errors": rows[:limit] if limit else rows})
+        return
+    if not rows:
         state.echo("no errors")
-    else:
-        for row in rows:
-            _print_error(state, row)
+        return
+    # Thousands of waiting records (orders not routed yet) would bury the failures: unless
+    # asked for, they are counted per reason, as `flx status` does.
+    waiting = [r for r in rows if r.get("class") == "waiting"] if error_class is None else []
+    listed = [r for r in rows if r not in waiting] if waiting else rows
+    shown = listed[: limit or DEFAULT_ERRORS_SHOWN]
+    for row in shown:
+        _print_error(state, row)
+    if len(listed) > len(shown):
+        state.echo(f"... and {len(listed) - len(shown)} more (--limit N shows more; --json "
+                   "lists all)")
+        state.echo()
+    if waiting:
+        groups: dict[tuple[str, str, str], int] = {}
+        for row in waiting:
+            reason = _api().reason_group(str(row.get("message") or ""), str(row["record_id"]))
+            key = (str(row.get("connection")), str(row.get("operation")), reason)
+            groups[key] = groups.get(key, 0) + 1
+        _indented(state, f"{len(waiting)} waiting (they go out by themselves once what they "
+                  "wait for is there; `flx errors --class waiting` lists them):", indent="")
+        for (conn, op, reason), count in sorted(groups.items(), key=lambda g: -g[1]):
+            _indented(state, f"{count} {conn} {op}: {reason}")
+
+
+DEFAULT_ERRORS_SHOWN = 50
 
 
 def _print_error(state: CliState, row: dict[str, Any]) -> None:
@@ -111,7 +156,7 @@ def _print_error(state: CliState, row: dict[str, Any]) -> None:
         head.append(f"{row['attempts']} attempt" + ("s" if row["attempts"] != 1 else ""))
     if row.get("last_attempt_at"):
         head.append("last " + str(row["last_attempt_at"]).replace("T", " ").replace("Z", " UTC"))
-    state.echo(f"{row.get('record_id')}  ({', '.join(head)})")
+    _indented(state, f"{row.get('record_id')}  ({', '.join(head)})", indent="")
     lines = [str(row.get("message") or "")]
     if row.get("class") != "resolved":  # a resolved record needs no fix; its note is the message
         lines.append(f"fix: {row.get('hint')}" if row.get("hint") else "")
@@ -134,6 +179,7 @@ def retry_command(
     Give record IDs, or --all (optionally narrowed by --class, --operation, --connection)."""
     state = get_state(ctx)
     state.json_mode = as_json
+    _known_connection(state, connection)
     if bool(record_ids) == all_failed:
         raise typer.BadParameter("give record IDs or --all (not both, not neither)")
     count = _api().retry(state.config(), state.store(),
@@ -155,9 +201,10 @@ def resolve_command(
     """Mark a record resolved by hand (never sent again)."""
     state = get_state(ctx)
     state.json_mode = as_json
+    _known_connection(state, connection)
     if not note.strip():
-        raise ConfigError("--note must say why the record is resolved",
-                          hint="for example --note 'entered by hand in NetSuite as SO812'")
+        raise typer.BadParameter("say why the record is resolved, for example --note 'entered "
+                                 "by hand in NetSuite as SO812'", param_hint="'--note'")
     count = _api().resolve(state.config(), state.store(), record_id, note,
                            operation=operation, connection=connection)
     if as_json:
@@ -173,6 +220,7 @@ def runs_command(ctx: typer.Context, as_json: JsonOption = False,
     """Recent runs, newest first."""
     state = get_state(ctx)
     state.json_mode = as_json
+    _known_connection(state, connection)
     rows = _api().list_runs(state.config(), state.store(),
                             connection=connection, operation=operation, limit=limit)
     if as_json:
@@ -183,6 +231,11 @@ def runs_command(ctx: typer.Context, as_json: JsonOption = False,
         _runs_table(state, rows)
     if not as_json and any(r.get("status") == "interrupted" for r in rows):
         state.echo(_api().INTERRUPTED_HINT)
+    aborted = [r for r in rows if r.get("error")]
+    if not as_json and aborted:  # the newest abort's reason, in full
+        state.echo(f"run {aborted[0]['id']} stopped:")
+        for line in str(aborted[0]["error"].get("message")).splitlines():
+            _indented(state, line.strip())
 
 
 def show_command(
@@ -196,6 +249,7 @@ def show_command(
     system, what failed and how to fix it, and the writes made for it."""
     state = get_state(ctx)
     state.json_mode = as_json
+    _known_connection(state, connection)
     from core.show import show_record
 
     view = show_record(state.config(), state.store(), record_id, connection=connection,
@@ -234,11 +288,12 @@ def show_command(
                        f"{w['status']}{made}  (run {w['run_id']})")
 
 
-def _indented(state: CliState, text: str) -> None:
-    """`text` wrapped to the terminal under a two-space indent (no padding at line ends)."""
+def _indented(state: CliState, text: str, indent: str = "  ") -> None:
+    """`text` wrapped to the terminal under an indent (no padding at line ends)."""
     width = max(40, state.out.width)
-    state.echo(textwrap.fill(text, width=width, initial_indent="  ", subsequent_indent="  ",
-                             break_long_words=False, break_on_hyphens=False))
+    state.echo(textwrap.fill(text, width=width, initial_indent=indent,
+                             subsequent_indent=indent, break_long_words=False,
+                             break_on_hyphens=False))
 
 
 def _when(iso: Any) -> str:
@@ -262,11 +317,12 @@ def _remote_text(remote: dict[str, Any]) -> str:
 def _runs_table(state: CliState, rows: Sequence[dict[str, Any]]) -> None:
     """Runs in columns that fit 80: short times, only the counts that are not zero, and the
     connection as the title when every run is of the same one."""
+    this_year = f"{dt.datetime.now(dt.UTC).year}-"
     connections = {row.get("connection") for row in rows}
     one = len(connections) == 1
     title = f"connection {rows[0].get('connection')}" if one else None
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
-    for name in ("id", "started UTC", "connection", "operation", "status", "took"):
+    for name in ("id", "UTC", "connection", "operation", "status", "took"):
         if not (one and name == "connection"):
             table.add_column(name, no_wrap=True)
     table.add_column("records")
@@ -274,8 +330,14 @@ def _runs_table(state: CliState, rows: Sequence[dict[str, Any]]) -> None:
         counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in
                            (row.get("counts") or {}).items() if n) or "nothing to do"
         status = str(row.get("status")) + (" (dry run)" if row.get("dry_run") else "")
+        if row.get("status") == "aborted":
+            why = (row.get("error") or {}).get("class")
+            counts = (f"{why} error" if why else "reason not recorded") + (
+                "" if counts == "nothing to do" else f"; {counts}")
         took = row.get("duration_seconds")
         started = str(row.get("started_at") or "")[:16].replace("T", " ")
+        if started.startswith(this_year):  # recent runs: the year only when it is not this one
+            started = started[5:]
         cells = [row.get("id"), started, row.get("connection"), row.get("operation"), status,
                  "" if took is None else f"{took:.1f}s", counts]
         if one:

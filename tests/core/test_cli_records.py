@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import core.status as real_status
 from core.cli.main import build_app
 from core.cli.records import Operation
-from core.errors import RecordValidationError
+from core.errors import MappingError, RecordValidationError
 from core.model import OPERATIONS, Connector, RecordResult
 from core.plugins import build_plugins, hookimpl
 
@@ -51,6 +51,9 @@ class Books:
 
     @hookimpl
     def render_payloads(self, operation, connection, record, runtime):
+        if record["channel"] == "unmapped":
+            raise MappingError("order U1: SKU 'A' has no item", hint="map SKU 'A'",
+                               record_id=record["id"])
         return [{"name": "order", "method": "POST", "path": "/order",
                  "body": {"ref": record["id"]}}]
 
@@ -143,6 +146,18 @@ def test_render_unknown_record_exits_1(app, cfg):
     result = invoke(app, cfg, "render", "send-orders", "--id", "NOPE", "--json")
     assert result.exit_code == 1, result.output
     assert "NOPE" in json.loads(result.stdout)["error"]["message"]
+
+
+def test_render_of_a_record_that_cannot_be_sent_exits_3_with_the_fix(app, cfg, tmp_path):
+    path = tmp_path / "u.json"
+    path.write_text(json.dumps({"orders": [order("U1", channel="unmapped")]}))
+    assert invoke(app, cfg, "import", str(path)).exit_code == 0
+    result = invoke(app, cfg, "render", "send-orders", "--id", "U1", "--json")
+    assert result.exit_code == 3  # the record's problem, as a run would count it
+    assert json.loads(result.stdout)["error"] == {
+        "class": "reference", "message": "order U1: SKU 'A' has no item", "hint": "map SKU 'A'",
+        "problems": []}
+    assert "fix: map SKU 'A'" in result.stderr
 
 
 def test_import_reports_and_exits_3_on_rejected_records(app, cfg, tmp_path):

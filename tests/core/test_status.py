@@ -269,7 +269,7 @@ def test_retry_explains_what_cannot_be_retried(env: Env) -> None:
     assert "ORD-1: already sent on prod (send-orders); `flx run send-orders --only ORD-1 " \
            "--force` sends it again" in problems
     assert "ORD-2: waiting (order ORD-2 is cancelled)" in problems
-    assert "ORD-404: no sync state" in problems
+    assert "ORD-404: no record with this id in the store" in problems
 
 
 # --- resolve -------------------------------------------------------------------------------------

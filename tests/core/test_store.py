@@ -377,13 +377,19 @@ def test_a_store_of_schema_version_1_is_brought_up_to_date(store_url: str) -> No
         first.upsert_records("order", [order("A")])
         with first.engine.begin() as conn:
             audit_record_index.drop(conn)
+            conn.execute(sa.text("ALTER TABLE runs DROP COLUMN error"))
             conn.execute(sa.update(schema_version).values(version=1))
     with Store(store_url) as second:
         second.audit("prod", 1, "POST", "/record/v1/salesOrder", 204, "7", record_id="A")
         assert [e["remote_id"] for e in second.audit_entries(record_id="A")] == ["7"]
+        run = second.start_run("prod", "send-orders", False)
+        second.finish_run(run, {"sent": 0}, "aborted", error={"class": "authentication",
+                                                              "message": "refused"})
+        assert second.recent_runs()[0]["error"] == {"class": "authentication",
+                                                    "message": "refused"}
         assert second.get_record("order", "A") == order("A")
         with second.engine.connect() as conn:
-            assert conn.scalar(sa.select(schema_version.c.version)) == 2
+            assert conn.scalar(sa.select(schema_version.c.version)) == len(MIGRATIONS) == 3
             names = {i["name"] for i in sa.inspect(conn).get_indexes("audit")}
         assert "ix_audit_record" in names
 
