@@ -172,6 +172,28 @@ def _ids(remote_ids: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _group_waiting(rows: list[dict[str, Any]], at_least: int = 4) -> list[dict[str, Any]]:
+    """Waiting rows that share a reason become one row when there are `at_least` of them:
+    200 orders "not routed yet" read better as one line than as 200."""
+    from core.hints import reason_group
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["status"] == "waiting":
+            groups.setdefault(reason_group(row["message"] or "", row["record_id"]), []).append(row)
+    big = {reason: members for reason, members in groups.items() if len(members) >= at_least}
+    if not big:
+        return rows
+    grouped = {id(row) for members in big.values() for row in members}
+    out = [row for row in rows if id(row) not in grouped]
+    for reason, members in big.items():
+        ids = ", ".join(m["record_id"] for m in members[:3])
+        out.append({"record_id": f"{len(members)} records ({ids}, ...)", "status": "waiting",
+                    "remote_ids": {}, "message": reason, "error_class": None,
+                    "hint": None, "warnings": []})
+    return out
+
+
 def print_run(report: RunReport, console: Console | None = None, *,
               max_rows: int = 200, errors: Console | None = None) -> None:
     """The report as a table (failures first, then the rest) and a summary line; why a run
@@ -179,7 +201,7 @@ def print_run(report: RunReport, console: Console | None = None, *,
     console = console or Console()
     errors = errors or Console(stderr=True, highlight=False)
     data = report.to_dict()  # print only what passed the redactor
-    rows = data["rows"]
+    rows = _group_waiting(data["rows"])
     order = {"failed": 0, "waiting": 1, "dry_run": 2, "sent": 3, "linked": 3}
     shown = sorted(rows, key=lambda r: order.get(r["status"], 4))[:max_rows]
     if shown:

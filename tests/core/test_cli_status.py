@@ -187,6 +187,15 @@ def test_a_mistyped_connection_is_wrong_usage_with_the_nearest_name(env: Env, ar
     assert "'prd' is not a connection; use one of prod; did you mean 'prod'?" in result.stderr
 
 
+def test_a_run_report_counts_many_records_waiting_for_one_reason_in_one_row(env: Env) -> None:
+    env.load(orders=[make_order(f"ORD-C{n}", status="cancelled") for n in range(6)])
+    text = flx(env, "run", "send-orders").stdout
+    assert "7 records (ORD-3, ORD-C0, ORD-C1, ...)" in text and "order is cancelled" in text
+    assert "ORD-C5" not in text  # one row for the reason, not one per record
+    rows = json.loads(flx(env, "run", "send-orders", "--dry-run", "--json").stdout)["rows"]
+    assert sum(r["status"] == "waiting" for r in rows) == 7  # --json keeps every record
+
+
 def test_resolve_without_a_reason_is_wrong_usage(env: Env) -> None:
     result = flx(env, "resolve", "ORD-3", "--note", "  ")
     assert result.exit_code == 2 and "say why the record is resolved" in result.stderr
