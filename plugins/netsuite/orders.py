@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from core.errors import FlxError, MappingError, RemoteRejectedError
@@ -27,9 +29,25 @@ from plugins.netsuite.common import (
 from plugins.netsuite.customers import CustomerResolver
 from plugins.netsuite.lookups import ItemResolver, existing_transactions
 from plugins.netsuite.purchase_orders import PurchaseOrders
-from plugins.netsuite.routing import PlannedLine, plan_lines
+from plugins.netsuite.routing import (
+    PlannedLine,
+    Problem,
+    plan_lines,
+    problems_error,
+    split_discounts,
+)
 
 OPERATION = "send-orders"
+
+
+@dataclass
+class Plan:
+    """An order's Sales Order lines, and the problems found in the order alone (a line
+    discount larger than its line): reported with the reference problems found later, so
+    one failure names everything to fix."""
+
+    lines: list[PlannedLine]
+    problems: list[Problem] = field(default_factory=list)
 
 
 class OrderSender:
@@ -46,7 +64,7 @@ class OrderSender:
     # -- the batch -------------------------------------------------------------------------------
 
     def send(self, orders: list[dict[str, Any]]) -> list[RecordResult]:
-        plans: dict[str, list[PlannedLine] | FlxError] = {}
+        plans: dict[str, Plan | FlxError] = {}
         for order in orders:
             try:
                 plans[order["id"]] = self.plan(order)
@@ -54,7 +72,7 @@ class OrderSender:
                 plans[order["id"]] = err
         # Batched look-ups first, side by side: one query for every SKU, one per customer key
         # kind, one for existing transactions. AbortErrors (auth) propagate and stop the run.
-        skus = [p.sku for lines in plans.values() if isinstance(lines, list) for p in lines]
+        skus = [p.sku for plan in plans.values() if isinstance(plan, Plan) for p in plan.lines]
         existing: dict[str, dict[str, str]] = {}
 
         def find_existing() -> None:
@@ -78,8 +96,9 @@ class OrderSender:
                     link = link_payload(found)
                     return RecordResult(order["id"], "dry_run", message=link["message"],
                                         payloads=[link])
+                payloads, warnings = self.preview(order, planned)
                 return RecordResult(order["id"], "dry_run", message="would send",
-                                    payloads=self.payloads(order, planned))
+                                    payloads=payloads, warnings=warnings)
             return self._send_one(order, planned, existing.get(order["id"]))
 
         try:
@@ -101,14 +120,15 @@ class OrderSender:
     def external_id(self, order: dict[str, Any]) -> str:
         return eid(order["id"])
 
-    def plan(self, order: dict[str, Any]) -> list[PlannedLine]:
+    def plan(self, order: dict[str, Any]) -> Plan:
         try:
-            return plan_lines(order, self.sku_level)
+            lines = plan_lines(order, self.sku_level)
         except (KeyError, ValueError) as err:
             raise MappingError(
                 f"order {order['id']}: routing refers to something missing ({err})",
                 hint="check that every fulfillment request item names an order line id of "
                      "the order, then re-import it", record_id=order["id"]) from err
+        return Plan(lines, split_discounts(order, lines))
 
     # -- one order -------------------------------------------------------------------------------
 
@@ -116,9 +136,10 @@ class OrderSender:
         state = self.runtime.state(order_id)
         return (state.remote_ids or {}).get("sales_order") if state else None
 
-    def _send_one(self, order: dict[str, Any], lines: list[PlannedLine],
+    def _send_one(self, order: dict[str, Any], plan: Plan,
                   existing: dict[str, str] | None) -> RecordResult:
         order_id = order["id"]
+        lines = plan.lines
         state = self.runtime.state(order_id)
         resumed = state is not None and state.status == "in_flight"
         so_id = self._known_so(order_id)
@@ -138,21 +159,24 @@ class OrderSender:
                 f"Sales Order {so_id} is already in NetSuite; nothing sent. flx does not change "
                 "a Sales Order once created: edit it in NetSuite if the order changed"))
         warnings: list[str] = []
-        try:
-            self._resolve_lines(order, lines)
-        except MappingError as err:
-            if not existing or so_id:
-                raise
+        # Every problem at once (items, vendors, locations, the order's own data): a user
+        # fixes them in one round instead of meeting the next one at the next run.
+        problems = [*plan.problems, *self._resolve_lines(order, lines)]
+        if problems and existing and not so_id:
             # Linking needs no item or vendor mapping; only matching its PO ids does.
             warnings.append(f"linked without matching its lines or Purchase Orders: "
-                            f"{err.message}")
-            lines = []
+                            f"{problems_error(order_id, problems).message}")
+            lines, problems = [], []
         if existing and not so_id:
             # Carrying flx's own external id after an earlier attempt of this order failed
             # or died, it is the order flx created (its answer was lost): sent, not linked.
             ours = (existing.get("externalid") == self.external_id(order) and state is not None
                     and state.attempts > 0)
             so_id, status = existing["id"], ("sent" if resumed or ours else "linked")
+        if not so_id:
+            problems += self._create_problems(order)
+        if problems:
+            raise problems_error(order_id, problems)
         recovered = bool(so_id) and status == "sent"  # made by an earlier, interrupted attempt
         customer_id = how = None
         if not so_id:
@@ -179,11 +203,8 @@ class OrderSender:
             # now, so a crash before the result is recorded resumes instead of re-linking.
             self.runtime.checkpoint(order_id, remote_ids=remote)
         remote["lines"] = [p.summary() for p in lines]
-        tax = money(order.get("tax_total"))
-        if tax:
-            warnings.append(f"the order's tax {tax} was not sent: NetSuite computes tax from the "
-                            "account's tax set-up (tax codes, nexus); compare the Sales Order "
-                            "total")
+        if status == "sent":  # flx's own payload (a linked order was made by someone else)
+            warnings += self.order_warnings(order, lines)
         if lines and (any(p.dropship for p in lines) or status == "linked"):
             remote["purchase_orders"] = self.purchase_orders.record(order, so_id, lines, warnings,
                                                                    self.context(order))
@@ -216,39 +237,102 @@ class OrderSender:
                             "account (exact id) and applies to Sales Orders, and its value type")
         return out
 
-    def _resolve_lines(self, order: dict[str, Any], lines: list[PlannedLine]) -> None:
+    def _resolve_lines(self, order: dict[str, Any], lines: list[PlannedLine]) -> list[Problem]:
+        """Item, vendor and location of every line; every problem found, not just the first."""
         order_id = order["id"]
         locations = self.ctx.tables.get("locations") or {}
+        problems: list[Problem] = []
         for p in lines:
             where = f"order {order_id} line {p.order_line_id} ({p.fr_id})"
-            item = self.items.item(p.sku, order_id, where)
-            p.item_id = item.id
+            try:
+                item = self.items.item(p.sku, order_id, where)
+            except MappingError as err:
+                problems.append(Problem.of(err))
+                item = None
+            else:
+                p.item_id = item.id
             if p.dropship:
                 if not p.vendor_id and p.vendor_key:
                     p.vendor_id = self.ctx.table_value("vendors", p.vendor_key)
                 if not p.vendor_id:
-                    raise MappingError(
+                    problems.append(Problem(
                         f"order {order_id}: vendor {p.vendor_key!r} ({p.vendor_name or 'no name'})"
                         f" of fulfillment request {p.fr_id} has no NetSuite vendor id, so no "
                         "Purchase Order can be made",
-                        hint=f'add "{p.vendor_key}": "<vendor internal id>" under tables.vendors '
-                             "in the mapping profile", record_id=order_id)
-                if self.mode == "create_po" and item.dropship is False:
-                    raise MappingError(
+                        f'add "{p.vendor_key}": "<vendor internal id>" under tables.vendors '
+                        "in the mapping profile"))
+                if item is not None and self.mode == "create_po" and item.dropship is False:
+                    problems.append(Problem(
                         f"order {order_id}: SKU {p.sku} (NetSuite item {item.id}) is routed to "
                         f"dropship vendor {p.vendor_name or p.vendor_key} but is not a Drop Ship "
                         "Item in NetSuite, so NetSuite would create no Purchase Order",
-                        hint="tick 'Drop Ship Item' (with a preferred vendor) on the item, or set "
-                             'options.dropship_mode = "explicit_po" in the profile',
-                        record_id=order_id)
+                        "tick 'Drop Ship Item' (with a preferred vendor) on the item, or set "
+                        'options.dropship_mode = "explicit_po" in the profile'))
             elif p.warehouse is not None and locations:
                 p.location_id = locations.get(p.warehouse)
                 if not p.location_id:
-                    raise MappingError(
+                    problems.append(Problem(
                         f"order {order_id}: warehouse {p.warehouse!r} of fulfillment request "
                         f"{p.fr_id} has no NetSuite location",
-                        hint=f'add "{p.warehouse}": "<location internal id>" under '
-                             "tables.locations in the mapping profile", record_id=order_id)
+                        f'add "{p.warehouse}": "<location internal id>" under '
+                        "tables.locations in the mapping profile"))
+        return problems
+
+    def _create_problems(self, order: dict[str, Any]) -> list[Problem]:
+        """What would stop flx creating this order's Sales Order before anything is written:
+        the order discount's item and the customer policy (read-only: the batch look-ups
+        already know the customer)."""
+        problems = []
+        discount = self._discount_problem(order)
+        if discount:
+            problems.append(discount)
+        if self.customers.find(order) is None:
+            try:
+                if self.customers.on_missing == "create":
+                    self.customers.external_id(order)  # a customer needs an email or a name
+                else:
+                    self.customers.resolve(order)  # the default customer, or the failure
+            except MappingError as err:
+                problems.append(Problem.of(err))
+        return problems
+
+    def _discount_problem(self, order: dict[str, Any]) -> Problem | None:
+        discount = money(order.get("discount_total"))
+        if not discount or self.ctx.options.get("discount_item"):
+            return None
+        return Problem(
+            f"order {order['id']} has an order discount of {discount} (discount_total) but the "
+            "profile names no discount item, so the Sales Order total would be wrong",
+            "set options.discount_item to a NetSuite discount item id")
+
+    def order_warnings(self, order: dict[str, Any], lines: list[PlannedLine]) -> list[str]:
+        """What the Sales Order built from this order leaves out or does not add up to,
+        worked out from the order alone: a dry run and `flx render` show the same as a run."""
+        warnings = []
+        tax = money(order.get("tax_total"))
+        if tax:
+            warnings.append(f"the order's tax {tax} was not sent: NetSuite computes tax from the "
+                            "account's tax set-up (tax codes, nexus); compare the Sales Order "
+                            "total")
+        if order.get("total") in (None, ""):
+            return warnings
+        total = money(order["total"])
+        net = sum((p.amount for p in lines), Decimal("0.00"))
+        discount = money(order.get("discount_total"))
+        shipping = money((order.get("shipping") or {}).get("amount"))
+        expected = net - discount + shipping + tax
+        if expected != total:
+            text = (f"the channel's total {total} differs from the Sales Order's expected total "
+                    f"{expected} (lines {net} net of line discounts - order discount {discount}"
+                    f" + shipping {shipping} + the order's tax {tax}, which NetSuite computes "
+                    f"itself) by {abs(total - expected)}; check discounts, shipping and tax")
+            line_discounts = sum((p.discount for p in lines), Decimal("0.00"))
+            if line_discounts and total - expected == line_discounts and discount:
+                text += (f". The difference is the line discounts ({line_discounts}): if the "
+                         "channel's discount_total already includes them, export discount_total "
+                         "without them (flx takes line discounts off the lines)")
+            warnings.append(text)
+        return warnings
 
     # -- payloads --------------------------------------------------------------------------------
 
@@ -272,23 +356,21 @@ class OrderSender:
         if ship_method and "shipMethod" not in header:
             header["shipMethod"] = ref(ship_method)
         discount = money(order.get("discount_total"))
-        if discount:
-            item = self.ctx.options.get("discount_item")
-            if not item:
-                raise MappingError(
-                    f"order {order_id} has a discount of {discount} but the profile names no "
-                    "discount item, so the Sales Order total would be wrong",
-                    hint='set options.discount_item to a NetSuite discount item id',
-                    record_id=order_id)
-            header.setdefault("discountItem", ref(item))
+        if discount:  # the order-level discount, on top of the lines' own discounts
+            problem = self._discount_problem(order)
+            if problem:
+                raise problems_error(order_id, [problem])
+            header.setdefault("discountItem", ref(self.ctx.options["discount_item"]))
             header.setdefault("discountRate", float(-discount))
         rendered_lines = []
         for p in lines:
             line_ctx = {**base, "line": p.summary(), "order_line": next(
                 (ol for ol in order["lines"] if ol["id"] == p.order_line_id), {})}
             rendered_lines.append({
-                "item_id": p.item_id, "quantity": p.quantity, "rate": float(p.rate),
-                "amount": float(money(p.rate * p.quantity)), "description": p.description,
+                # Net of the line's discount: rate x quantity rounds to amount (routing.py).
+                "item_id": p.item_id, "quantity": p.quantity, "rate": _number(p.sent_rate),
+                "amount": float(p.amount), "discount": float(p.discount),
+                "description": p.description,
                 "location_id": p.location_id,
                 "dropship": p.dropship and self.mode == "create_po",
                 "vendor_id": p.vendor_id,
@@ -312,21 +394,31 @@ class OrderSender:
         }
         return self.ctx.render("salesOrder", context, order_id)
 
-    def payloads(self, order: dict[str, Any], lines: list[PlannedLine]) -> list[dict[str, Any]]:
-        """What a run would send for this order (for --dry-run and `flx render`)."""
+    def preview(self, order: dict[str, Any], plan: Plan
+                ) -> tuple[list[dict[str, Any]], list[str]]:
+        """What a run would send for this order (for --dry-run and `flx render`), and the
+        warnings a run would give. Fails with every problem a run would meet first."""
         out: list[dict[str, Any]] = []
-        self._resolve_lines(order, lines)
+        lines = plan.lines
+        problems = [*plan.problems, *self._resolve_lines(order, lines),
+                    *self._create_problems(order)]
+        if problems:
+            raise problems_error(order["id"], problems)
         customer_id = self._preview_customer(order, out)
         body = self.sales_order_payload(order, lines, customer_id)
-        out.append({"name": "salesOrder", "method": "POST",
-                    "path": "/services/rest/record/v1/salesOrder", "body": body})
+        warnings = self.order_warnings(order, lines)
+        entry: dict[str, Any] = {"name": "salesOrder", "method": "POST",
+                                 "path": "/services/rest/record/v1/salesOrder", "body": body}
+        if warnings:  # so `flx render` shows them too
+            entry["warnings"] = warnings
+        out.append(entry)
         if self.mode == "explicit_po":
             for fr_id in dict.fromkeys(p.fr_id for p in lines if p.dropship):
                 out.append({"name": "purchaseOrder", "method": "POST",
                             "path": "/services/rest/record/v1/purchaseOrder",
                             "body": self.purchase_orders.payload(
                                 order, fr_id, lines, "<new>", self.context(order))})
-        return out
+        return out, warnings
 
     def _preview_customer(self, order: dict[str, Any], out: list[dict[str, Any]]) -> str:
         # Read-only: previews run on several worker threads at once, so the resolver's
@@ -340,6 +432,14 @@ class OrderSender:
                     "path": "/services/rest/record/v1/customer",
                     "body": self.customers.payload(order)})
         return "<new customer>"
+
+
+def _number(value: Decimal) -> float | Decimal:
+    """A float when it writes the same number (as the other amounts are), else the exact
+    Decimal: a net rate can carry up to 8 decimals."""
+    as_float = float(value)
+    return as_float if Decimal(repr(as_float)) == value else value
+
 
 def link_payload(found: dict[str, str]) -> dict[str, Any]:
     """What a preview shows for an order a run would link instead of create: no request."""
@@ -358,10 +458,10 @@ def send_orders(runtime: Runtime, orders: list[dict[str, Any]]) -> list[RecordRe
 
 def render_order(runtime: Runtime, order: dict[str, Any]) -> list[dict[str, Any]]:
     sender = OrderSender(runtime)
-    lines = sender.plan(order)
+    plan = sender.plan(order)
     if sender.settings.get("link_existing", True):
         found = existing_transactions(sender.ctx, [order],
                                       {order["id"]: sender.external_id(order)})
         if order["id"] in found:
             return [link_payload(found[order["id"]])]
-    return sender.payloads(order, lines)
+    return sender.preview(order, plan)[0]

@@ -1,13 +1,19 @@
 """How an order's lines become Sales Order lines: each order line's share routed to one
-fulfillment request is one line (reference page, "exploded SKUs")."""
+fulfillment request is one line (reference page, "exploded SKUs"), net of its share of the
+order line's discount."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from decimal import Decimal
+from dataclasses import dataclass, field, fields
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
 
-from plugins.netsuite.common import rate
+from core.errors import MappingError, RecordError, RecordValidationError
+from plugins.netsuite.common import CENT, money, rate
+
+# A net line's rate gets the fewest decimals (2 to 8) at which quantity x rate rounds to the
+# line's amount; 8 always suffices for quantities up to 1,000,000 (docs/records.md).
+RATE_PLACES = range(2, 9)
 
 
 @dataclass
@@ -20,7 +26,7 @@ class PlannedLine:
     sku: str
     order_sku: str
     quantity: int
-    rate: Decimal
+    rate: Decimal  # the order line's unit price
     description: str
     warehouse: str | None = None
     vendor_key: str | None = None
@@ -30,17 +36,79 @@ class PlannedLine:
     location_id: str | None = None
     vendor_id: str | None = None
     line: int | None = None  # NetSuite's line number, once read back
+    discount: Decimal = field(default_factory=lambda: Decimal("0.00"))  # this share's part
 
     @property
     def dropship(self) -> bool:
         return self.fr_type == "external"
+
+    @property
+    def gross(self) -> Decimal:
+        """quantity x unit price, to the cent (half up): the line before its discount."""
+        return money(self.rate * self.quantity)
+
+    @property
+    def amount(self) -> Decimal:
+        """What the Sales Order line comes to: gross less its share of the line discount."""
+        return self.gross - self.discount
+
+    @property
+    def sent_rate(self) -> Decimal:
+        """The rate sent with `amount`: the unit price when there is no discount, else a rate
+        at which quantity x rate rounds to exactly the net amount (so NetSuite's line is the
+        same to the cent whether it keeps the amount sent or recomputes it from the rate)."""
+        if not self.discount:
+            return self.rate
+        return net_rate(self.amount, self.quantity)
 
     def summary(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}  # all scalars
         # Fixed-point text: rates are normalised Decimals, and str() would write 10 as "1E+1".
         data["rate"] = format(self.rate, "f")
         data["cost"] = None if self.cost is None else format(self.cost, "f")
+        data["discount"] = format(self.discount, "f")
         return data
+
+
+@dataclass
+class Problem:
+    """One thing that stops an order from being sent, with its fix. `kind` is the error class
+    it would fail with alone: "reference" (a mapping or NetSuite record) or "data" (the order
+    itself must be corrected and imported again)."""
+
+    message: str
+    hint: str
+    kind: str = "reference"
+    path: str | None = None
+
+    @classmethod
+    def of(cls, err: RecordError) -> Problem:
+        return cls(err.message, err.hint or "",
+                   "data" if isinstance(err, RecordValidationError) else "reference", err.path)
+
+
+def problems_error(order_id: str, problems: list[Problem]) -> RecordError:
+    """Every problem of an order as one failure: a single problem keeps its own words; several
+    are numbered, each fix under the same number, so one round of fixes clears them all."""
+    unique = list({(p.message, p.hint): p for p in problems}.values())
+    kind = RecordValidationError if any(p.kind == "data" for p in unique) else MappingError
+    if len(unique) == 1:
+        (only,) = unique
+        return kind(only.message, hint=only.hint, record_id=order_id, path=only.path)
+    prefixes = (f"order {order_id}: ", f"order {order_id} ")
+
+    def bare(message: str) -> str:
+        for prefix in prefixes:
+            if message.startswith(prefix):
+                return message[len(prefix):]
+        return message
+
+    message = f"order {order_id} has {len(unique)} problems: " + "; ".join(
+        f"({n}) {bare(p.message)}" for n, p in enumerate(unique, 1))
+    hint = "; ".join(f"({n}) {p.hint}" for n, p in enumerate(unique, 1) if p.hint)
+    paths = {p.path for p in unique if p.path}
+    return kind(message, hint=hint, record_id=order_id,
+                path=paths.pop() if len(paths) == 1 else None)
 
 
 def plan_lines(order: dict[str, Any], sku_level: str) -> list[PlannedLine]:
@@ -65,3 +133,47 @@ def plan_lines(order: dict[str, Any], sku_level: str) -> list[PlannedLine]:
                 cost=None if item.get("cost") in (None, "") else rate(item["cost"]),
             ))
     return planned
+
+
+def split_discounts(order: dict[str, Any], planned: list[PlannedLine]) -> list[Problem]:
+    """Give each Sales Order line its share of its order line's `discount`: pro rata by gross
+    amount in whole cents (rounded down), the cents left over on the last share (on earlier
+    ones when the last cannot take them without going below zero), so the shares add up to
+    the discount exactly. A discount larger than its line is a problem of the order's data."""
+    problems = []
+    for index, line in enumerate(order.get("lines") or []):
+        discount = money(line.get("discount"))
+        shares = [p for p in planned if p.order_line_id == line["id"]]
+        if not discount or not shares:
+            continue
+        gross = sum((p.gross for p in shares), Decimal("0.00"))
+        if discount > gross:
+            problems.append(Problem(
+                f"order {order['id']} line {line['id']}: the discount {discount} is more than "
+                f"the line's amount {gross} ({line.get('quantity')} x "
+                f"{line.get('unit_price', '0')}), so its Sales Order line would be negative",
+                f"correct lines[{index}].discount (a positive amount off the whole line, at "
+                "most quantity x unit_price) or the line's unit_price in the source system, "
+                "then import the order again", kind="data", path=f"$.lines[{index}].discount"))
+            continue
+        for p in shares:  # gross >= discount > 0 here
+            p.discount = (discount * p.gross / gross).quantize(CENT, ROUND_DOWN)
+        left = discount - sum((p.discount for p in shares), Decimal("0.00"))
+        for p in reversed(shares):
+            take = min(left, p.gross - p.discount)
+            p.discount += take
+            left -= take
+    return problems
+
+
+def net_rate(amount: Decimal, quantity: int) -> Decimal:
+    """The shortest rate (2 to 8 decimals) with money(quantity x rate) == amount; the nearer
+    of the two candidates at each precision is tried first."""
+    exact = amount / quantity
+    for places in RATE_PLACES:
+        step = Decimal(1).scaleb(-places)
+        low, high = exact.quantize(step, ROUND_FLOOR), exact.quantize(step, ROUND_CEILING)
+        for candidate in sorted({low, high}, key=lambda r: abs(r - exact)):
+            if money(candidate * quantity) == amount:
+                return candidate
+    raise ValueError(f"no rate of at most 8 decimals gives {amount} for {quantity} units")
