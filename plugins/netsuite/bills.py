@@ -12,14 +12,22 @@ UNCERTAIN (netsuite-rest.md §4.4):
 
 Shipping and tax on the invoice (options.bill_shipping, options.bill_tax) go on an expense
 line (mode expense, `account`), on an item line with no orderLine (mode item, `item`: a line
-on no PO line, so it bills no PO quantity), or nowhere, with a warning (mode skip)."""
+on no PO line, so it bills no PO quantity), or nowhere, with a warning (mode skip).
+
+A vendor's invoice number bills a Purchase Order once: an invoice whose number the same vendor
+already has on a Vendor Bill of the same Purchase Order (flx's, or one keyed in by hand, whose
+Purchase Order flx cannot tell; one query per batch), or on a bill of that PO sent earlier in
+the run, fails as a duplicate before anything is read or sent for it. One invoice covering
+several Purchase Orders (one bill record per PO, same number) is not a duplicate."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from core.errors import MappingError, RemoteRejectedError, TemplateError
+from core.errors import DuplicateError, MappingError, RemoteRejectedError, TemplateError
 from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
@@ -34,8 +42,9 @@ from plugins.netsuite.common import (
     transform_once,
     with_defaults,
 )
+from plugins.netsuite.ids import parse_external_id
 from plugins.netsuite.lines import allocate, remote_lines
-from plugins.netsuite.lookups import ItemResolver
+from plugins.netsuite.lookups import ItemResolver, vendor_bills_by_number
 
 # Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
 # `flx run --only ID --force` on a record that was sent).
@@ -44,6 +53,8 @@ STRATEGIES = ("zero_quantity_lines", "replace_lines")
 CHARGE_MODES = ("expense", "item", "skip")
 CHARGES = (("shipping", "Shipping"), ("tax", "Tax"))
 
+InvoiceKey = tuple[str, str]  # (the vendor's NetSuite internal id, invoice number folded)
+
 
 class BillSender:
     def __init__(self, runtime: Runtime) -> None:
@@ -51,13 +62,120 @@ class BillSender:
         self.ctx = NetSuiteContext.of(runtime)
         self.items = ItemResolver(self.ctx)
         self.strategy = self.ctx.options.get("bill_strategy", "zero_quantity_lines")
+        # Vendor Bills NetSuite holds for the batch's invoice numbers (one query per batch),
+        # and the invoices billed (or, in a dry run, to be billed) in this run: (key, PO) →
+        # (the Vendor Bill's internal id, or None in a dry run; the flx record).
+        self._in_netsuite: dict[InvoiceKey, list[dict[str, str]]] = {}
+        self._billed: dict[tuple[InvoiceKey, str], tuple[str | None, str]] = {}
+        self._lock = threading.Lock()
 
     def send(self, bills: list[dict[str, Any]]) -> list[RecordResult]:
-        # Bills of one order go one after the other: they may share a Purchase Order.
         self.runtime.prefetch("order", (b["order_id"] for b in bills),
                               operation="send-orders")
-        return map_grouped(self.runtime, bills, lambda b: b["order_id"],
-                           lambda b: guarded(self.ctx, b["id"], lambda: self._one(b)))
+        keys = {b["id"]: self.invoice_key(b) for b in bills}
+        before = self.ctx.client.thread_requests
+        self.find_billed(k for k in keys.values() if k)
+        shared = self.ctx.client.thread_requests - before
+        # Bills of one order go one after the other: they may share a Purchase Order (and so a
+        # duplicate invoice of one PO is seen by the second bill).
+        results = map_grouped(self.runtime, bills, lambda b: b["order_id"],
+                              lambda b: guarded(self.ctx, b["id"], lambda: self._one(b)))
+        if results:  # the batch's look-up, counted once
+            results[0].requests += shared
+        return results
+
+    def invoice_key(self, bill: dict[str, Any]) -> InvoiceKey | None:
+        """(vendor internal id, invoice number) of a bill that may go now; None when its
+        number, its Purchase Order or its vendor is not known (nothing to compare)."""
+        order, po_id, planned = self.purchase_order(bill)
+        return self._key(bill, order, po_id, planned)
+
+    def _key(self, bill: dict[str, Any], order: dict[str, Any], po_id: str | None,
+             planned: list[dict[str, Any]]) -> InvoiceKey | None:
+        number = str(bill.get("number") or "").strip().lower()
+        if not number or not po_id:
+            return None
+        vendor_id = self._vendor(bill, order, planned)[0]
+        return (vendor_id, number) if vendor_id else None
+
+    def find_billed(self, keys: Iterable[InvoiceKey]) -> None:
+        """Ask NetSuite once for the Vendor Bills carrying any of these invoice numbers."""
+        wanted = list(keys)
+        if wanted:
+            self._in_netsuite.update(vendor_bills_by_number(self.ctx, [k[1] for k in wanted]))
+
+    def _vendor(self, bill: dict[str, Any], order: dict[str, Any],
+                planned: list[dict[str, Any]]) -> tuple[str | None, str]:
+        """The NetSuite id of the bill's vendor (the one its Purchase Order was made for, as
+        send-orders resolved it) and how people name it."""
+        fr_id = bill.get("fulfillment_request_id")
+        fr = next((f for f in order.get("fulfillment_requests") or [] if f.get("id") == fr_id),
+                  {})
+        vendor = fr.get("vendor") or {}
+        vendor_id = next((str(p["vendor_id"]) for p in planned
+                          if p.get("fr_id") == fr_id and p.get("vendor_id")), None) or next(
+            (str(p["vendor_id"]) for p in planned if p.get("vendor_id")), None)
+        if vendor_id is None:
+            found = vendor.get("netsuite_id") or self.ctx.table_value("vendors", vendor.get("id"))
+            vendor_id = str(found) if found else None
+        name, key = vendor.get("name"), vendor.get("id")
+        label = (f"{name} ({key})" if name and key and name != key else
+                 str(name or key or vendor_id or "unknown"))
+        return vendor_id, label
+
+    def duplicate(self, bill: dict[str, Any], order: dict[str, Any],
+                  planned: list[dict[str, Any]], key: InvoiceKey | None, po_id: str | None,
+                  ) -> DuplicateError | None:
+        """The error for an invoice its vendor has already billed on this Purchase Order: a
+        Vendor Bill in NetSuite with the same number (not this record's own earlier attempt,
+        nor flx's bill of another PO), or one sent in this run; None when there is none."""
+        if key is None or po_id is None:
+            return None
+        own = eid(bill["id"]).lower()
+        where = None
+        for row in self._in_netsuite.get(key, []):
+            if str(row.get("externalid") or "").lower() == own:
+                continue
+            other = self._made_by(row)
+            if other is None:  # keyed in by hand: its PO is unknown, so the safe side
+                where = f"Vendor Bill {row['id']} (entered in NetSuite, not by flx)"
+                break
+            if (other.get("order_id"), other.get("fulfillment_request_id")) == (
+                    bill.get("order_id"), bill.get("fulfillment_request_id")):
+                where = f"Vendor Bill {row['id']} ({other['id']})"
+                break
+        if where is None:
+            with self._lock:
+                earlier = self._billed.get((key, po_id))
+            if earlier is None or earlier[1] == bill["id"]:
+                return None
+            where = (f"Vendor Bill {earlier[0]} ({earlier[1]}, sent earlier in this run)"
+                     if earlier[0] else f"{earlier[1]} (which this run would send first)")
+        number = str(bill.get("number")).strip()
+        vendor = self._vendor(bill, order, planned)[1]
+        return DuplicateError(
+            f"vendor bill {bill['id']}: invoice {number} of vendor {vendor} is already billed "
+            f"as {where}; nothing was sent",
+            hint=f"if {bill['id']} is a different invoice, correct its invoice number at the "
+                 f"source and re-import it; if it is the same invoice, mark it dealt with: "
+                 f'`flx resolve {bill["id"]} --note "duplicate of invoice {number}"`',
+            record_id=bill["id"])
+
+    def _made_by(self, row: dict[str, str]) -> dict[str, Any] | None:
+        """The flx vendor bill record whose external id the NetSuite bill carries, if any."""
+        try:
+            parts = parse_external_id(str(row.get("externalid") or ""))
+        except ValueError:
+            parts = ()
+        if len(parts) == 1 and parts[0]:
+            return self.runtime.record("vendor_bill", parts[0])
+        return None
+
+    def _remember(self, bill: dict[str, Any], key: InvoiceKey | None, po_id: str | None,
+                  vendor_bill_id: str | None) -> None:
+        if key is not None and po_id is not None:
+            with self._lock:
+                self._billed.setdefault((key, po_id), (vendor_bill_id, bill["id"]))
 
     def purchase_order(self, bill: dict[str, Any]) -> tuple[dict[str, Any], str | None,
                                                              list[dict[str, Any]]]:
@@ -78,12 +196,18 @@ class BillSender:
             return RecordResult(bill["id"], "waiting", message=(
                 f"no Purchase Order is recorded for fulfillment request "
                 f"{bill['fulfillment_request_id']} of order {bill['order_id']} yet"))
+        key = self._key(bill, order, po_id, planned)
         earlier = self.existing(bill)
         if earlier is not None:
+            self._remember(bill, key, po_id, earlier[0])
             return already_there(self.ctx, bill["id"], f"Vendor Bill {earlier[1]} ({earlier[0]})",
                                  {"vendor_bill": earlier[0], "purchase_order": po_id})
+        duplicate = self.duplicate(bill, order, planned, key, po_id)
+        if duplicate is not None:
+            raise duplicate
         body, replace, warnings = self.payload(bill, order, po_id, planned)
         if self.runtime.dry_run:
+            self._remember(bill, key, po_id, None)
             return RecordResult(bill["id"], "dry_run", message="would send",
                                 payloads=[self._envelope(po_id, body, replace)],
                                 warnings=warnings)
@@ -94,6 +218,7 @@ class BillSender:
         except RemoteRejectedError as err:
             _, charges = charge_lines(bill, self.ctx.options, [])
             raise _name_charge_setting(err, body, [c["key"] for c in charges]) from err
+        self._remember(bill, key, po_id, created_id)
         # Charge lines (no orderLine) bill no PO quantity: only PO lines are tracked.
         billed = [ln for ln in body["item"]["items"] if "orderLine" in ln and ln["quantity"]]
         extra = sum("orderLine" not in ln for ln in body["item"]["items"])
@@ -296,5 +421,10 @@ def render_vendor_bill(runtime: Runtime, bill: dict[str, Any]) -> list[dict[str,
         return [{"name": "vendorBill", "action": "link", "id": earlier[0], "tranId": earlier[1],
                  "message": f"Vendor Bill {earlier[1]} is already in NetSuite; nothing would "
                             "be sent"}]
+    key = sender.invoice_key(bill)
+    sender.find_billed([key] if key else [])
+    duplicate = sender.duplicate(bill, order, planned, key, po_id)
+    if duplicate is not None:  # a run would fail it and send nothing
+        raise duplicate
     body, replace, _ = sender.payload(bill, order, po_id, planned)
     return [sender._envelope(po_id, body, replace)]

@@ -190,5 +190,24 @@ def existing_transactions(ctx: NetSuiteContext, orders: list[dict[str, Any]],
     return out
 
 
+def vendor_bills_by_number(ctx: NetSuiteContext, numbers: Iterable[str],
+                           ) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """Vendor Bills already in NetSuite whose document number (tranId: the vendor's invoice
+    number) is one of `numbers`, letter case and outer spaces ignored. One query per batch
+    (per 500 numbers). Returns (vendor internal id, folded number) → rows (id, tranid,
+    entity, externalid when set), oldest first."""
+    wanted = sorted({n.strip().lower() for n in numbers if n and n.strip()})
+    out: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for part in chunks(wanted):
+        rows = ctx.client.suiteql(
+            "SELECT id, tranid, entity, externalid FROM transaction WHERE type = 'VendBill' "
+            f"AND LOWER(tranid) IN {in_list(part)} ORDER BY id")
+        for row in rows:
+            if row.get("entity") and row.get("tranid"):
+                key = (str(row["entity"]), str(row["tranid"]).strip().lower())
+                out.setdefault(key, []).append(row)
+    return out
+
+
 __all__ = ["CustomerFinder", "Item", "ItemResolver", "existing_transactions", "name_key",
-           "suiteql_quote"]
+           "suiteql_quote", "vendor_bills_by_number"]

@@ -4,9 +4,12 @@ itemReceive false) so a partial shipment fulfils only what shipped."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.errors import MappingError, RemoteRejectedError
 from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
@@ -25,9 +28,19 @@ from plugins.netsuite.common import (
 from plugins.netsuite.lines import RemoteLine, allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver
 
-# Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
-# `flx run --only ID --force` on a record that was sent).
 OPERATION = "send-shipments"
+_LOCATION_PATH = re.compile(r"item\.items\[(\d+)\]\.location")
+
+
+@dataclass(frozen=True)
+class Unlocated:
+    """A shipped stock line sent without a location: neither its Sales Order line nor the
+    profile's tables.locations gave one, so NetSuite's own default decides (an account
+    without Multi-Location Inventory needs none; one with it refuses the fulfillment)."""
+
+    line: int
+    fr_id: str | None
+    warehouse: str | None
 
 
 def unit_weights(order: dict[str, Any]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -119,13 +132,16 @@ class ShipmentSender:
         if earlier is not None:
             return already_there(self.ctx, shipment["id"], f"Item Fulfillment {earlier[1]}",
                                  {"item_fulfillment": earlier[0], "sales_order": so_id})
-        body = self.payload(shipment, order, remote)
+        body, transaction, unlocated = self._build(shipment, order, remote)
         if self.runtime.dry_run:
             return RecordResult(shipment["id"], "dry_run", message="would send",
                                 payloads=[self._envelope(so_id, body)])
-        created_id = transform_once(
-            self.ctx, shipment["id"], ("salesOrder", so_id), "itemFulfillment", body,
-            f"the Item Fulfillment for shipment {shipment['id']}")
+        try:
+            created_id = transform_once(
+                self.ctx, shipment["id"], ("salesOrder", so_id), "itemFulfillment", body,
+                f"the Item Fulfillment for shipment {shipment['id']}")
+        except RemoteRejectedError as err:
+            raise _missing_location(err, body, unlocated, shipment["id"], transaction) from err
         shipped = sum(int(i["quantity"]) for i in shipment.get("items", []))
         tracking = [p["packageTrackingNumber"] for p in body["package"]["items"]]
         return RecordResult(
@@ -145,6 +161,12 @@ class ShipmentSender:
 
     def payload(self, shipment: dict[str, Any], order: dict[str, Any],
                 remote: dict[str, Any]) -> dict[str, Any]:
+        return self._build(shipment, order, remote)[0]
+
+    def _build(self, shipment: dict[str, Any], order: dict[str, Any], remote: dict[str, Any],
+               ) -> tuple[dict[str, Any], str, dict[int, Unlocated]]:
+        """The Item Fulfillment body, the Sales Order's label, and the shipped stock lines
+        it gives no location (NetSuite's default decides for them)."""
         so_id = remote["sales_order"]
         so = self.ctx.client.get("salesOrder", so_id, expand=True)
         lines = remote_lines(so, "quantityFulfilled", remote.get("lines"))
@@ -156,6 +178,7 @@ class ShipmentSender:
                      order_line_id=item.get("order_line_id"),
                      item_id_of=lambda sku: self._item_id(sku, shipment["id"]),
                      what=what, record_id=shipment["id"], transaction=transaction)
+        unlocated = self._locate(lines, so, shipment, order, remote, transaction)
         header = self._header(shipment, order)
         context = {
             "shipment": shipment, "order": order, "profile": self.ctx.profile,
@@ -170,7 +193,45 @@ class ShipmentSender:
             "packages": packages(shipment, order, Decimal(str(
                 self.ctx.options.get("default_package_weight", "0.1")))),
         }
-        return self.ctx.render("itemFulfillment", context, shipment["id"])
+        body = self.ctx.render("itemFulfillment", context, shipment["id"])
+        return body, transaction, unlocated
+
+    def _locate(self, lines: list[RemoteLine], so: dict[str, Any], shipment: dict[str, Any],
+                order: dict[str, Any], remote: dict[str, Any], transaction: str,
+                ) -> dict[int, Unlocated]:
+        """The location of each shipped stock line: the Sales Order line's own, else the
+        warehouse of its fulfillment request mapped through tables.locations, as send-orders
+        maps it. A warehouse the profile's (non-empty) table lacks, with no location on the
+        Sales Order either, fails the shipment here, as it fails an order; with no table at
+        all the line goes without one and NetSuite's default decides (the lines returned)."""
+        raw_lines = {int(raw["line"]): raw for raw in (so.get("item") or {}).get("items") or []}
+        requests = {str(p.get("fr_id")): p for p in remote.get("lines") or [] if p.get("fr_id")}
+        for fr in order.get("fulfillment_requests") or []:
+            requests.setdefault(str(fr.get("id")), {"fr_type": fr.get("type", "internal"),
+                                                     "warehouse": fr.get("warehouse")})
+        table = self.ctx.tables.get("locations") or {}
+        unlocated: dict[int, Unlocated] = {}
+        for ln in lines:
+            if ln.taken <= 0 or ln.location_id:
+                continue
+            fr_id = ln.fr_id or shipment.get("fulfillment_request_id")
+            request = requests.get(str(fr_id)) or {}
+            if request.get("fr_type") == "external" or _dropship(raw_lines.get(ln.line)):
+                continue  # the vendor ships it: no warehouse of the merchant's
+            warehouse = request.get("warehouse")
+            mapped = self.ctx.table_value("locations", warehouse)
+            if mapped:
+                ln.location_id = str(mapped)
+                continue
+            if table and warehouse is not None and not so.get("location"):
+                raise MappingError(
+                    f"shipment {shipment['id']}: line {ln.line} of {transaction} has no "
+                    f"location, and warehouse {warehouse!r} of fulfillment request {fr_id} "
+                    "has no entry in tables.locations",
+                    hint=_location_fix(ln.line, transaction, warehouse, shipment["id"]),
+                    record_id=shipment["id"])
+            unlocated[ln.line] = Unlocated(ln.line, fr_id, warehouse)
+        return unlocated
 
     def _line(self, ln: RemoteLine) -> dict[str, Any]:
         return {"order_line": ln.line, "quantity": ln.taken, "ship": ln.taken > 0,
@@ -193,6 +254,50 @@ class ShipmentSender:
     def _item_id(self, sku: str, record_id: str) -> str | None:
         found = self.items.resolve([sku])
         return found[sku].id if sku in found else None
+
+
+def _dropship(raw: dict[str, Any] | None) -> bool:
+    """A Sales Order line NetSuite made a drop-ship PO for (createPo DropShip, or a PO)."""
+    if not raw:
+        return False
+    create_po = raw.get("createPo")
+    if isinstance(create_po, dict):
+        create_po = create_po.get("id")
+    return str(create_po or "").lower() == "dropship" or bool(raw.get("createdPo"))
+
+
+def _location_fix(line: int, transaction: str, warehouse: str | None, shipment_id: str) -> str:
+    where = f"set the location of line {line} on {transaction} in NetSuite"
+    if warehouse is None:
+        return (f"{where} (its fulfillment request names no warehouse to map through "
+                f"tables.locations); then run `flx retry {shipment_id}`")
+    return (f'{where}, or map the warehouse: add "{warehouse}": "<location internal id>" '
+            f"under tables.locations in the mapping profile; then run `flx retry "
+            f"{shipment_id}`")
+
+
+def _missing_location(err: RemoteRejectedError, body: dict[str, Any],
+                      unlocated: dict[int, Unlocated], shipment_id: str,
+                      transaction: str) -> RemoteRejectedError:
+    """NetSuite asking for a location on a line flx sent without one (its account uses
+    Multi-Location Inventory) is said with the line, its warehouse and both ways to fix it."""
+    match = _LOCATION_PATH.fullmatch(err.path or "")
+    items = (body.get("item") or {}).get("items") or []
+    if not match or int(match.group(1)) >= len(items):
+        return err
+    gap = unlocated.get(items[int(match.group(1))].get("orderLine"))
+    if gap is None:
+        return err
+    warehouse = (f"warehouse {gap.warehouse!r}" if gap.warehouse is not None
+                 else "no warehouse")
+    request = f"fulfillment request {gap.fr_id}, " if gap.fr_id else ""
+    return RemoteRejectedError(
+        f"shipment {shipment_id}: NetSuite needs a location for line {gap.line} of "
+        f"{transaction} ({request}{warehouse}), and neither the Sales Order line nor "
+        f"tables.locations gives one (NetSuite: {err.detail or err.message})",
+        hint=_location_fix(gap.line, transaction, gap.warehouse, shipment_id),
+        code=err.code, detail=err.detail, status=err.status, path=err.path,
+        record_id=err.record_id or shipment_id)
 
 
 def send_shipments(runtime: Runtime, shipments: list[dict[str, Any]]) -> list[RecordResult]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from core.errors import ConfigError
 
 from .faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, FaultPlan
 from .server import base_url, bind, hidden_drops, make_server
@@ -68,9 +72,26 @@ def banner(emulator: Emulator, url: str, custom_seed: Path | None) -> str:
     return "\n".join(lines)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The emulator's socket; a port that cannot be had is said as a flx error with its fix,
+    not as an OSError (`flx emulator` twice on one port is the usual way to get there)."""
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} is in use (another flx emulator?)",
+                              hint="stop it, or use --port 0 to pick a free port") from None
+        if exc.errno == errno.EACCES:
+            raise ConfigError(f"port {port} may not be used by this user ({exc.strerror})",
+                              hint="use a port above 1023, or --port 0 to pick a free "
+                                   "port") from None
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+                          hint="use --port 0 to pick a free port") from None
+
+
 def serve(emulator: Emulator, host: str, port: int, custom_seed: Path | None) -> None:
     """Blocking: uvicorn runs in this (main) thread so Ctrl-C stops it cleanly."""
-    sock = bind(host, port)
+    sock = listen(host, port)
     typer.echo(banner(emulator, base_url(sock), custom_seed))
     with hidden_drops():
         make_server(emulator).run(sockets=[sock])
