@@ -14,6 +14,10 @@
 - One run per connection + operation at a time, across processes and machines: `RunLock`, a
   store lock that the runner takes for every real run and renews while it works. A job whose
   lock is held is skipped with a message and tried again a minute later.
+- A connection whose `${VAR}`s are not set cannot run; the others still do. Its jobs log an
+  `error` event at start and again each time they would be due (the process reads its
+  environment once, so the fix is to set the variable and start `flx schedule` again).
+  When no planned job can run, the scheduler refuses to start.
 - SIGINT/SIGTERM: the run in flight finishes its batch, its state is recorded, exit 0.
 - Time comes from an injectable `Clock`, so tests never sleep.
 """
@@ -46,7 +50,8 @@ if TYPE_CHECKING:
     from core.store import Store
 
 __all__ = ["Cadence", "Clock", "Job", "RunLock", "RunLockedError", "Scheduler", "SystemClock",
-           "last_run_start", "next_run_at", "parse_cadence", "plan_jobs"]
+           "last_run_start", "next_run_at", "parse_cadence", "plan_jobs", "unusable_connections",
+           "unusable_error"]
 
 log = logging.getLogger("flx.schedule")
 
@@ -121,7 +126,10 @@ class Job:
 
 def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
     """Every enabled operation with a `schedule`, ordered by connection, then orders,
-    shipments, vendor bills. Every bad cadence is reported at once (with its TOML path)."""
+    shipments, vendor bills. Every bad cadence is reported at once (with its TOML path).
+
+    Jobs of a connection with unset variables are planned too (`unusable_connections` says
+    which); only when none of the planned jobs can run does the schedule refuse to start."""
     if connection is not None:
         config.connection(connection)  # a clear error for an unknown or incomplete connection
     jobs: list[Job] = []
@@ -139,9 +147,9 @@ def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
                 jobs.append(Job(name, op, parse_cadence(str(settings["schedule"]))))
             except ValueError as exc:
                 problems.append(f"{where}: {exc}")
-                continue
-            for missing in config.missing_env.get(name, []):
-                problems.append(missing)
+    unusable = unusable_connections(config, jobs)
+    if not problems and jobs and all(job.connection in unusable for job in jobs):
+        problems = [p for name in sorted(unusable) for p in unusable[name]]
     if problems:
         raise ConfigError("the schedule cannot start", problems=sorted(dict.fromkeys(problems)),
                           hint=f"correct {config.path} (or set the environment variables) and "
@@ -153,6 +161,43 @@ def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
             hint='add schedule = "every 30 minutes" to a [connections.NAME.operations.OP] '
                  f"table in {config.path}")
     return jobs
+
+
+def unusable_connections(config: Config, jobs: list[Job]) -> dict[str, list[str]]:
+    """The connections of `jobs` that cannot run, each with its problems (the variables
+    flx.toml refers to that are not set, as "connections.NAME.KEY: ... is not set")."""
+    return {name: list(config.missing_env[name])
+            for name in dict.fromkeys(job.connection for job in jobs)
+            if config.missing_env.get(name)}
+
+
+_UNSET = re.compile(r"^(?P<where>[^:]+): environment variables? (?P<names>.+?) (?:is|are) not set$")
+
+
+def unusable_error(name: str, problems: list[str]) -> ConfigError:
+    """Why the jobs of connection `name` cannot run, with the variables and the fix."""
+    variables: list[str] = []
+    places: list[str] = []
+    for problem in problems:
+        match = _UNSET.match(problem)
+        if match is None:
+            break
+        variables += [v.strip() for v in match["names"].split(",")]
+        places.append(match["where"])
+    else:
+        if variables:
+            names = ", ".join(dict.fromkeys(variables))
+            plural = len(dict.fromkeys(variables)) > 1
+            return ConfigError(
+                f"connection {name!r} cannot run: environment variable{'s' if plural else ''} "
+                f"{names} {'are' if plural else 'is'} not set ({', '.join(places)})",
+                problems=problems,
+                hint=f"set {names} where `flx schedule` gets its environment (the service's "
+                     "EnvironmentFile, the file cron sources) and start it again (variables "
+                     "are read at start); the other connections keep running")
+    return ConfigError(
+        f"connection {name!r} cannot run: " + "; ".join(problems), problems=problems,
+        hint="correct it and start `flx schedule` again; the other connections keep running")
 
 
 def last_run_start(store: Store, connection: str, operation: str) -> dt.datetime | None:
@@ -293,6 +338,10 @@ class Scheduler:
             raise ConfigError(f"unknown log format {self.log_format!r}",
                               hint="use --log-format text or --log-format json")
         self.jobs = plan_jobs(self.config, self.connection)
+        # Connections whose variables are not set: their jobs say why instead of running. The
+        # environment is read once, at start, so they stay unusable until flx starts again.
+        self.unusable = {name: unusable_error(name, problems) for name, problems
+                         in unusable_connections(self.config, self.jobs).items()}
         self.stop_event = threading.Event()
         self.stop_reason = ""
         self.started_at = self.clock.now()
@@ -328,8 +377,20 @@ class Scheduler:
                 ran += self._run(job)
         return ran
 
+    def _cannot_run(self, job: Job) -> None:
+        """Log why a job of an unusable connection is not run (at start, then whenever it
+        would be due, so the reason does not scroll away in a long-running log)."""
+        exc = self.unusable[job.connection]
+        self._last_start[job.key] = self.clock.now()
+        self._worse(1)
+        self._log(job, "error", text=f"not run: {_one_line(exc, problems=False)}",
+                  error=exc.to_dict())
+
     def _run(self, job: Job) -> int:
         now = self.clock.now()
+        if job.connection in self.unusable:
+            self._cannot_run(job)
+            return 0
         assert self.run_fn is not None
         try:
             report = self.run_fn(self.config, self.plugins, job.operation, job.connection,
@@ -343,7 +404,7 @@ class Scheduler:
         except FlxError as exc:  # config or plugin trouble: say so, keep the other jobs going
             self._last_start[job.key] = now
             self._worse(1)
-            self._log(job, "error", text=f"not run: {exc}", error=exc.to_dict())
+            self._log(job, "error", text=f"not run: {_one_line(exc)}", error=exc.to_dict())
             return 0
         except Exception as exc:  # a bug must not take the scheduler down
             self._last_start[job.key] = now
@@ -372,10 +433,17 @@ class Scheduler:
         """Tick until stopped (or once). Returns the exit code: with `once`, the worst run
         outcome (0, 3 some records failed, 1 a run aborted or could not start); otherwise 0
         after a graceful stop."""
-        self._log(None, "start", text="scheduling " + "; ".join(
-            f"{j.label()} {j.cadence.text}" for j in self.jobs) + (" (once)" if once else ""),
-            jobs=[{"connection": j.connection, "operation": j.operation,
-                   "schedule": j.cadence.text} for j in self.jobs], once=once)
+        usable = [j for j in self.jobs if j.connection not in self.unusable]
+        blocked = [j for j in self.jobs if j.connection in self.unusable]
+        text = "scheduling " + "; ".join(f"{j.label()} {j.cadence.text}" for j in usable)
+        text += " (once)" if once else ""
+        if blocked:
+            text += "; cannot run: " + ", ".join(j.label() for j in blocked)
+        self._log(None, "start", text=text,
+                  jobs=[_job_dict(j) for j in usable], once=once,
+                  cannot_run=[_job_dict(j) for j in blocked])
+        for job in blocked:  # said at once, whether or not the job is due now
+            self._cannot_run(job)
         with self._signals(handle_signals):
             while not self.stop_event.is_set():
                 self.tick()
@@ -429,3 +497,18 @@ class Scheduler:
             line = f"{stamp} {prefix}{text}"
         assert self.redactor is not None
         self.emit(self.redactor.text(line))
+
+
+def _job_dict(job: Job) -> dict[str, str]:
+    return {"connection": job.connection, "operation": job.operation,
+            "schedule": job.cadence.text}
+
+
+def _one_line(exc: FlxError, *, problems: bool = True) -> str:
+    """An error as one log line (a log shipper reads a line per event): the message, its
+    problems, then the fix."""
+    text = " ".join(exc.message.split())
+    listed = list(getattr(exc, "problems", None) or []) if problems else []
+    if listed:
+        text += " (" + "; ".join(" ".join(p.split()) for p in listed) + ")"
+    return f"{text}; fix: {' '.join(exc.hint.split())}" if exc.hint else text

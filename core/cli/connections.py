@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from core.cli.context import EXIT_ERROR, CliState, get_state
@@ -34,12 +34,11 @@ def describe_connections(state: CliState) -> list[dict[str, Any]]:
     return rows
 
 
-def _settings_text(settings: dict[str, Any]) -> str:
-    return "\n".join(f"{k} = {'(not set)' if v is None else v}" for k, v in settings.items())
-
-
 def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List connections, settings (secrets masked), operations."""
+    """List connections, settings (secrets masked), operations.
+
+    One block per connection: its name and plugin, the variables that are not set, its
+    operations, then every setting in effect on a line of its own, wrapped to the terminal."""
     state = get_state(ctx)
     state.json_mode = as_json
     rows = describe_connections(state)
@@ -50,13 +49,94 @@ def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         state.echo(f"no connections in {state.config().path} "
                    "(add a [connections.NAME] table; `flx init` writes an example)")
         return
-    table = Table("connection", "plugin", "settings", "operations", "notes")
-    for row in rows:
-        missing = [v for m in row["missing_env"] for v in _VARIABLE.findall(m)]
-        notes = f"not set: {', '.join(missing)}" if missing else ""
-        table.add_row(row["name"], row["plugin"], _settings_text(row["settings"]),
-                      "\n".join(row["enabled_operations"]) or "(none enabled)", notes)
-    state.out.print(table)
+    for index, row in enumerate(rows):
+        if index:
+            state.echo()
+        _print_connection(state, row)
+
+
+def _print_connection(state: CliState, row: dict[str, Any]) -> None:
+    """One connection as a block that reads at 80 columns: nothing is cut (a table column
+    would cut `http://127.0.0…` and `send-vendor-bi…`, the values one is looking for)."""
+    name = row["name"]
+    unset = _unset_variables(name, row["missing_env"])
+    variables = list(dict.fromkeys(v for names in unset.values() for v in names))
+    _echo_wrapped(state, f"{name}  (plugin {row['plugin']})", indent="")
+    if variables:
+        they = "it is" if len(variables) == 1 else "they are"
+        _echo_wrapped(state, f"not set: {', '.join(variables)}; commands that use {name} "
+                      f"refuse to run until {they} exported (other connections still run)")
+    else:
+        for line in row["missing_env"]:  # a form flx does not parse: say it as it is
+            _echo_wrapped(state, f"not set: {line}")
+    enabled = row["enabled_operations"]
+    disabled = [op for op in row["operations"] if op not in enabled]
+    operations = "operations: " + (", ".join(enabled) or "none enabled")
+    if disabled:
+        operations += f" (disabled: {', '.join(disabled)})"
+    _echo_wrapped(state, operations)
+    for key, value in row["settings"].items():
+        if value is None:
+            value = f"(not set: {', '.join(unset[key])})" if unset.get(key) else "(not set)"
+        _echo_wrapped(state, f"{key} = {value}")
+
+
+def _unset_variables(name: str, missing: list[str]) -> dict[str, list[str]]:
+    """Setting key -> the variables it refers to that are not set, from the config's
+    "connections.NAME.KEY: environment variable X is not set" lines."""
+    unset: dict[str, list[str]] = {}
+    for line in missing:
+        where = line.partition(": ")[0].removeprefix(f"connections.{name}.")
+        for found in _VARIABLE.findall(line):
+            unset.setdefault(where, []).extend(v.strip() for v in found.split(",") if v.strip())
+    return unset
+
+
+# --- output that reads at 80 columns and on any terminal encoding ------------------------------
+
+# What a terminal that cannot show a character gets instead (then '?' for anything else).
+_ASCII = str.maketrans({"✓": "ok", "✗": "FAIL", "—": "-", "–": "-", "…": "...", "→": "->",
+                        "‘": "'", "’": "'", "“": '"', "”": '"', "•": "-"})
+
+
+def _encoding(state: CliState) -> str:
+    return getattr(state.out, "encoding", None) or "utf-8"
+
+
+def _can_print(state: CliState, text: str) -> bool:
+    """Whether stdout's encoding carries `text` (not with PYTHONIOENCODING=ascii, or a C
+    locale on an old Python)."""
+    try:
+        text.encode(_encoding(state))
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _printable(state: CliState, text: str) -> str:
+    """`text` as stdout can carry it: as is, or in ASCII stand-ins and '?' (never a crash)."""
+    if _can_print(state, text):
+        return text
+    text = text.translate(_ASCII)
+    try:
+        return text.encode(_encoding(state), "replace").decode(_encoding(state))
+    except LookupError:
+        return text.encode("ascii", "replace").decode("ascii")
+
+
+def _wrap(state: CliState, text: str, indent: str = "  ", subsequent: str | None = None) -> str:
+    """`text` wrapped to the terminal (at least 40 columns) under an indent, the next lines
+    under `subsequent` (default: the same indent); a long word (a URL) is never cut."""
+    return textwrap.fill(text, width=max(40, state.out.width), initial_indent=indent,
+                         subsequent_indent=indent if subsequent is None else subsequent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _echo_wrapped(state: CliState, text: str, indent: str = "  ") -> None:
+    """One line of a block, wrapped; its next lines two spaces further in, so that a wrapped
+    value does not read as a line of its own."""
+    wrapped = _wrap(state, state.redactor.text(text), indent, indent + "  ")
+    state.echo(_printable(state, wrapped))
 
 
 def run_checks(state: CliState, name: str) -> list[CheckResult]:
@@ -92,20 +172,35 @@ def test_command(
         state.emit_json({"connection": name, "ok": not failed,
                          "checks": [vars(r) for r in results]})
     else:
-        state.out.print(Text(f"connection {name}", style="bold"))
-        for r in results:
-            mark = Text("  ✓ ", style="green") if r.ok else Text("  ✗ ", style="red")
-            line = mark + Text(state.redactor.text(r.name))
-            if r.detail:
-                line += Text(f"  {state.redactor.text(r.detail)}", style="dim" if r.ok else "")
-            state.out.print(line)
-            if r.fix and not r.ok:
-                state.out.print(Text(f"      fix: {state.redactor.text(r.fix)}"))
-        summary = (f"{len(failed)} of {len(results)} checks failed" if failed
-                   else f"all {len(results)} checks passed")
-        state.out.print(Text(summary, style="red" if failed else "green"))
+        _print_checks(state, name, results, failed)
     if failed:
         raise typer.Exit(EXIT_ERROR)
+
+
+def _print_checks(state: CliState, name: str, results: list[CheckResult],
+                  failed: list[CheckResult]) -> None:
+    """The checklist: a mark per check, its detail and fix wrapped under the check's name
+    (not back at column 0); `ok` and `FAIL` instead of ✓ and ✗ when stdout cannot carry them
+    (PYTHONIOENCODING=ascii)."""
+    good, bad = ("✓", "✗") if _can_print(state, "✓✗") else ("ok", "FAIL")
+    width = max(len(good), len(bad))
+    state.out.print(Text(f"connection {name}", style="bold"))
+    for r in results:
+        mark = good if r.ok else bad
+        lead = f"  {mark.ljust(width)} "
+        under = " " * len(lead)
+        text = state.redactor.text(r.name)
+        if r.detail:
+            text += f"  {state.redactor.text(r.detail)}"
+        wrapped = _printable(state, _wrap(state, text, lead, under))
+        state.out.print(Text("  ") + Text(mark, style="green" if r.ok else "red")
+                        + Text(wrapped[2 + len(mark):]), soft_wrap=True)
+        if r.fix and not r.ok:
+            fix = _wrap(state, f"fix: {state.redactor.text(r.fix)}", under, under + "     ")
+            state.out.print(Text(_printable(state, fix)), soft_wrap=True)
+    summary = (f"{len(failed)} of {len(results)} checks failed" if failed
+               else f"all {len(results)} checks passed")
+    state.out.print(Text(summary, style="red" if failed else "green"))
 
 
 def register(app: typer.Typer) -> None:

@@ -361,3 +361,128 @@ def test_sigterm_finishes_the_batch_in_flight_records_it_and_exits_0(env: Env,
     assert len(lines) == 3  # start, the interrupted run, stop: no new run after the signal
     assert "send-orders on prod: 2 sent" in lines[1]
     assert lines[2].endswith("stopped (SIGTERM: finished the batch in flight)")
+
+
+# --- a connection whose variables are not set --------------------------------------------------
+
+
+SANDBOX = """
+[connections.sandbox]
+plugin = "fakebooks"
+api_key = "${SB_KEY}"
+
+[connections.sandbox.operations.send-orders]
+schedule = "every 30 minutes"
+"""
+
+
+def with_sandbox(env: Env, sb_key: str | None = None) -> Env:
+    """`env` plus a `sandbox` connection whose ${SB_KEY} is unset, loaded as the CLI loads
+    flx.toml (a connection's missing variables stop only that connection)."""
+    path = env.config.path
+    path.write_text(path.read_text() + SANDBOX)
+    variables = {"FAKEBOOKS_KEY": env.ledger.api_key, **({"SB_KEY": sb_key} if sb_key else {})}
+    env.config = load_config(path, plugins=env.plugins, env=variables, strict_env=False)
+    return env
+
+
+def test_a_connection_with_an_unset_variable_does_not_stop_the_others(env: Env) -> None:
+    with_sandbox(env)
+    env.load(orders=[make_order("ORD-1")])
+    lines: list[str] = []
+    code = make_scheduler(env, FakeClock(future()), lines).run(once=True, handle_signals=False)
+
+    assert code == 1  # --once: the worst outcome, and a connection could not run
+    assert env.state("ORD-1").status == "sent"  # prod ran all the same
+    assert env.store.recent_runs(connection="sandbox") == []
+    assert lines[0].endswith("scheduling send-orders on prod every 30 minutes; send-shipments "
+                             "on prod every 1 hour (once); cannot run: send-orders on sandbox")
+    error = lines[1].split(" ", 1)[1]
+    assert error.startswith(
+        "send-orders on sandbox: not run: connection 'sandbox' cannot run: environment "
+        "variable SB_KEY is not set (connections.sandbox.api_key); fix: set SB_KEY where "
+        "`flx schedule` gets its environment")
+    assert "the other connections keep running" in error and "\n" not in error
+    assert ["send-orders on prod: 1 sent" in lines[2], "send-shipments on prod" in lines[3]] == \
+        [True, True]
+    assert lines[-1].endswith("stopped (done)")
+
+
+def test_an_unusable_connection_is_an_error_event_in_json(env: Env) -> None:
+    with_sandbox(env)
+    lines: list[str] = []
+    code = make_scheduler(env, FakeClock(future()), lines, log_format="json").run(
+        once=True, handle_signals=False)
+    assert code == 1
+    records = [json.loads(line) for line in lines]
+    start = records[0]
+    assert start["event"] == "start"
+    assert [j["connection"] for j in start["jobs"]] == ["prod", "prod"]
+    assert start["cannot_run"] == [{"connection": "sandbox", "operation": "send-orders",
+                                    "schedule": "every 30 minutes"}]
+    errors = [r for r in records if r["event"] == "error"]
+    assert len(errors) == 1
+    assert (errors[0]["connection"], errors[0]["operation"]) == ("sandbox", "send-orders")
+    assert errors[0]["error"]["class"] == "config"
+    assert "SB_KEY is not set" in errors[0]["error"]["message"]
+    assert errors[0]["error"]["problems"] == [
+        "connections.sandbox.api_key: environment variable SB_KEY is not set"]
+    assert "SB_KEY" in errors[0]["error"]["hint"]
+    assert [r["connection"] for r in records if r["event"] == "run"] == ["prod", "prod"]
+
+
+def test_an_unusable_connection_is_said_again_when_due_not_every_tick(env: Env) -> None:
+    # Running for an hour: said at start and each time the job would be due (every 30
+    # minutes), not at every wake-up; prod keeps its cadence; a stop still exits 0.
+    with_sandbox(env)
+    start = future()
+    clock = FakeClock(start, until=start + dt.timedelta(minutes=61))
+    lines: list[str] = []
+    assert make_scheduler(env, clock, lines).run(handle_signals=False) == 0
+    said = [line for line in lines if "send-orders on sandbox: not run" in line]
+    assert len(said) == 3  # at 0, 30 and 60 minutes
+    assert sum("send-orders on prod:" in line for line in lines) == 3
+
+
+def test_the_schedule_refuses_to_start_when_no_connection_can_run(env: Env) -> None:
+    with_sandbox(env)
+    path = env.config.path
+    env.config = load_config(path, plugins=env.plugins, env={}, strict_env=False)
+    with pytest.raises(ConfigError, match="the schedule cannot start") as err:
+        Scheduler(env.config, env.plugins, env.store, clock=FakeClock(future()))
+    assert err.value.problems == [
+        "connections.prod.api_key: environment variable FAKEBOOKS_KEY is not set",
+        "connections.sandbox.api_key: environment variable SB_KEY is not set"]
+    assert "set the environment variables" in (err.value.hint or "")
+
+    # Only the broken connection asked for: nothing can run either.
+    with_sandbox_only = load_config(path, plugins=env.plugins,
+                                    env={"FAKEBOOKS_KEY": env.ledger.api_key}, strict_env=False)
+    with pytest.raises(ConfigError, match="connection 'sandbox' needs environment variables"):
+        Scheduler(with_sandbox_only, env.plugins, env.store, connection="sandbox")
+    # ... while prod alone starts without a word about sandbox.
+    lines: list[str] = []
+    scheduler = Scheduler(with_sandbox_only, env.plugins, env.store, connection="prod",
+                          clock=FakeClock(future()), transport=env.ledger.transport(),
+                          emit=lines.append)
+    assert scheduler.run(once=True, handle_signals=False) == 0
+    assert not any("sandbox" in line for line in lines)
+
+
+def test_flx_schedule_once_runs_the_usable_connections_and_exits_1(env: Env) -> None:
+    from typer.testing import CliRunner
+
+    from core.cli.main import build_app
+
+    with_sandbox(env)
+    env.load(orders=[make_order("ORD-1")])
+    env.store.close()
+    app = build_app(env.plugins, transport=env.ledger.transport())
+    result = CliRunner().invoke(app, ["--config", str(env.config.path), "schedule", "--once"],
+                                env={"FAKEBOOKS_KEY": env.ledger.api_key, "SB_KEY": None})
+    assert result.exit_code == 1, result.output
+    assert "the schedule cannot start" not in result.output
+    assert "send-orders on sandbox: not run: connection 'sandbox' cannot run: environment " \
+           "variable SB_KEY is not set" in result.stdout
+    assert "send-orders on prod: 1 sent" in result.stdout
+    env.store = Store(env.config.store_url)
