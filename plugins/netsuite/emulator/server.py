@@ -35,7 +35,11 @@ def bind(host: str, port: int) -> socket.socket:
     # without it every answer waits ~40 ms for the client's delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()  # a port in use: no socket left behind
+        raise
     return sock
 
 

@@ -31,9 +31,7 @@ def taken_port() -> Iterator[int]:
 
 def test_a_port_in_use_is_said_with_the_fix(taken_port: int) -> None:
     with warnings.catch_warnings():
-        # server.bind() leaves the socket whose bind failed to the garbage collector; the
-        # process ends right after this error, so it is harmless there. Collected here.
-        warnings.simplefilter("ignore", ResourceWarning)
+        warnings.simplefilter("error", ResourceWarning)  # the failed socket is closed
         result = CliRunner().invoke(build_app(), ["emulator", "--port", str(taken_port)])
         exit_code, stderr, output = result.exit_code, result.stderr, result.output
         del result
