@@ -35,11 +35,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from croniter import croniter
-
-from core.errors import AbortError, ConfigError, FlxError
+from core.cadence import CADENCE_EXAMPLES, Cadence, parse_cadence
+from core.errors import ConfigError, FlxError
 from core.model import OPERATIONS
 from core.redact import Redactor
+from core.run_lock import LOCK_RENEW, LOCK_TTL, RunLock, RunLockedError, lock_name
 
 if TYPE_CHECKING:
     import httpx
@@ -49,62 +49,14 @@ if TYPE_CHECKING:
     from core.report import RunReport
     from core.store import Store
 
-__all__ = ["Cadence", "Clock", "Job", "RunLock", "RunLockedError", "Scheduler", "SystemClock",
-           "last_run_start", "next_run_at", "parse_cadence", "plan_jobs", "unusable_connections",
-           "unusable_error"]
+__all__ = ["CADENCE_EXAMPLES", "LOCK_RENEW", "LOCK_TTL", "Cadence", "Clock", "Job", "RunLock",
+           "RunLockedError", "Scheduler", "SystemClock", "last_run_start", "lock_name",
+           "next_run_at", "parse_cadence", "plan_jobs", "unusable_connections", "unusable_error"]
 
 log = logging.getLogger("flx.schedule")
 
-LOCK_TTL = 300.0  # a crashed holder's lock frees itself after this many seconds
-LOCK_RENEW = 60.0  # the holder renews this often, so a long run keeps it
 SKIPPED_RETRY = dt.timedelta(minutes=1)  # a job whose lock was busy is tried again after this
 MIN_SLEEP, MAX_SLEEP = 1.0, 300.0  # wake at least every 5 minutes to re-read run history
-CADENCE_EXAMPLES = ('"every 30 minutes", "every 2 hours", "every 1 day" or a cron expression '
-                    'such as "*/15 * * * *"')
-
-_INTERVAL = re.compile(r"every\s+(?:(\d+)\s*)?(minutes?|mins?|m|hours?|hrs?|h|days?|d)",
-                       re.IGNORECASE)
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-
-
-# --- cadences ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cadence:
-    """How often a job runs: a fixed interval, or a cron expression."""
-
-    text: str
-    interval: dt.timedelta | None = None
-    cron: str | None = None
-
-    def next_after(self, last_start: dt.datetime | None, since: dt.datetime) -> dt.datetime:
-        """When the job is due: after `last_start` (its last run), or, never run, `since`
-        (interval: at once) or the first cron slot after `since`."""
-        if self.interval is not None:
-            return since if last_start is None else last_start + self.interval
-        assert self.cron is not None
-        base = last_start or since
-        # Cron fields mean local wall-clock time, as in crontab; the answer goes back to UTC.
-        nxt = croniter(self.cron, base.astimezone()).get_next(dt.datetime)
-        return nxt.astimezone(dt.UTC)
-
-
-def parse_cadence(text: str) -> Cadence:
-    """`every N minutes|hours|days` (N defaults to 1) or a 5-field cron expression / @alias.
-    Raises ValueError saying what is accepted."""
-    cleaned = " ".join(str(text).split())
-    match = _INTERVAL.fullmatch(cleaned)
-    if match:
-        count = int(match.group(1) or 1)
-        key = _UNITS[match.group(2).lower()[0]]
-        if count < 1:
-            raise ValueError(f"{text!r}: the interval must be at least 1 {key[:-1]}")
-        return Cadence(cleaned, interval=dt.timedelta(**{key: count}))
-    fields = cleaned.split(" ")
-    if cleaned and (cleaned.startswith("@") or len(fields) == 5) and croniter.is_valid(cleaned):
-        return Cadence(cleaned, cron=cleaned)
-    raise ValueError(f"{text!r} is not a cadence; write {CADENCE_EXAMPLES}")
 
 
 # --- jobs and their timing ---------------------------------------------------------------------
@@ -202,10 +154,10 @@ def unusable_error(name: str, problems: list[str]) -> ConfigError:
 
 def last_run_start(store: Store, connection: str, operation: str) -> dt.datetime | None:
     """When the last real (not dry) run of this operation started, by any process."""
-    for run in store.recent_runs(connection=connection, operation=operation, limit=10):
-        if not run.get("dry_run"):
-            started: dt.datetime = run["started_at"]
-            return started if started.tzinfo else started.replace(tzinfo=dt.UTC)
+    for run in store.recent_runs(connection=connection, operation=operation, limit=1,
+                                 real_only=True):
+        started: dt.datetime = run["started_at"]
+        return started if started.tzinfo else started.replace(tzinfo=dt.UTC)
     return None
 
 
@@ -218,76 +170,6 @@ def next_run_at(store: Store, connection: str, operation: str, schedule: str,
     except ValueError:
         return None
     return cadence.next_after(last_run_start(store, connection, operation), now)
-
-
-# --- the run lock ------------------------------------------------------------------------------
-
-
-class RunLockedError(AbortError):
-    """Another process runs this connection + operation right now."""
-
-    error_class = "locked"
-
-
-def lock_name(connection: str, operation: str) -> str:
-    return f"run:{connection}:{operation}"
-
-
-class RunLock:
-    """The store lock that keeps runs of one connection + operation from overlapping. A
-    background thread renews it while held; `lost` turns true if another process took it over
-    (the holder stalled past the TTL), and the runner then stops after its batch."""
-
-    def __init__(self, store: Store, connection: str, operation: str, *,
-                 owner: str | None = None, ttl: float = LOCK_TTL,
-                 renew_every: float = LOCK_RENEW) -> None:
-        from core.store import default_owner
-
-        self.store, self.connection, self.operation = store, connection, operation
-        self.name = lock_name(connection, operation)
-        self.owner = owner or default_owner()
-        self.ttl, self.renew_every = ttl, renew_every
-        self.lost = False
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def acquire(self) -> RunLock:
-        if not self.store.acquire_lock(self.name, self.owner, self.ttl):
-            holder = self.store.lock_holder(self.name) or "another process"
-            raise RunLockedError(
-                f"{self.operation} on {self.connection} is already running ({holder}); this "
-                "run was not started, so the two never overlap",
-                hint="wait for it to finish (`flx runs` shows it) and run again; a lock left "
-                     f"by a crashed process frees itself within {int(self.ttl // 60)} minutes")
-        self._thread = threading.Thread(target=self._renew, name=f"flx-lock-{self.name}",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def _renew(self) -> None:
-        while not self._done.wait(self.renew_every):
-            try:
-                if not self.store.acquire_lock(self.name, self.owner, self.ttl):
-                    self.lost = True
-                    log.error("lost the run lock of %s on %s to another process; stopping "
-                              "after the batch in flight", self.operation, self.connection)
-                    return
-            except Exception as exc:  # a database hiccup: try again at the next renewal
-                log.warning("could not renew the run lock %s: %s", self.name, exc)
-
-    def release(self) -> None:
-        self._done.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        with contextlib.suppress(Exception):  # an unreleased lock expires by itself
-            self.store.release_lock(self.name, self.owner)
-
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
 
 
 # --- clocks ------------------------------------------------------------------------------------
