@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from core.store import Store
 
 # Fields that say which other records a record belongs to.
-_LINKS = ("order_id", "fulfillment_request_id", "invoice_number", "status")
+_LINKS = ("number", "order_id", "fulfillment_request_id", "status", "total")
 
 
 def summary(record: Mapping[str, Any]) -> dict[str, Any]:
