@@ -47,7 +47,7 @@ enabled = true
 mapping = "default"            # a profile shipped with the plugin, or a path to your own JSON
 # channels = ["shopify"]       # only these sales channels (omitted or empty: all)
 # sources = ["main-store"]     # only these sources (omitted or empty: all)
-# link_existing = true         # a record already there (same external id) is linked, not re-created
+# link_existing = true         # a record already there (external id, or order number) is linked
 # schedule = "every 30 minutes"
 # batch_size = 250
 """

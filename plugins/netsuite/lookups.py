@@ -178,7 +178,8 @@ def existing_transactions(ctx: NetSuiteContext, orders: list[dict[str, Any]],
         if n_part:
             conds.append(f"otherrefnum IN {in_list(n_part)}")
         rows = ctx.client.suiteql(
-            "SELECT id, tranid, type, externalid, otherrefnum FROM transaction WHERE type IN "
+            "SELECT id, tranid, type, externalid, otherrefnum, entity FROM transaction WHERE "
+            "type IN "
             f"('SalesOrd', 'CashSale') AND ({' OR '.join(conds)}) ORDER BY id")
         for row in rows:
             order_id = by_eid.get(row.get("externalid", "")) or by_number.get(
@@ -186,7 +187,8 @@ def existing_transactions(ctx: NetSuiteContext, orders: list[dict[str, Any]],
             if order_id and order_id not in out:
                 out[order_id] = {"id": row["id"], "type": row.get("type", "SalesOrd"),
                                  "tranid": row.get("tranid", ""),
-                                 "externalid": row.get("externalid", "")}
+                                 "externalid": row.get("externalid", ""),
+                                 "entity": str(row.get("entity") or "")}
     return out
 
 

@@ -27,6 +27,7 @@ from plugins.netsuite.common import (
     worker_threads,
 )
 from plugins.netsuite.customers import CustomerResolver
+from plugins.netsuite.linking import foreign_match
 from plugins.netsuite.lookups import ItemResolver, existing_transactions
 from plugins.netsuite.purchase_orders import PurchaseOrders
 from plugins.netsuite.routing import (
@@ -85,6 +86,7 @@ class OrderSender:
             lookups.append(find_existing)
         with ThreadPoolExecutor(max_workers=len(lookups), thread_name_prefix="flx-lookup") as pool:
             shared = sum(pool.map(self._counted, lookups))
+        unlinked = self._screen(orders, existing)
 
         def attempt(order: dict[str, Any]) -> RecordResult:
             planned = plans[order["id"]]
@@ -101,15 +103,33 @@ class OrderSender:
                                     payloads=payloads, warnings=warnings)
             return self._send_one(order, planned, existing.get(order["id"]))
 
+        def with_note(order: dict[str, Any]) -> RecordResult:
+            result = guarded(self.ctx, order["id"], lambda: attempt(order))
+            if order["id"] in unlinked:
+                result.warnings.insert(0, unlinked[order["id"]])
+            return result
+
         try:
-            results = self.runtime.map(
-                lambda o: guarded(self.ctx, o["id"], lambda: attempt(o)), orders,
-                workers=worker_threads(self.runtime))
+            results = self.runtime.map(with_note, orders, workers=worker_threads(self.runtime))
         finally:
             self.customers.finder.save()
         if results:  # the batch's shared look-ups, counted once
             results[0].requests += shared
         return results
+
+    def _screen(self, orders: list[dict[str, Any]],
+                existing: dict[str, dict[str, str]]) -> dict[str, str]:
+        """Drop matches by order number that are another order's (plugins/netsuite/linking);
+        order id -> the warning saying so."""
+        notes = {}
+        for order in orders:
+            found = existing.get(order["id"])
+            why = found and foreign_match(self.ctx, self.customers, order, found,
+                                          self.external_id(order))
+            if why:
+                del existing[order["id"]]
+                notes[order["id"]] = why
+        return notes
 
     def _counted(self, lookup: Callable[[], Any]) -> int:
         """Run one batch look-up; the requests it made (counted per thread)."""
@@ -462,6 +482,8 @@ def render_order(runtime: Runtime, order: dict[str, Any]) -> list[dict[str, Any]
     if sender.settings.get("link_existing", True):
         found = existing_transactions(sender.ctx, [order],
                                       {order["id"]: sender.external_id(order)})
+        sender.customers.prefetch([order])
+        sender._screen([order], found)
         if order["id"] in found:
             return [link_payload(found[order["id"]])]
     return sender.preview(order, plan)[0]
