@@ -257,7 +257,21 @@ def validate_profile(data: Any, connector: Connector | None = None) -> list[str]
 
 
 def _schema_problems(validator: Draft202012Validator, data: Any) -> list[str]:
-    return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(data)]
+    problems = []
+    for error in validator.iter_errors(data):
+        if error.validator == "additionalProperties" and error.validator_value is False \
+                and isinstance(error.instance, Mapping):
+            # A misspelt key, said in words with the nearest known one, like a top-level one.
+            known = sorted((error.schema or {}).get("properties", {}))
+            for key in error.instance:
+                if key not in known:
+                    close = difflib.get_close_matches(str(key), known, n=1)
+                    tip = f" (did you mean {close[0]!r}?)" if close else (
+                        f" (known: {', '.join(known)})" if known else "")
+                    problems.append(f"{error.json_path}.{key}: unknown setting{tip}")
+            continue
+        problems.append(f"{error.json_path}: {error.message}")
+    return problems
 
 
 def _expressions(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

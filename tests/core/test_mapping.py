@@ -165,3 +165,20 @@ def test_override_files_that_replace_no_template_are_problems(connector: Connect
         (folder / name).unlink()
     assert load_profile(connector, "acme.json", base_dir=tmp_path).template_dirs == [
         folder.resolve()]
+
+
+def test_custom_field_keys_are_checked_not_ignored(connector: Connector, tmp_path: Path) -> None:
+    write(tmp_path, {
+        "custom_fields": {"bodyy": {"custbody_x": "1"}},
+        "shipment": {"custom_fields": {"column": {"custcol_x": "1"}}, "heder": {}},
+        "vendor_bill": {"custom_fields": {"body": {"custbody_ok": "1"}}},
+    })
+    with pytest.raises(ConfigError) as err:
+        load_profile(connector, str(tmp_path / "acme.json"))
+    problems = err.value.problems
+    assert any(p.startswith("$.custom_fields.bodyy: unknown setting (did you mean 'body'?)")
+               for p in problems), problems
+    assert any(p.startswith("$.shipment.custom_fields.column: unknown setting") for p in problems)
+    assert any(p.startswith("$.shipment.heder: unknown setting (did you mean 'header'?)")
+               for p in problems), problems
+    assert len(problems) == 3
