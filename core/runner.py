@@ -176,6 +176,8 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             finally:
                 runtime.close()  # the plugin's HTTP connections: a scheduler runs for days
         report.finished_at = dt.datetime.now(dt.UTC)
+        if not only and not report.aborted:
+            _note_changed(store, report, connection.name, operation)
         store.finish_run(run_id, report.counts, report.status, error={
             "class": report.aborted_class, "message": report.aborted} if report.aborted else None)
         # Issue 8: the built-in webhook notifier (core/alerts.py) reads [alerts] of flx.toml.
@@ -189,6 +191,16 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             lock.release()
         if owned:
             _close(store)
+
+
+def _note_changed(store: Store, report: RunReport, connection: str, operation: str) -> None:
+    """Records imported again with other data after they were sent are not taken by a run:
+    say so, or "nothing to do" would hide that the accounting system holds older data."""
+    from core.status import changed_note
+
+    count, ids = store.changed_since_done(connection, operation, OPERATIONS[operation])
+    if count:
+        report.notes.append(changed_note(count, ids))
 
 
 def _stop_check(should_stop: Callable[[], bool] | None, lock: Any) -> Callable[[], bool]:

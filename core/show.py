@@ -75,6 +75,10 @@ def show_record(config: Config, store: Store, record_id: str, *, connection: str
                 "next_retry_at": iso_utc(state.next_retry_at),
                 "remote_ids": dict(state.remote_ids or {}),
             }
+            record = next(r for r in found if r["kind"] == kind)
+            if state.status in ("sent", "linked") and state.content_hash and \
+                    state.content_hash != record["content_hash"]:
+                row["changed_since_sent"] = record["updated_at"]
             if state.status in ("failed", "waiting", "skipped"):
                 error = error_row(state)
                 row["error"] = {k: error[k] for k in ("class", "message", "hint", "code",

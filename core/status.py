@@ -118,6 +118,11 @@ def _waiting(store: Store, connection: str, operation: str) -> list[dict[str, An
     return [{"reason": reason, "count": n} for reason, n in groups.most_common()]
 
 
+def _changed(store: Store, connection: str, operation: str) -> dict[str, Any] | None:
+    count, ids = store.changed_since_done(connection, operation, OPERATIONS[operation])
+    return {"count": count, "ids": ids} if count else None
+
+
 def _failing(store: Store, connection: str, operation: str) -> dict[str, int]:
     classes: Counter[str] = Counter()
     for state in store.iter_sync(connection, operation, statuses=["failed"]):
@@ -157,6 +162,7 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
             "failing": _failing(store, conn, op) if by_status.get("failed") else {},
             "waiting": _waiting(store, conn, op) if by_status.get("waiting") else [],
             "last_run": _run_row(runs[0]) if runs else None,
+            "changed_since_sent": _changed(store, conn, op) if by_status else None,
             "schedule": schedule,
             "next_run_at": None,
         }
@@ -248,7 +254,18 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
                      if counts.get(s))
         lines.append("  " + "; ".join(parts))
         lines.extend(f"  {w['count']} waiting: {w['reason']}" for w in row.get("waiting") or [])
+        changed = row.get("changed_since_sent")
+        if changed:
+            lines.append(f"  {changed_note(changed['count'], changed['ids'])}")
     return lines
+
+
+def changed_note(count: int, ids: list[str]) -> str:
+    """Records imported again with other data after they were sent: said, not sent again."""
+    shown = ", ".join(ids) + (", ..." if count > len(ids) else "")
+    return (f"{count} changed since sent ({shown}): not sent again, since flx does not change "
+            "what is already in the accounting system; edit it there (`flx show ID` says when "
+            "each changed)")
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -202,6 +202,23 @@ class SyncMixin:
                 state = _state(row, "s_") if row.s_record_id is not None else None
                 yield dict(row.data), state
 
+    def changed_since_done(self, connection: str, operation: str, kind: str, *,
+                           limit: int = 3) -> tuple[int, list[str]]:
+        """Records sent or linked whose content changed since (imported again with other
+        data): how many, and the first `limit` ids. flx does not send them again."""
+        r, s = records, sync_state
+        where = sa.and_(s.c.connection == connection, s.c.operation == operation,
+                        s.c.status.in_(("sent", "linked")), s.c.content_hash.is_not(None),
+                        r.c.kind == kind, r.c.id == s.c.record_id,
+                        r.c.content_hash != s.c.content_hash)
+        with self._conn(write=False) as conn:
+            count = int(conn.scalar(sa.select(sa.func.count()).select_from(r).join(
+                s, r.c.id == s.c.record_id).where(where)) or 0)
+            ids = [str(v) for v in conn.scalars(
+                sa.select(r.c.id).select_from(r).join(s, r.c.id == s.c.record_id)
+                .where(where).order_by(r.c.id).limit(limit))] if count else []
+        return count, ids
+
     def set_sync(self, connection: str, operation: str, record_id: str, *,
                  status: str | None,
                  remote_ids: dict[str, Any] | None = None, error: dict[str, Any] | None = None,

@@ -273,6 +273,10 @@ def show_command(
         state.echo(head)
         ids = _remote_text(row.get("remote_ids") or {})
         lines = [f"ids: {ids}"] if ids else []
+        if row.get("changed_since_sent"):
+            lines.append(f"changed since it was {row['status']}: imported again with other data "
+                         f"{_when(row['changed_since_sent'])}; not sent again, since flx does "
+                         "not change what is already in the accounting system: edit it there")
         error = row.get("error") or {}
         if error:
             lines.append(f"{error.get('class')}: {error.get('message')}")

@@ -196,6 +196,21 @@ def test_a_run_report_counts_many_records_waiting_for_one_reason_in_one_row(env:
     assert sum(r["status"] == "waiting" for r in rows) == 7  # --json keeps every record
 
 
+def test_a_record_changed_after_it_was_sent_is_said_not_silently_skipped(env: Env) -> None:
+    flx(env, "run", "send-orders")
+    env.load(orders=[make_order("ORD-1", currency="EUR")])  # imported again, other data
+    result = flx(env, "run", "send-orders")
+    assert "note: 1 changed since sent (ORD-1): not sent again" in " ".join(result.stdout.split())
+    status = flx(env, "status").stdout
+    assert "  1 changed since sent (ORD-1): not sent again, since flx does not change what is " \
+           "already in the accounting system" in status
+    row = json.loads(flx(env, "status", "--json").stdout)["sync"][0]
+    assert row["changed_since_sent"] == {"count": 1, "ids": ["ORD-1"]}
+    shown = " ".join(flx(env, "show", "ORD-1").stdout.split())
+    assert "changed since it was sent: imported again with other data" in shown
+    assert "changed since" not in flx(env, "show", "ORD-3").stdout  # never sent
+
+
 def test_resolve_without_a_reason_is_wrong_usage(env: Env) -> None:
     result = flx(env, "resolve", "ORD-3", "--note", "  ")
     assert result.exit_code == 2 and "say why the record is resolved" in result.stderr
