@@ -227,7 +227,7 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
                      store: Store | None = None) -> list[dict[str, Any]]:
     """The exact payloads `operation` would send for one stored record (dry run: read-only
     look-ups only). Works for a disabled operation too, so a new mapping can be previewed."""
-    connection, connector, _settings, profile, renderer = _prepare(
+    connection, connector, settings, profile, renderer = _prepare(
         config, plugins, operation, connection_name, require_enabled=False)
     kind = OPERATIONS[operation]
     store, owned = _open_store(config, store)
@@ -236,6 +236,12 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
         if record is None:
             raise ConfigError(f"no {kind.replace('_', ' ')} {record_id!r} in the store",
                               hint="import it first (`flx import FILE`) or check the id")
+        if kind == "order":  # a preview of what a run would not send says so
+            from core.eligibility import in_scope
+
+            outside = in_scope(record, connection.name, settings)
+            if outside is not None:
+                log.warning("%s: a run would not send it (%s)", record_id, outside.message)
         runtime = Runtime(store=store, connection=connection, connector=connector,
                           operation=operation, dry_run=True, renderer=renderer,
                           profile=profile.data, transport=transport,

@@ -137,6 +137,14 @@ def test_render_prints_the_payloads_as_json(app, cfg):
                                           "body": {"ref": "O1"}}]
 
 
+def test_render_of_an_order_the_connection_does_not_take_says_so(app, cfg):
+    cfg.write_text(cfg.read_text() + 'channels = ["shop"]\n')
+    result = invoke(app, cfg, "render", "send-orders", "--id", "O1")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["body"] == {"ref": "O1"}  # the preview still comes
+    assert "O1: a run would not send it (channel 'web' is not selected" in result.stderr
+
+
 def test_render_unknown_record_exits_1(app, cfg):
     result = invoke(app, cfg, "render", "send-orders", "--id", "NOPE")
     assert result.exit_code == 1, result.output
