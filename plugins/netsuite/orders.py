@@ -28,14 +28,20 @@ from plugins.netsuite.common import (
 )
 from plugins.netsuite.customers import CustomerResolver
 from plugins.netsuite.linking import foreign_match
-from plugins.netsuite.lookups import ItemResolver, existing_transactions
+from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions
+from plugins.netsuite.order_checks import (
+    currency_id,
+    discount_item_problem,
+    order_discount_problem,
+    order_warnings,
+)
 from plugins.netsuite.purchase_orders import PurchaseOrders
 from plugins.netsuite.routing import (
     PlannedLine,
     Problem,
     plan_lines,
     problems_error,
-    split_discounts,
+    split_lines,
 )
 
 OPERATION = "send-orders"
@@ -44,8 +50,8 @@ OPERATION = "send-orders"
 @dataclass
 class Plan:
     """An order's Sales Order lines, and the problems found in the order alone (a line
-    discount larger than its line): reported with the reference problems found later, so
-    one failure names everything to fix."""
+    discount larger than its line, an order discount larger than its lines): reported with
+    the reference problems found later, so one failure names everything to fix."""
 
     lines: list[PlannedLine]
     problems: list[Problem] = field(default_factory=list)
@@ -148,7 +154,9 @@ class OrderSender:
                 f"order {order['id']}: routing refers to something missing ({err})",
                 hint="check that every fulfillment request item names an order line id of "
                      "the order, then re-import it", record_id=order["id"]) from err
-        return Plan(lines, split_discounts(order, lines))
+        problems = split_lines(order, lines)
+        too_large = order_discount_problem(order, lines)
+        return Plan(lines, [*problems, *([too_large] if too_large else [])])
 
     # -- one order -------------------------------------------------------------------------------
 
@@ -207,7 +215,7 @@ class OrderSender:
                 created = self.ctx.client.create("salesOrder", body,
                                                  external_id=body["externalId"])
             except RemoteRejectedError as err:
-                raise self._explain(err, order_id) from err
+                raise self._explain(err, order) from err
             so_id = created.id
             # With link_existing the batch look-up just said there was no such order, so an
             # order found by its external id now is this request's own (a reply lost after
@@ -239,14 +247,23 @@ class OrderSender:
         return RecordResult(order_id, status, remote_ids=remote, message=message,  # type: ignore[arg-type]
                             warnings=warnings)
 
-    def _explain(self, err: RemoteRejectedError, order_id: str) -> RemoteRejectedError:
+    def _explain(self, err: RemoteRejectedError, order: dict[str, Any]) -> RemoteRejectedError:
         """NetSuite's words, and the profile setting that put the refused value there when
-        it is the header or a custom field (common.py's table names the rest)."""
-        out = explain_rejection(err, f"the Sales Order for order {order_id}")
+        it is the header, tables.currencies or a custom field (common.py's table names the
+        rest)."""
+        out = explain_rejection(err, f"the Sales Order for order {order['id']}")
         leaf = (err.path or "").split(".")[-1].split("[")[0]
         custom = self.ctx.profile.get("custom_fields") or {}
         header = self.ctx.profile.get("header") or {}
-        if leaf in header:
+        currency = currency_id(order, self.ctx.tables)[0]
+        if leaf == "currency" and currency:
+            code = order.get("currency")
+            out.hint = (f"NetSuite refused currency {currency!r} ({code}), set by "
+                        f"tables.currencies.{code} in the mapping profile: use the internal id "
+                        f"of {code} in your NetSuite account, and check that the customer can "
+                        f"be billed in {code} (its primary currency, or one added to its "
+                        "Currencies list)")
+        elif leaf in header:
             out.hint = (f"NetSuite refused {leaf} {header[leaf]!r}, set by header.{leaf} in the "
                         "mapping profile: use an internal id that exists in your NetSuite "
                         "account and fits the order's customer and subsidiary")
@@ -264,12 +281,12 @@ class OrderSender:
         problems: list[Problem] = []
         for p in lines:
             where = f"order {order_id} line {p.order_line_id} ({p.fr_id})"
+            item: Item | None = None
             try:
                 item = self.items.item(p.sku, order_id, where)
             except MappingError as err:
                 problems.append(Problem.of(err))
-                item = None
-            else:
+            if item is not None:
                 p.item_id = item.id
             if p.dropship:
                 if not p.vendor_id and p.vendor_key:
@@ -300,12 +317,10 @@ class OrderSender:
 
     def _create_problems(self, order: dict[str, Any]) -> list[Problem]:
         """What would stop flx creating this order's Sales Order before anything is written:
-        the order discount's item and the customer policy (read-only: the batch look-ups
-        already know the customer)."""
-        problems = []
-        discount = self._discount_problem(order)
-        if discount:
-            problems.append(discount)
+        the order discount's item, the order's currency and the customer policy (read-only:
+        the batch look-ups already know the customer)."""
+        problems = [p for p in (discount_item_problem(order, self.ctx.options),
+                                currency_id(order, self.ctx.tables)[1]) if p]
         if self.customers.find(order) is None:
             try:
                 if self.customers.on_missing == "create":
@@ -316,43 +331,9 @@ class OrderSender:
                 problems.append(Problem.of(err))
         return problems
 
-    def _discount_problem(self, order: dict[str, Any]) -> Problem | None:
-        discount = money(order.get("discount_total"))
-        if not discount or self.ctx.options.get("discount_item"):
-            return None
-        return Problem(
-            f"order {order['id']} has an order discount of {discount} (discount_total) but the "
-            "profile names no discount item, so the Sales Order total would be wrong",
-            "set options.discount_item to a NetSuite discount item id")
-
     def order_warnings(self, order: dict[str, Any], lines: list[PlannedLine]) -> list[str]:
-        """What the Sales Order built from this order leaves out or does not add up to,
-        worked out from the order alone: a dry run and `flx render` show the same as a run."""
-        warnings = []
-        tax = money(order.get("tax_total"))
-        if tax:
-            warnings.append(f"the order's tax {tax} was not sent: NetSuite computes tax from the "
-                            "account's tax set-up (tax codes, nexus); compare the Sales Order "
-                            "total")
-        if order.get("total") in (None, ""):
-            return warnings
-        total = money(order["total"])
-        net = sum((p.amount for p in lines), Decimal("0.00"))
-        discount = money(order.get("discount_total"))
-        shipping = money((order.get("shipping") or {}).get("amount"))
-        expected = net - discount + shipping + tax
-        if expected != total:
-            text = (f"the channel's total {total} differs from the Sales Order's expected total "
-                    f"{expected} (lines {net} net of line discounts - order discount {discount}"
-                    f" + shipping {shipping} + the order's tax {tax}, which NetSuite computes "
-                    f"itself) by {abs(total - expected)}; check discounts, shipping and tax")
-            line_discounts = sum((p.discount for p in lines), Decimal("0.00"))
-            if line_discounts and total - expected == line_discounts and discount:
-                text += (f". The difference is the line discounts ({line_discounts}): if the "
-                         "channel's discount_total already includes them, export discount_total "
-                         "without them (flx takes line discounts off the lines)")
-            warnings.append(text)
-        return warnings
+        """What the Sales Order leaves out or does not add up to (order_checks.py)."""
+        return order_warnings(order, lines, self.ctx.profile)
 
     # -- payloads --------------------------------------------------------------------------------
 
@@ -375,9 +356,14 @@ class OrderSender:
                                            .get("method"))
         if ship_method and "shipMethod" not in header:
             header["shipMethod"] = ref(ship_method)
+        currency, problem = currency_id(order, self.ctx.tables)
+        if problem:
+            raise problems_error(order_id, [problem])
+        if currency:  # the order's own currency wins over a fixed header.currency
+            header["currency"] = ref(currency)
         discount = money(order.get("discount_total"))
         if discount:  # the order-level discount, on top of the lines' own discounts
-            problem = self._discount_problem(order)
+            problem = discount_item_problem(order, self.ctx.options)
             if problem:
                 raise problems_error(order_id, [problem])
             header.setdefault("discountItem", ref(self.ctx.options["discount_item"]))

@@ -1,6 +1,7 @@
 """How an order's lines become Sales Order lines: each order line's share routed to one
-fulfillment request is one line (reference page, "exploded SKUs"), net of its share of the
-order line's discount."""
+fulfillment request is one line (reference page, "exploded SKUs"). An order line's amount is
+worked out once, money(quantity x unit price) less its discount, and split over its shares in
+whole cents, so its Sales Order lines add up to exactly that amount however it is routed."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ class PlannedLine:
     vendor_id: str | None = None
     line: int | None = None  # NetSuite's line number, once read back
     discount: Decimal = field(default_factory=lambda: Decimal("0.00"))  # this share's part
+    # This share's part of its order line's gross (split_lines); not in summary().
+    share: Decimal | None = None
 
     @property
     def dropship(self) -> bool:
@@ -44,8 +47,9 @@ class PlannedLine:
 
     @property
     def gross(self) -> Decimal:
-        """quantity x unit price, to the cent (half up): the line before its discount."""
-        return money(self.rate * self.quantity)
+        """The line before its discount: this share's part of money(quantity x unit price)
+        of the whole order line (split_lines), else quantity x unit price to the cent."""
+        return self.share if self.share is not None else money(self.rate * self.quantity)
 
     @property
     def amount(self) -> Decimal:
@@ -54,15 +58,17 @@ class PlannedLine:
 
     @property
     def sent_rate(self) -> Decimal:
-        """The rate sent with `amount`: the unit price when there is no discount, else a rate
-        at which quantity x rate rounds to exactly the net amount (so NetSuite's line is the
-        same to the cent whether it keeps the amount sent or recomputes it from the rate)."""
-        if not self.discount:
+        """The rate sent with `amount`: the unit price when quantity x unit price rounds to
+        the amount (a line that is neither discounted nor split off a line it does not divide
+        evenly), else the shortest rate at which quantity x rate rounds to exactly the amount,
+        so NetSuite's line is the same to the cent whether it keeps the amount sent or
+        recomputes it from the rate."""
+        if money(self.rate * self.quantity) == self.amount:
             return self.rate
         return net_rate(self.amount, self.quantity)
 
     def summary(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}  # all scalars
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "share"}
         # Fixed-point text: rates are normalised Decimals, and str() would write 10 as "1E+1".
         data["rate"] = format(self.rate, "f")
         data["cost"] = None if self.cost is None else format(self.cost, "f")
@@ -135,35 +141,59 @@ def plan_lines(order: dict[str, Any], sku_level: str) -> list[PlannedLine]:
     return planned
 
 
-def split_discounts(order: dict[str, Any], planned: list[PlannedLine]) -> list[Problem]:
-    """Give each Sales Order line its share of its order line's `discount`: pro rata by gross
-    amount in whole cents (rounded down), the cents left over on the last share (on earlier
-    ones when the last cannot take them without going below zero), so the shares add up to
-    the discount exactly. A discount larger than its line is a problem of the order's data."""
+def split_lines(order: dict[str, Any], planned: list[PlannedLine]) -> list[Problem]:
+    """Work out each order line's amount once and split it over its Sales Order lines, so
+    they add up to exactly money(quantity x unit price) - discount however the line is
+    routed (rounding each share's quantity x price on its own could be a cent off).
+
+    The gross (money(quantity x unit price), half up) is split pro rata by quantity, and the
+    line's `discount` pro rata by those gross shares; both in whole cents rounded down, the
+    cents left over on the last share (the discount's on earlier ones when the last cannot
+    take them without going below zero). A discount larger than the whole line is a problem
+    of the order's data."""
     problems = []
     for index, line in enumerate(order.get("lines") or []):
-        discount = money(line.get("discount"))
         shares = [p for p in planned if p.order_line_id == line["id"]]
-        if not discount or not shares:
+        if not shares:
             continue
-        gross = sum((p.gross for p in shares), Decimal("0.00"))
-        if discount > gross:
+        price = shares[0].rate
+        # Only fully routed orders are sent, so the routed units are the line's quantity;
+        # `flx render` of a partly routed order splits what is routed.
+        grosses = pro_rata(money(price * sum(p.quantity for p in shares)),
+                           [Decimal(p.quantity) for p in shares])
+        for p, gross in zip(shares, grosses, strict=True):
+            p.share = gross
+        discount = money(line.get("discount"))
+        if not discount:
+            continue
+        whole = money(price * int(line.get("quantity") or 0))
+        if discount > whole:
             problems.append(Problem(
                 f"order {order['id']} line {line['id']}: the discount {discount} is more than "
-                f"the line's amount {gross} ({line.get('quantity')} x "
+                f"the line's amount {whole} ({line.get('quantity')} x "
                 f"{line.get('unit_price', '0')}), so its Sales Order line would be negative",
                 f"correct lines[{index}].discount (a positive amount off the whole line, at "
                 "most quantity x unit_price) or the line's unit_price in the source system, "
                 "then import the order again", kind="data", path=f"$.lines[{index}].discount"))
             continue
-        for p in shares:  # gross >= discount > 0 here
-            p.discount = (discount * p.gross / gross).quantize(CENT, ROUND_DOWN)
-        left = discount - sum((p.discount for p in shares), Decimal("0.00"))
-        for p in reversed(shares):
-            take = min(left, p.gross - p.discount)
-            p.discount += take
-            left -= take
+        for p, part in zip(shares, pro_rata(discount, grosses, caps=grosses), strict=True):
+            p.discount = part
     return problems
+
+
+def pro_rata(total: Decimal, weights: list[Decimal],
+             caps: list[Decimal] | None = None) -> list[Decimal]:
+    """`total` (whole cents) split by `weights` in whole cents rounded down, the cents left
+    over given from the last share backwards, none above its cap (when caps are given)."""
+    whole = sum(weights, Decimal(0))
+    parts = [(total * w / whole).quantize(CENT, ROUND_DOWN) if whole else Decimal("0.00")
+             for w in weights]
+    left = total - sum(parts, Decimal("0.00"))
+    for i in reversed(range(len(parts))):
+        take = left if caps is None else max(min(left, caps[i] - parts[i]), Decimal("0.00"))
+        parts[i] += take
+        left -= take
+    return parts
 
 
 def net_rate(amount: Decimal, quantity: int) -> Decimal:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .conftest import Workspace
 from .test_orders_support import (
+    dropship_order,
     exploded_order,
     internal,
     internal_order,
@@ -188,3 +189,126 @@ def test_a_discount_total_that_counts_the_line_discounts_again_is_named(
     assert "by 2.00" in warning
     assert "the line discounts (2.00)" in warning
     assert "export discount_total without them" in warning
+
+
+# -- an order line split over several fulfillment requests, unit prices of 4 decimals ---------
+
+
+def test_a_split_line_at_a_four_decimal_price_comes_to_the_line_to_the_cent(
+        workspace: Workspace) -> None:
+    """FLX-SKU123 x3 at 19.9875 is a 59.96 line (59.9625, half up). Routed 1 from the
+    warehouse and 2 from Vendor A it was sent as 19.99 + 39.98 = 59.97, and the check of the
+    channel's total blamed the channel; with 1.00 off it was 19.66 + 39.31 = 58.97 for 58.96.
+    Now the line's amount is split: the Sales Orders come to the cent, and no warning."""
+    plain = exploded_order("ORD-611", total="64.96")  # 59.96 + 5.00 shipping
+    plain["lines"][0]["unit_price"] = "19.9875"
+    discounted = exploded_order("ORD-612", total="63.96")  # 58.96 + 5.00
+    discounted["lines"][0].update(unit_price="19.9875", discount="1.00")
+    rows = _sent(workspace, plain, discounted)
+    assert [rows[o]["warnings"] for o in ("ORD-611", "ORD-612")] == [[], []], rows
+    assert _held_lines(workspace, "ORD-611") == [
+        ("VA-SKU123", 1, Decimal("19.98"), Decimal("19.98")),
+        ("FLX-SKU123", 2, Decimal("19.9875"), Decimal("39.98")),
+    ]
+    assert _held_lines(workspace, "ORD-612") == [
+        ("VA-SKU123", 1, Decimal("19.65"), Decimal("19.65")),
+        ("FLX-SKU123", 2, Decimal("19.655"), Decimal("39.31")),
+    ]
+    assert workspace.by_external_id("salesOrder", "ORD-611")["total"] == Decimal("64.96")
+    assert workspace.by_external_id("salesOrder", "ORD-612")["total"] == Decimal("63.96")
+    # The vendor is still paid its cost: the split moves no cent onto the PO.
+    (po, _) = workspace.records("purchaseOrder")
+    assert [(ln["quantity"], ln["rate"]) for ln in po["item"]["items"]] == [(2, Decimal("9"))]
+
+
+def test_five_at_1_1111_less_0_04_from_two_warehouses_is_5_52(workspace: Workspace) -> None:
+    """5 x 1.1111 = 5.5555, a 5.56 line, less 0.04: 5.52 (it was sent as 1.11 + 4.40)."""
+    mugs = order("ORD-613", [line("L1", "SKU001", 5, "1.1111")],
+                 [internal("FR-613-1", "MAIN", ("L1", "SKU001", 1, "0.50")),
+                  internal("FR-613-2", "EAST", ("L1", "SKU001", 4, "0.50"))], total="10.52")
+    mugs["lines"][0]["discount"] = "0.04"
+    code, output = workspace.import_records(orders=[mugs])
+    assert code == 0, output
+    (preview,) = _render(workspace, "ORD-613")
+    assert [(ln["quantity"], ln["rate"], ln["amount"])
+            for ln in preview["body"]["item"]["items"]] == [(1, 1.1111, 1.11), (4, 1.102, 4.41)]
+    assert "warnings" not in preview
+    report = workspace.run("send-orders")
+    assert report["exit_code"] == 0 and report["rows"][0]["warnings"] == [], report
+    assert workspace.by_external_id("salesOrder", "ORD-613")["subtotal"] == Decimal("5.52")
+
+
+# -- an order discount larger than the order ----------------------------------------------------
+
+
+def test_an_order_discount_larger_than_the_lines_fails_the_order_with_the_field(
+        workspace: Workspace) -> None:
+    """discount_total 100.00 on 39.98 of lines made a Sales Order of -55.02 without a word."""
+    workspace.profile["options"]["discount_item"] = "701"
+    too_much = dropship_order("ORD-614", discount_total="100.00")
+    code, output = workspace.import_records(orders=[too_much, internal_order("ORD-615")])
+    assert code == 0, output
+    report = workspace.run("send-orders")
+    assert report["exit_code"] == 3, report
+    row = workspace.rows(report)["ORD-614"]
+    assert row["status"] == "failed" and row["error_class"] == "data", row
+    assert row["message"] == (
+        "order ORD-614: the order discount 100.00 (discount_total) is more than the order's "
+        "lines 39.98 (net of their line discounts), so the Sales Order's subtotal would be "
+        "negative (-60.02)")
+    assert row["hint"].startswith("correct discount_total") and "import the order again" in (
+        row["hint"])
+    assert workspace.rows(report)["ORD-615"]["status"] == "sent"
+    assert [so["externalId"] for so in workspace.records("salesOrder")] == ["ORD-615"]
+    assert workspace.records("purchaseOrder") == []
+
+    code, output = workspace.flx("errors", "--json")
+    (error,) = [e for e in json_output(output)["errors"] if e["record_id"] == "ORD-614"]
+    assert error["path"] == "$.discount_total"
+    code, output = workspace.flx("render", "send-orders", "--connection", "ns", "--id",
+                                 "ORD-614")
+    assert code != 0 and "the order discount 100.00 (discount_total) is more than" in output
+
+
+def test_an_order_discount_of_exactly_the_lines_is_sent(workspace: Workspace) -> None:
+    workspace.profile["options"]["discount_item"] = "701"
+    free = dropship_order("ORD-616", discount_total="39.98")
+    rows = _sent(workspace, free)
+    assert rows["ORD-616"]["status"] == "sent"
+    assert workspace.by_external_id("salesOrder", "ORD-616")["total"] == Decimal("5.00")
+
+
+# -- tax given only on the lines ----------------------------------------------------------------
+
+
+def test_line_tax_counts_as_the_orders_tax_when_there_is_no_tax_total(
+        workspace: Workspace) -> None:
+    """Only lines[].tax (1.00 + 0.65): the channel's total 51.64 adds up with it, so the one
+    warning says the tax was not sent (it used to be "differs ... by 1.65")."""
+    taxed = internal_order("ORD-617", total="51.64")  # 44.99 + 5.00 + 1.65
+    del taxed["tax_total"]
+    taxed["lines"][0]["tax"], taxed["lines"][1]["tax"] = "1.00", "0.65"
+    rows = _sent(workspace, taxed)
+    assert rows["ORD-617"]["warnings"] == [
+        "the lines' tax 1.65 (lines[].tax added up; the order has no tax_total) was not sent: "
+        "NetSuite computes tax from the account's tax set-up (tax codes, nexus); compare the "
+        "Sales Order total"]
+
+
+def test_a_total_off_with_line_tax_only_names_the_lines_tax(workspace: Workspace) -> None:
+    taxed = internal_order("ORD-618", total="52.64")  # 1.00 more than it comes to
+    del taxed["tax_total"]
+    taxed["lines"][0]["tax"], taxed["lines"][1]["tax"] = "1.00", "0.65"
+    rows = _sent(workspace, taxed)
+    assert rows["ORD-618"]["warnings"][1] == (
+        "the channel's total 52.64 differs from the Sales Order's expected total 51.64 (lines "
+        "44.99 net of line discounts - order discount 0.00 + shipping 5.00 + the lines' tax "
+        "1.65, which NetSuite computes itself) by 1.00; check discounts, shipping and tax")
+
+
+def test_tax_total_wins_over_the_lines_tax(workspace: Workspace) -> None:
+    """A tax_total of 0 is the channel's word: the lines' tax is not added."""
+    taxed = internal_order("ORD-619", total="49.99")  # tax_total "0"
+    taxed["lines"][0]["tax"] = "1.00"
+    rows = _sent(workspace, taxed)
+    assert rows["ORD-619"]["warnings"] == []
