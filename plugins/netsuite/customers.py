@@ -89,11 +89,22 @@ class CustomerResolver:
         context = {
             "order": order, "customer": person, "external_id": self.external_id(order),
             "is_person": not customer.get("company"),
-            "fields": {FIELD_NAMES.get(k, k): str(v) for k, v in self.fields.items()
-                       if v not in (None, "")},
+            "fields": self._fields(order),
             "addresses": self._addresses(order),
         }
         return self.ctx.render("customer", context, order["id"])
+
+    def _fields(self, order: dict[str, Any]) -> dict[str, str]:
+        """customer.fields as NetSuite names them. A new customer of a mapped currency
+        (tables.currencies) bills in the order's currency unless the profile fixes one:
+        NetSuite refuses a Sales Order in a currency its customer does not use."""
+        fields = {FIELD_NAMES.get(k, k): str(v) for k, v in self.fields.items()
+                  if v not in (None, "")}
+        currency = self.ctx.table_value("currencies", order.get("currency")) \
+            if order.get("currency") else None
+        if currency and "currency" not in fields:
+            fields["currency"] = str(currency)
+        return fields
 
     def external_id(self, order: dict[str, Any]) -> str:
         key = self._identity(order)

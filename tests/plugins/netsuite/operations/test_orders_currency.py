@@ -138,3 +138,18 @@ def test_a_currencies_table_is_checked_with_the_profile(workspace: Workspace) ->
     assert report_code != 0
     assert "$.tables.currencies: 'eur' does not match '^[A-Z]{3}$'" in output
     assert "$.tables.currencies.USD: 1 is not of type 'string'" in output
+
+
+def test_a_new_customer_bills_in_the_currency_of_their_first_order(workspace: Workspace) -> None:
+    """Without a fixed customer.fields.currency, a customer flx creates takes the order's
+    currency (mapped through tables.currencies): NetSuite would refuse an EUR Sales Order for
+    a customer billing in the subsidiary's USD."""
+    workspace.profile["tables"]["currencies"] = {"USD": "1", "EUR": "4"}
+    workspace.profile["customer"]["fields"].pop("currency", None)
+    rows = workspace.import_and_run("send-orders", 0, orders=[
+        internal_order("ORD-709", currency="EUR", customer=EVA)])
+    assert rows["ORD-709"]["status"] == "sent", rows
+    customer = next(c for c in workspace.records("customer")
+                    if c.get("email") == "eva@example.eu")
+    assert customer["currency"]["refName"] == "EUR"
+    assert workspace.by_external_id("salesOrder", "ORD-709")["currency"]["refName"] == "EUR"
