@@ -35,7 +35,10 @@ from plugins.netsuite.common import (
     already_there,
     earlier_record,
     eid,
+    find_own_record,
+    found_unrecorded,
     guarded,
+    had_earlier_attempt,
     map_grouped,
     money,
     tran_date,
@@ -43,7 +46,7 @@ from plugins.netsuite.common import (
     with_defaults,
 )
 from plugins.netsuite.ids import parse_external_id
-from plugins.netsuite.lines import allocate, remote_lines
+from plugins.netsuite.lines import OverQuantityError, allocate, remote_lines
 from plugins.netsuite.lookups import ItemResolver, vendor_bills_by_number
 
 # Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
@@ -109,8 +112,8 @@ class BillSender:
         """The NetSuite id of the bill's vendor (the one its Purchase Order was made for, as
         send-orders resolved it) and how people name it."""
         fr_id = bill.get("fulfillment_request_id")
-        fr = next((f for f in order.get("fulfillment_requests") or [] if f.get("id") == fr_id),
-                  {})
+        fr: dict[str, Any] = next(
+            (f for f in order.get("fulfillment_requests") or [] if f.get("id") == fr_id), {})
         vendor = fr.get("vendor") or {}
         vendor_id = next((str(p["vendor_id"]) for p in planned
                           if p.get("fr_id") == fr_id and p.get("vendor_id")), None) or next(
@@ -140,8 +143,7 @@ class BillSender:
             if other is None:  # keyed in by hand: its PO is unknown, so the safe side
                 where = f"Vendor Bill {row['id']} (entered in NetSuite, not by flx)"
                 break
-            if (other.get("order_id"), other.get("fulfillment_request_id")) == (
-                    bill.get("order_id"), bill.get("fulfillment_request_id")):
+            if self._same_purchase_order(other, bill, po_id):
                 where = f"Vendor Bill {row['id']} ({other['id']})"
                 break
         if where is None:
@@ -160,6 +162,22 @@ class BillSender:
                  f"source and re-import it; if it is the same invoice, mark it dealt with: "
                  f'`flx resolve {bill["id"]} --note "duplicate of invoice {number}"`',
             record_id=bill["id"])
+
+    def _same_purchase_order(self, other: dict[str, Any], bill: dict[str, Any],
+                             po_id: str) -> bool:
+        """Whether another flx bill of the same vendor and number is on this bill's Purchase
+        Order: the PO send-orders recorded for the other bill's fulfillment request (two
+        requests to one vendor share NetSuite's PO; in explicit_po mode each has its own),
+        else the one its own bill was sent to. When neither is known, the same order is
+        taken as the same PO (NetSuite makes one PO per vendor of a Sales Order)."""
+        other_po = (self.purchase_order(other)[1]
+                    if other.get("order_id") and other.get("fulfillment_request_id") else None)
+        if other_po is None:
+            state = self.runtime.state(str(other.get("id")))
+            other_po = ((state.remote_ids if state else None) or {}).get("purchase_order")
+        if other_po is not None:
+            return str(other_po) == str(po_id)
+        return bool(other.get("order_id")) and other.get("order_id") == bill.get("order_id")
 
     def _made_by(self, row: dict[str, str]) -> dict[str, Any] | None:
         """The flx vendor bill record whose external id the NetSuite bill carries, if any."""
@@ -205,7 +223,15 @@ class BillSender:
         duplicate = self.duplicate(bill, order, planned, key, po_id)
         if duplicate is not None:
             raise duplicate
-        body, replace, warnings = self.payload(bill, order, po_id, planned)
+        try:
+            body, replace, warnings = self.payload(bill, order, po_id, planned)
+        except OverQuantityError:
+            found = self.unrecorded(bill)
+            if found is None:
+                raise
+            self._remember(bill, key, po_id, found[0])
+            return found_unrecorded(self.ctx, bill["id"], f"Vendor Bill {found[1]} ({found[0]})",
+                                    {"vendor_bill": found[0], "purchase_order": po_id})
         if self.runtime.dry_run:
             self._remember(bill, key, po_id, None)
             return RecordResult(bill["id"], "dry_run", message="would send",
@@ -232,7 +258,21 @@ class BillSender:
 
     def existing(self, bill: dict[str, Any]) -> tuple[str, str] | None:
         """The Vendor Bill an earlier attempt at this invoice made, if any."""
-        found = earlier_record(self.ctx, bill["id"], "vendorBill")
+        return self._numbered(bill, earlier_record(self.ctx, bill["id"], "vendorBill"))
+
+    def unrecorded(self, bill: dict[str, Any]) -> tuple[str, str] | None:
+        """The Vendor Bill NetSuite holds for this invoice though this store has no attempt
+        that may have made it (a fresh or restored store, another connection to the account,
+        `flx retry`): asked only when the PO's unbilled quantities refuse the invoice, as
+        they would once it is billed, so a normal bill costs no extra request. None when
+        `existing` already asked."""
+        if had_earlier_attempt(self.ctx, bill["id"]):
+            return None
+        return self._numbered(bill, find_own_record(self.ctx, bill["id"], "vendorBill"))
+
+    @staticmethod
+    def _numbered(bill: dict[str, Any], found: tuple[str, str] | None
+                  ) -> tuple[str, str] | None:
         if found is not None and found[1] == found[0]:
             return found[0], str(bill.get("number") or found[0])
         return found
@@ -417,14 +457,20 @@ def render_vendor_bill(runtime: Runtime, bill: dict[str, Any]) -> list[dict[str,
     if not po_id:
         return []
     earlier = sender.existing(bill)
-    if earlier is not None:  # a run would record it and send nothing
-        return [{"name": "vendorBill", "action": "link", "id": earlier[0], "tranId": earlier[1],
-                 "message": f"Vendor Bill {earlier[1]} is already in NetSuite; nothing would "
-                            "be sent"}]
-    key = sender.invoice_key(bill)
-    sender.find_billed([key] if key else [])
-    duplicate = sender.duplicate(bill, order, planned, key, po_id)
-    if duplicate is not None:  # a run would fail it and send nothing
-        raise duplicate
-    body, replace, _ = sender.payload(bill, order, po_id, planned)
-    return [sender._envelope(po_id, body, replace)]
+    if earlier is None:
+        key = sender.invoice_key(bill)
+        sender.find_billed([key] if key else [])
+        duplicate = sender.duplicate(bill, order, planned, key, po_id)
+        if duplicate is not None:  # a run would fail it and send nothing
+            raise duplicate
+        try:
+            body, replace, _ = sender.payload(bill, order, po_id, planned)
+            return [sender._envelope(po_id, body, replace)]
+        except OverQuantityError:
+            earlier = sender.unrecorded(bill)
+            if earlier is None:
+                raise
+    # A run would record it and send nothing.
+    return [{"name": "vendorBill", "action": "link", "id": earlier[0], "tranId": earlier[1],
+             "message": f"Vendor Bill {earlier[1]} is already in NetSuite; nothing would "
+                        "be sent"}]

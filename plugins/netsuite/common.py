@@ -196,6 +196,26 @@ def guarded(ctx: NetSuiteContext, record_id: str,
 # Sync states after which a record may already exist in NetSuite: interrupted (in_flight), a
 # lost answer (failed), or sent and now forced again.
 EARLIER = ("in_flight", "failed", "sent", "linked")
+# Error classes of failures flx decided before sending anything: such an attempt made nothing.
+LOCAL_REFUSALS = ("data", "reference", "template", "duplicate", "waiting")
+
+
+def had_earlier_attempt(ctx: NetSuiteContext, record_id: str) -> bool:
+    """Whether this store's state says NetSuite may already hold the record (EARLIER), so
+    earlier_record looks it up."""
+    state = ctx.runtime.state(record_id)
+    return state is not None and state.status in EARLIER
+
+
+def find_own_record(ctx: NetSuiteContext, record_id: str, record_type: str
+                    ) -> tuple[str, str] | None:
+    """(internal id, document number) of the `record_type` carrying this flx record's
+    external id, whoever made it (one GET); None when NetSuite has none."""
+    found = ctx.client.get_by_external_id(record_type, eid(record_id))
+    found_id = remote_record_id(found) if found else None
+    if found is None or not found_id:
+        return None
+    return found_id, str(found.get("tranId") or found_id)
 
 
 def earlier_record(ctx: NetSuiteContext, record_id: str, record_type: str
@@ -204,14 +224,9 @@ def earlier_record(ctx: NetSuiteContext, record_id: str, record_type: str
     created, found by its external id; None when there was no earlier attempt or none exists.
     Transforms look this up before building a new payload: the source transaction's open
     quantities already count the earlier record, so a new payload would be refused."""
-    state = ctx.runtime.state(record_id)
-    if state is None or state.status not in EARLIER:
+    if not had_earlier_attempt(ctx, record_id):
         return None
-    found = ctx.client.get_by_external_id(record_type, eid(record_id))
-    found_id = remote_record_id(found) if found else None
-    if found is None or not found_id:
-        return None
-    return found_id, str(found.get("tranId") or found_id)
+    return find_own_record(ctx, record_id, record_type)
 
 
 def already_there(ctx: NetSuiteContext, record_id: str, label: str,
@@ -222,6 +237,28 @@ def already_there(ctx: NetSuiteContext, record_id: str, label: str,
     if ctx.runtime.dry_run:
         return RecordResult(record_id, "dry_run", message=message)
     return RecordResult(record_id, "sent", message=message, remote_ids=remote_ids)
+
+
+def found_unrecorded(ctx: NetSuiteContext, record_id: str, label: str,
+                     remote_ids: dict[str, Any]) -> RecordResult:
+    """The result for a record this store did not know was in NetSuite (a fresh or restored
+    store, a second connection to the account, or `flx retry`), found by its external id
+    after the local quantity check refused it: its own quantities already count as done.
+    Recorded, nothing sent: `sent` when this store's last attempt may have reached NetSuite
+    (it failed in a way that leaves the outcome open: a lost answer, an outage), else
+    `linked` (made before this store knew of it), as send-orders tells a Sales Order it made
+    from one it finds."""
+    state = ctx.runtime.state(record_id)
+    last_error = str(((state.error if state else None) or {}).get("class") or "")
+    ours = state is not None and state.attempts > 0 and last_error not in LOCAL_REFUSALS
+    message = (f"{label} is already in NetSuite with external id {eid(record_id)} "
+               + ("(an earlier attempt created it); nothing sent again" if ours else
+                  "though this store had not recorded it (made by another flx store or "
+                  "connection on this account, or an earlier attempt); linked, nothing sent"))
+    if ctx.runtime.dry_run:
+        return RecordResult(record_id, "dry_run", message=message)
+    return RecordResult(record_id, "sent" if ours else "linked", message=message,
+                        remote_ids=remote_ids)
 
 
 def transform_once(ctx: NetSuiteContext, record_id: str, source: tuple[str, str],

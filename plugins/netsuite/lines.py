@@ -24,6 +24,8 @@ class RemoteLine:
     location_id: str | None = None
     skus: set[str] = field(default_factory=set)  # SKUs that name this line (order and PO level)
     fr_id: str | None = None
+    fr_type: str | None = None  # "internal" (the merchant's stock) or "external" (drop ship)
+    source: str | None = None  # the request's warehouse or vendor, as people name it
     order_line_id: str | None = None  # the flx order line this share comes from
     taken: int = 0  # allocated by the record being built
 
@@ -51,9 +53,40 @@ def remote_lines(record: dict[str, Any], done_field: str,
             p = planned[index]
             line.skus = {str(s) for s in (p.get("sku"), p.get("order_sku")) if s}
             line.fr_id = p.get("fr_id")
+            line.fr_type = p.get("fr_type")
+            line.source = (f"warehouse {p['warehouse']}" if p.get("warehouse") else
+                           p.get("vendor_name") or p.get("vendor_key"))
             line.order_line_id = p.get("order_line_id")
         out.append(line)
     return out
+
+
+class OverQuantityError(RecordValidationError):
+    """More is asked of a SKU than its lines have open. A record NetSuite already holds looks
+    exactly like this (its own quantities are counted as done), so the senders look the
+    record up by its external id before failing it with this."""
+
+
+def candidates(lines: list[RemoteLine], sku: str, *, fr_id: str | None,
+               item_id_of: Callable[[str], str | None], what: str, record_id: str,
+               transaction: str, order_line_id: str | None = None) -> list[RemoteLine]:
+    """The lines `sku` may be taken from: those naming the SKU (else its NetSuite item),
+    narrowed to the fulfillment request, then to the order line, when they are among them.
+    Raises when the SKU is on no line."""
+    found = [ln for ln in lines if sku in ln.skus]
+    if not found:
+        item_id = item_id_of(sku)
+        found = [ln for ln in lines if item_id and ln.item_id == item_id]
+    if not found:
+        raise MappingError(
+            f"{what}: SKU {sku!r} is on no line of {transaction}",
+            hint="check SKU parity between flx and NetSuite (order-level vs PO-level SKU in the "
+                 "profile, and the item's lookup field)", record_id=record_id)
+    if fr_id and any(ln.fr_id == fr_id for ln in found):
+        found = [ln for ln in found if ln.fr_id == fr_id]
+    if order_line_id and any(ln.order_line_id == order_line_id for ln in found):
+        found = [ln for ln in found if ln.order_line_id == order_line_id]
+    return found
 
 
 def allocate(lines: list[RemoteLine], sku: str, quantity: int, *, fr_id: str | None,
@@ -63,32 +96,22 @@ def allocate(lines: list[RemoteLine], sku: str, quantity: int, *, fr_id: str | N
     """Take `quantity` of `sku` from the open lines, in line order. The fulfillment request,
     then the order line, narrow the choice when one SKU sits on several lines (exploded
     routing). Raises with the numbers when the SKU is on no line, or when more is asked
-    than is open ("open" is `open_word`: bills say "unbilled")."""
-    candidates = [ln for ln in lines if sku in ln.skus]
-    if not candidates:
-        item_id = item_id_of(sku)
-        candidates = [ln for ln in lines if item_id and ln.item_id == item_id]
-    if not candidates:
-        raise MappingError(
-            f"{what}: SKU {sku!r} is on no line of {transaction}",
-            hint="check SKU parity between flx and NetSuite (order-level vs PO-level SKU in the "
-                 "profile, and the item's lookup field)", record_id=record_id)
-    if fr_id and any(ln.fr_id == fr_id for ln in candidates):
-        candidates = [ln for ln in candidates if ln.fr_id == fr_id]
-    if order_line_id and any(ln.order_line_id == order_line_id for ln in candidates):
-        candidates = [ln for ln in candidates if ln.order_line_id == order_line_id]
-    available = sum(max(ln.open, 0) for ln in candidates)
+    than is open (OverQuantityError; "open" is `open_word`: bills say "unbilled")."""
+    chosen = candidates(lines, sku, fr_id=fr_id, item_id_of=item_id_of, what=what,
+                        record_id=record_id, transaction=transaction,
+                        order_line_id=order_line_id)
+    available = sum(max(ln.open, 0) for ln in chosen)
     if quantity > available:
         detail = ", ".join(f"line {ln.line}: {max(ln.open, 0)} of {ln.quantity} {open_word}"
-                           for ln in candidates)
-        raise RecordValidationError(
+                           for ln in chosen)
+        raise OverQuantityError(
             f"{what}: SKU {sku} asks for {quantity} but only {available} remain {open_word} "
             f"on {transaction} ({detail})",
             hint="correct the quantities in the source system and re-import the record; flx "
                  "never sends more than is open", record_id=record_id)
     taken = []
     remaining = quantity
-    for ln in candidates:
+    for ln in chosen:
         if remaining == 0:
             break
         share = min(ln.open, remaining)
@@ -97,6 +120,16 @@ def allocate(lines: list[RemoteLine], sku: str, quantity: int, *, fr_id: str | N
             remaining -= share
             taken.append((ln, share))
     return taken
+
+
+def dropship_line(raw: dict[str, Any] | None) -> bool:
+    """A Sales Order line NetSuite made a drop-ship PO for (createPo DropShip, or a PO)."""
+    if not raw:
+        return False
+    create_po = raw.get("createPo")
+    if isinstance(create_po, dict):
+        create_po = create_po.get("id")
+    return str(create_po or "").lower() == "dropship" or bool(raw.get("createdPo"))
 
 
 class KeyedLocks:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from core.errors import MappingError, RemoteRejectedError
+from core.errors import MappingError, RecordValidationError, RemoteRejectedError
 from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.common import (
@@ -17,7 +17,10 @@ from plugins.netsuite.common import (
     already_there,
     earlier_record,
     eid,
+    find_own_record,
+    found_unrecorded,
     guarded,
+    had_earlier_attempt,
     map_grouped,
     money,
     ref,
@@ -25,11 +28,23 @@ from plugins.netsuite.common import (
     transform_once,
     with_defaults,
 )
-from plugins.netsuite.lines import RemoteLine, allocate, remote_lines
+from plugins.netsuite.lines import (
+    OverQuantityError,
+    RemoteLine,
+    allocate,
+    candidates,
+    dropship_line,
+    remote_lines,
+)
 from plugins.netsuite.lookups import ItemResolver
 
 OPERATION = "send-shipments"
 _LOCATION_PATH = re.compile(r"item\.items\[(\d+)\]\.location")
+
+
+class AmbiguousShipmentError(RecordValidationError):
+    """A shipment that names no fulfillment request (or one on none of the SKU's lines) for
+    a SKU on both stock and drop-ship lines: flx cannot tell whose parcel it is."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,37 @@ def packages(shipment: dict[str, Any], order: dict[str, Any],
     return out
 
 
+@dataclass
+class Built:
+    """An Item Fulfillment body and what explains NetSuite refusing it: the Sales Order's
+    label, the shipped stock lines sent without a location, and the fulfillment requests
+    whose lines were chosen by line order (the shipment names none of them)."""
+
+    body: dict[str, Any]
+    transaction: str
+    unlocated: dict[int, Unlocated]
+    by_line_order: list[str]
+
+    def explain(self, err: RemoteRejectedError, shipment_id: str) -> RemoteRejectedError:
+        """A missing location is said with its line and warehouse; a refusal of lines flx
+        chose by line order says to give the shipment its fulfillment request."""
+        located = _missing_location(err, self.body, self.unlocated, shipment_id,
+                                    self.transaction)
+        if located is not err or len(self.by_line_order) < 2:
+            return located
+        path = err.path or ""
+        if path and path != "item" and not path.startswith("item."):
+            return err  # a header field: its own hint names the setting
+        named = " or ".join(self.by_line_order)
+        return RemoteRejectedError(
+            err.message, code=err.code, detail=err.detail, status=err.status, path=err.path,
+            record_id=err.record_id or shipment_id,
+            hint=(f"the shipment names no fulfillment_request_id, so flx took its units from "
+                  f"the lines of fulfillment requests {_and(self.by_line_order)} in line "
+                  f"order; give the shipment its fulfillment_request_id ({named}), one "
+                  f"shipment per request, at the source and re-import it"))
+
+
 class ShipmentSender:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -132,7 +178,15 @@ class ShipmentSender:
         if earlier is not None:
             return already_there(self.ctx, shipment["id"], f"Item Fulfillment {earlier[1]}",
                                  {"item_fulfillment": earlier[0], "sales_order": so_id})
-        body, transaction, unlocated = self._build(shipment, order, remote)
+        try:
+            built = self._build(shipment, order, remote)
+        except (OverQuantityError, AmbiguousShipmentError):
+            found = self.unrecorded(shipment)
+            if found is None:
+                raise
+            return found_unrecorded(self.ctx, shipment["id"], f"Item Fulfillment {found[1]}",
+                                    {"item_fulfillment": found[0], "sales_order": so_id})
+        body = built.body
         if self.runtime.dry_run:
             return RecordResult(shipment["id"], "dry_run", message="would send",
                                 payloads=[self._envelope(so_id, body)])
@@ -141,7 +195,7 @@ class ShipmentSender:
                 self.ctx, shipment["id"], ("salesOrder", so_id), "itemFulfillment", body,
                 f"the Item Fulfillment for shipment {shipment['id']}")
         except RemoteRejectedError as err:
-            raise _missing_location(err, body, unlocated, shipment["id"], transaction) from err
+            raise built.explain(err, shipment["id"]) from err
         shipped = sum(int(i["quantity"]) for i in shipment.get("items", []))
         tracking = [p["packageTrackingNumber"] for p in body["package"]["items"]]
         return RecordResult(
@@ -154,6 +208,16 @@ class ShipmentSender:
         """The fulfillment an earlier attempt at this shipment made, if any."""
         return earlier_record(self.ctx, shipment["id"], "itemFulfillment")
 
+    def unrecorded(self, shipment: dict[str, Any]) -> tuple[str, str] | None:
+        """The fulfillment NetSuite holds for this shipment though this store has no attempt
+        that may have made it (a fresh or restored store, another connection to the account,
+        `flx retry`): asked only when the Sales Order's open quantities refuse the shipment,
+        as they would once it is fulfilled, so a normal shipment costs no extra request.
+        None when `existing` already asked."""
+        if had_earlier_attempt(self.ctx, shipment["id"]):
+            return None
+        return find_own_record(self.ctx, shipment["id"], "itemFulfillment")
+
     def _envelope(self, so_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"name": "itemFulfillment", "method": "POST",
                 "path": f"/services/rest/record/v1/salesOrder/{so_id}/!transform/itemFulfillment",
@@ -161,23 +225,34 @@ class ShipmentSender:
 
     def payload(self, shipment: dict[str, Any], order: dict[str, Any],
                 remote: dict[str, Any]) -> dict[str, Any]:
-        return self._build(shipment, order, remote)[0]
+        return self._build(shipment, order, remote).body
 
     def _build(self, shipment: dict[str, Any], order: dict[str, Any], remote: dict[str, Any],
-               ) -> tuple[dict[str, Any], str, dict[int, Unlocated]]:
-        """The Item Fulfillment body, the Sales Order's label, and the shipped stock lines
-        it gives no location (NetSuite's default decides for them)."""
+               ) -> Built:
+        """The Item Fulfillment body, with what explains NetSuite refusing it."""
         so_id = remote["sales_order"]
         so = self.ctx.client.get("salesOrder", so_id, expand=True)
         lines = remote_lines(so, "quantityFulfilled", remote.get("lines"))
+        raw_lines = {int(raw["line"]): raw for raw in (so.get("item") or {}).get("items") or []}
+        for ln in lines:  # a linked order may have no plan: the Sales Order line says
+            if ln.fr_type is None:
+                ln.fr_type = "external" if dropship_line(raw_lines.get(ln.line)) else "internal"
         what = f"shipment {shipment['id']}"
         transaction = f"Sales Order {so.get('tranId') or so_id}"
+        fr_id = shipment.get("fulfillment_request_id")
+        by_line_order: list[str] = []  # requests whose lines line order chose between
         for item in shipment.get("items", []):
-            allocate(lines, item["sku"], int(item["quantity"]),
-                     fr_id=shipment.get("fulfillment_request_id"),
-                     order_line_id=item.get("order_line_id"),
-                     item_id_of=lambda sku: self._item_id(sku, shipment["id"]),
-                     what=what, record_id=shipment["id"], transaction=transaction)
+            options: dict[str, Any] = {
+                "fr_id": fr_id, "order_line_id": item.get("order_line_id"),
+                "item_id_of": lambda sku: self._item_id(sku, shipment["id"]), "what": what,
+                "record_id": shipment["id"], "transaction": transaction}
+            chosen = candidates(lines, item["sku"], **options)
+            requests = list(dict.fromkeys(ln.fr_id for ln in chosen if ln.fr_id))
+            if len({ln.fr_type for ln in chosen}) > 1:
+                raise _ambiguous(shipment, item["sku"], chosen, order, transaction)
+            if len(requests) > 1:
+                by_line_order += [r for r in requests if r not in by_line_order]
+            allocate(lines, item["sku"], int(item["quantity"]), **options)
         unlocated = self._locate(lines, so, shipment, order, remote, transaction)
         header = self._header(shipment, order)
         context = {
@@ -194,7 +269,7 @@ class ShipmentSender:
                 self.ctx.options.get("default_package_weight", "0.1")))),
         }
         body = self.ctx.render("itemFulfillment", context, shipment["id"])
-        return body, transaction, unlocated
+        return Built(body, transaction, unlocated, by_line_order)
 
     def _locate(self, lines: list[RemoteLine], so: dict[str, Any], shipment: dict[str, Any],
                 order: dict[str, Any], remote: dict[str, Any], transaction: str,
@@ -216,7 +291,7 @@ class ShipmentSender:
                 continue
             fr_id = ln.fr_id or shipment.get("fulfillment_request_id")
             request = requests.get(str(fr_id)) or {}
-            if request.get("fr_type") == "external" or _dropship(raw_lines.get(ln.line)):
+            if request.get("fr_type") == "external" or dropship_line(raw_lines.get(ln.line)):
                 continue  # the vendor ships it: no warehouse of the merchant's
             warehouse = request.get("warehouse")
             mapped = self.ctx.table_value("locations", warehouse)
@@ -256,14 +331,41 @@ class ShipmentSender:
         return found[sku].id if sku in found else None
 
 
-def _dropship(raw: dict[str, Any] | None) -> bool:
-    """A Sales Order line NetSuite made a drop-ship PO for (createPo DropShip, or a PO)."""
-    if not raw:
-        return False
-    create_po = raw.get("createPo")
-    if isinstance(create_po, dict):
-        create_po = create_po.get("id")
-    return str(create_po or "").lower() == "dropship" or bool(raw.get("createdPo"))
+def _ambiguous(shipment: dict[str, Any], sku: str, chosen: list[RemoteLine],
+               order: dict[str, Any], transaction: str) -> AmbiguousShipmentError:
+    """A SKU on stock and drop-ship lines that the shipment does not choose between: the
+    warehouse's parcel and the vendor's look alike, and line order would fulfil the wrong
+    one's lines (reported sent, the stock line fulfilled for the vendor's parcel)."""
+    def kind(ln: RemoteLine) -> str:
+        return "drop-ship" if ln.fr_type == "external" else "stock"
+
+    described = "; ".join(
+        f"line {ln.line}: {kind(ln)}"
+        + (f", fulfillment request {ln.fr_id}" if ln.fr_id else "")
+        + (f", {ln.source}" if ln.source else "") for ln in chosen)
+    requests = list(dict.fromkeys(ln.fr_id for ln in chosen if ln.fr_id)) or [
+        str(fr.get("id")) for fr in order.get("fulfillment_requests") or []
+        if any(sku in (i.get("sku"), _order_sku(order, i)) for i in fr.get("items") or [])]
+    fr_id = shipment.get("fulfillment_request_id")
+    named = (f"its fulfillment_request_id {fr_id} is on none of them" if fr_id else
+             "the shipment names no fulfillment_request_id")
+    which = f" ({' or '.join(requests)})" if requests else ""
+    return AmbiguousShipmentError(
+        f"shipment {shipment['id']}: SKU {sku} is on both stock and drop-ship lines of "
+        f"{transaction} ({described}) and {named}, so flx cannot tell whose parcel it is; "
+        "nothing was sent",
+        hint=f"give the shipment its fulfillment_request_id{which} at the source and "
+             "re-import it", record_id=shipment["id"])
+
+
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _order_sku(order: dict[str, Any], item: dict[str, Any]) -> str | None:
+    """The ordered SKU of a fulfillment request's item (its order line's)."""
+    return next((line.get("sku") for line in order.get("lines") or []
+                 if line.get("id") == item.get("order_line_id")), None)
 
 
 def _location_fix(line: int, transaction: str, warehouse: str | None, shipment_id: str) -> str:
@@ -310,8 +412,15 @@ def render_shipment(runtime: Runtime, shipment: dict[str, Any]) -> list[dict[str
     if not remote.get("sales_order"):
         return []
     earlier = sender.existing(shipment)
-    if earlier is not None:  # a run would record it and send nothing
-        return [{"name": "itemFulfillment", "action": "link", "id": earlier[0],
-                 "tranId": earlier[1], "message": f"Item Fulfillment {earlier[1]} is already "
-                 "in NetSuite; nothing would be sent"}]
-    return [sender._envelope(remote["sales_order"], sender.payload(shipment, order, remote))]
+    if earlier is None:
+        try:
+            return [sender._envelope(remote["sales_order"],
+                                     sender.payload(shipment, order, remote))]
+        except (OverQuantityError, AmbiguousShipmentError):
+            earlier = sender.unrecorded(shipment)
+            if earlier is None:
+                raise
+    # A run would record it and send nothing.
+    return [{"name": "itemFulfillment", "action": "link", "id": earlier[0],
+             "tranId": earlier[1], "message": f"Item Fulfillment {earlier[1]} is already "
+             "in NetSuite; nothing would be sent"}]

@@ -4,6 +4,7 @@ and status module behind the CLI, with the fake connector behind an injected tra
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,8 @@ def test_errors_and_runs_read_whole_in_an_80_column_terminal(env: Env) -> None:
     assert max(len(line) for line in text.splitlines()) <= 80 and "…" not in text
     assert "connection prod" in text  # one connection: a title, not a column
     words = " ".join(text.split())
-    assert "ok (dry run)" in words and "failed 0.0s 1 sent, 1 failed, 1 waiting" in words
+    assert "ok (dry run)" in words
+    assert re.search(r"failed \d+\.\ds 1 sent, 1 failed, 1 waiting", words), words
 
 
 def test_show_tells_where_one_record_stands_and_what_was_written_for_it(env: Env) -> None:
