@@ -41,7 +41,7 @@ _DEFAULTS: dict[str, Any] = {
     "options": {},
 }
 # Sections whose strings may be template expressions.
-_EXPRESSION_SECTIONS = ("header", "custom_fields", "shipment", "vendor_bill")
+_EXPRESSION_SECTIONS = ("header", "custom_fields", "shipment", "vendor_bill", "customer")
 
 
 @dataclass

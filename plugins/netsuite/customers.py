@@ -8,7 +8,13 @@ import threading
 from typing import Any
 
 from core.errors import FlxError, MappingError, RemoteRejectedError
-from plugins.netsuite.common import NetSuiteContext, address, eid, explain_rejection
+from plugins.netsuite.common import (
+    NetSuiteContext,
+    address,
+    eid,
+    explain_rejection,
+    with_defaults,
+)
 from plugins.netsuite.lookups import CustomerFinder, name_key
 
 MATCHERS = ("id", "email", "name")
@@ -24,6 +30,8 @@ class CustomerResolver:
         self.on_missing: str = policy.get("on_missing", "create")
         self.default_id: str | None = policy.get("default_customer_id")
         self.fields: dict[str, Any] = policy.get("fields") or {}
+        # custentity_* values sent as written (text, numbers, booleans), not as {"id": ...}.
+        self.custom_fields: dict[str, Any] = policy.get("custom_fields") or {}
         self.finder = CustomerFinder(ctx)
         self._creating: dict[str, threading.Lock] = {}
         self._created: dict[str, str] = {}
@@ -92,7 +100,34 @@ class CustomerResolver:
             "fields": self._fields(order),
             "addresses": self._addresses(order),
         }
+        # customer.custom_fields may be expressions, rendered like the order's custom_fields.
+        scope = {"order": with_defaults(order), "customer": person, "profile": self.ctx.profile,
+                 "tables": self.ctx.tables, "options": self.ctx.options}
+        context["custom_fields"] = self.ctx.fields(self.custom_fields, scope, order["id"],
+                                                   "customer.custom_fields")
         return self.ctx.render("customer", context, order["id"])
+
+    def entity_hint(self, order: dict[str, Any], leaf: str) -> str | None:
+        """When NetSuite refuses a Sales Order's entity: where that customer id came from
+        (the order, tables.customers or the profile's default customer), or None."""
+        found = self.find(order) if leaf == "entity" else None
+        customer = order.get("customer") or {}
+        email = (customer.get("email") or "").lower()
+        if found and found[1] == "id" and customer.get("netsuite_id"):
+            return (f"order {order['id']}'s customer.netsuite_id {found[0]} is not a NetSuite "
+                    "customer (or the integration role cannot see it): correct it at the "
+                    "source and re-import the order, or remove it so flx matches the customer "
+                    f"by {', '.join(m for m in self.match if m != 'id') or 'email/name'}")
+        if found and found[1] == "id":
+            return (f"tables.customers maps {email} to {found[0]}, which is not a NetSuite "
+                    "customer (or the integration role cannot see it): correct or remove "
+                    f'"{email}" in tables.customers of the mapping profile, then '
+                    f"`flx retry {order['id']}`")
+        if leaf == "entity" and not found and self.on_missing == "default" and self.default_id:
+            return (f"customer.default_customer_id {self.default_id} is not a NetSuite "
+                    "customer: set it in the mapping profile to the internal id of your "
+                    f"catch-all customer, then `flx retry {order['id']}`")
+        return None
 
     def _fields(self, order: dict[str, Any]) -> dict[str, str]:
         """customer.fields as NetSuite names them. A new customer of a mapped currency
@@ -150,7 +185,11 @@ class CustomerResolver:
         leaf = (err.path or "").split(".")[0].split("[")[0]
         keys = [k for k in self.fields if FIELD_NAMES.get(k, k) == leaf]
         spelling = {v: k for k, v in FIELD_NAMES.items()}.get(leaf, leaf)
-        if keys:
+        if leaf in self.custom_fields:
+            out.hint = (f"NetSuite refused {leaf}, set by customer.custom_fields.{leaf} in the "
+                        "mapping profile: check that the custom entity field exists in your "
+                        "account (exact id), applies to customers, and takes this kind of value")
+        elif keys:
             out.hint = (f"NetSuite refused {leaf} {self.fields[keys[0]]!r}: set "
                         f"customer.fields.{keys[0]} in the mapping profile to the internal id "
                         "of a value that exists in your NetSuite account and suits a customer")

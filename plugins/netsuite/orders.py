@@ -36,6 +36,7 @@ from plugins.netsuite.order_checks import (
     order_warnings,
 )
 from plugins.netsuite.purchase_orders import PurchaseOrders
+from plugins.netsuite.recovery import recovered_note
 from plugins.netsuite.routing import (
     PlannedLine,
     Problem,
@@ -205,7 +206,7 @@ class OrderSender:
             problems += self._create_problems(order)
         if problems:
             raise problems_error(order_id, problems)
-        recovered = bool(so_id) and status == "sent"  # made by an earlier, interrupted attempt
+        recovered = bool(so_id) and status == "sent"  # made by an earlier attempt
         customer_id = how = None
         if not so_id:
             customer_id, how = self.customers.resolve(order)
@@ -241,9 +242,7 @@ class OrderSender:
                    else "Sales Order created")
         if remote.get("purchase_orders"):
             message += f" with {len(set(remote['purchase_orders'].values()))} dropship PO(s)"
-        if recovered:
-            message += (" (by an earlier attempt that was interrupted; found by its external "
-                        "id, not created again)")
+        message += recovered_note(state) if recovered else ""
         return RecordResult(order_id, status, remote_ids=remote, message=message,  # type: ignore[arg-type]
                             warnings=warnings)
 
@@ -253,6 +252,7 @@ class OrderSender:
         rest)."""
         out = explain_rejection(err, f"the Sales Order for order {order['id']}")
         leaf = (err.path or "").split(".")[-1].split("[")[0]
+        out.hint = self.customers.entity_hint(order, leaf) or out.hint  # whose customer id
         custom = self.ctx.profile.get("custom_fields") or {}
         header = self.ctx.profile.get("header") or {}
         currency = currency_id(order, self.ctx.tables)[0]

@@ -22,7 +22,6 @@ from plugins.netsuite.common import (
     guarded,
     had_earlier_attempt,
     map_grouped,
-    money,
     ref,
     tran_date,
     transform_once,
@@ -37,6 +36,7 @@ from plugins.netsuite.lines import (
     remote_lines,
 )
 from plugins.netsuite.lookups import ItemResolver
+from plugins.netsuite.packages import LineWeights, packages
 
 OPERATION = "send-shipments"
 _LOCATION_PATH = re.compile(r"item\.items\[(\d+)\]\.location")
@@ -56,63 +56,6 @@ class Unlocated:
     line: int
     fr_id: str | None
     warehouse: str | None
-
-
-def unit_weights(order: dict[str, Any]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """Weight of one unit by order line id and by SKU. A PO-level (exploded) SKU weighs what
-    a unit of the order line it was routed from weighs: routing splits units one for one."""
-    by_line: dict[str, Decimal] = {}
-    by_sku: dict[str, Decimal] = {}
-    for line in order.get("lines", []):
-        if line.get("weight") not in (None, ""):
-            by_line[line["id"]] = Decimal(str(line["weight"]))
-            by_sku.setdefault(line.get("sku"), by_line[line["id"]])
-    for fr in order.get("fulfillment_requests") or []:
-        for item in fr.get("items") or []:
-            weight = by_line.get(item.get("order_line_id"))
-            if weight is not None:
-                by_sku.setdefault(item.get("sku"), weight)
-    return by_line, by_sku
-
-
-def packages(shipment: dict[str, Any], order: dict[str, Any],
-             default_weight: Decimal) -> list[dict[str, Any]]:
-    """Every tracking number becomes a package. Numbers given on an item carry that item's
-    weight (summed when one parcel holds several items); shipment-level numbers share the
-    weight of the items without their own number."""
-    by_line, by_sku = unit_weights(order)
-
-    def weight_of(item: dict[str, Any]) -> Decimal:
-        if item.get("weight") not in (None, ""):
-            return Decimal(str(item["weight"]))
-        per_unit = by_line.get(str(item.get("order_line_id"))) or by_sku.get(str(item["sku"]))
-        return per_unit * int(item["quantity"]) if per_unit else Decimal(0)
-
-    own_weight: dict[str, Decimal] = {}
-    own_items: dict[str, list[str]] = {}
-    shared_weight = Decimal(0)
-    for item in shipment.get("items", []):
-        own = list(dict.fromkeys(n for n in item.get("tracking_numbers") or [] if n))
-        if not own:
-            shared_weight += weight_of(item)
-            continue
-        share = weight_of(item) / len(own)
-        for number in own:
-            own_weight[number] = own_weight.get(number, Decimal(0)) + share
-            own_items.setdefault(number, []).append(f"{item['sku']} x {item['quantity']}")
-    out: list[dict[str, Any]] = [
-        {"tracking_number": number, "weight": weight, "description": ", ".join(own_items[number])}
-        for number, weight in own_weight.items()]
-    shared = list(dict.fromkeys(n for n in shipment.get("tracking_numbers") or []
-                                if n and n not in own_weight))
-    for number in shared:
-        out.append({"tracking_number": number, "weight": shared_weight / len(shared),
-                    "description": shipment.get("carrier") or shipment.get("method") or
-                    f"shipment {shipment['id']}"})
-    for package in out:
-        weight = money(package["weight"]) if package["weight"] else Decimal(0)
-        package["weight"] = float(weight if weight > 0 else default_weight)
-    return out
 
 
 @dataclass
@@ -241,6 +184,7 @@ class ShipmentSender:
         transaction = f"Sales Order {so.get('tranId') or so_id}"
         fr_id = shipment.get("fulfillment_request_id")
         by_line_order: list[str] = []  # requests whose lines line order chose between
+        shipped = LineWeights(order)
         for item in shipment.get("items", []):
             options: dict[str, Any] = {
                 "fr_id": fr_id, "order_line_id": item.get("order_line_id"),
@@ -252,7 +196,8 @@ class ShipmentSender:
                 raise _ambiguous(shipment, item["sku"], chosen, order, transaction)
             if len(requests) > 1:
                 by_line_order += [r for r in requests if r not in by_line_order]
-            allocate(lines, item["sku"], int(item["quantity"]), **options)
+            taken = allocate(lines, item["sku"], int(item["quantity"]), **options)
+            shipped.add(item, [(ln.line, units) for ln, units in taken])
         unlocated = self._locate(lines, so, shipment, order, remote, transaction)
         header = self._header(shipment, order)
         context = {
@@ -264,7 +209,7 @@ class ShipmentSender:
             "memo": header.pop("memo", None) or (
                 f"Shipment {shipment['id']} of order {order.get('number') or order.get('id')}"),
             "header": header,
-            "lines": [self._line(ln) for ln in lines if ln.quantity - ln.done > 0],
+            "lines": [self._line(ln, shipped) for ln in lines if ln.quantity - ln.done > 0],
             "packages": packages(shipment, order, Decimal(str(
                 self.ctx.options.get("default_package_weight", "0.1")))),
         }
@@ -308,9 +253,12 @@ class ShipmentSender:
             unlocated[ln.line] = Unlocated(ln.line, fr_id, warehouse)
         return unlocated
 
-    def _line(self, ln: RemoteLine) -> dict[str, Any]:
+    def _line(self, ln: RemoteLine, shipped: LineWeights) -> dict[str, Any]:
+        """A line of the template's context. `weight` (and the shipment `item` it ships) is
+        there for overrides only: no NetSuite line field for it is verified (netsuite-rest.md
+        §4.2 lists none), so the bundled template carries weight on packages."""
         return {"order_line": ln.line, "quantity": ln.taken, "ship": ln.taken > 0,
-                "location_id": ln.location_id}
+                "location_id": ln.location_id, **shipped.context(ln.line)}
 
     def _header(self, shipment: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
         context = {"shipment": shipment, "order": with_defaults(order),
