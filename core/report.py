@@ -19,7 +19,7 @@ from rich.table import Table
 
 from core.redact import Redactor
 
-__all__ = ["COUNT_KEYS", "ReportRow", "RunReport", "print_run"]
+__all__ = ["COUNT_KEYS", "ReportRow", "RunReport", "print_run", "remote_ids_text"]
 
 # Always present in `counts` (zero when nothing had that outcome).
 COUNT_KEYS = ("sent", "linked", "failed", "waiting", "dry_run")
@@ -160,7 +160,7 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _ids(remote_ids: dict[str, Any]) -> str:
+def remote_ids_text(remote_ids: dict[str, Any]) -> str:
     """The remote ids a person looks for; bookkeeping a plugin keeps (lists) stays in --json."""
     parts = []
     for key, value in remote_ids.items():
@@ -222,7 +222,7 @@ def print_run(report: RunReport, console: Console | None = None, *,
                 message += f"\n[yellow]warning:[/yellow] {escape(warning)}"
             status = row["status"].replace("_", " ")
             table.add_row(escape(row["record_id"]), f"[{style}]{status}[/{style}]"
-                          if style else status, escape(_ids(row["remote_ids"])), message)
+                          if style else status, escape(remote_ids_text(row["remote_ids"])), message)
         console.print(table)
         if len(rows) > len(shown):
             console.print(f"... and {len(rows) - len(shown)} more rows (use --json for all)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from typing import Annotated, Any
 
 import typer
@@ -124,18 +123,10 @@ def _printable(state: CliState, text: str) -> str:
         return text.encode("ascii", "replace").decode("ascii")
 
 
-def _wrap(state: CliState, text: str, indent: str = "  ", subsequent: str | None = None) -> str:
-    """`text` wrapped to the terminal (at least 40 columns) under an indent, the next lines
-    under `subsequent` (default: the same indent); a long word (a URL) is never cut."""
-    return textwrap.fill(text, width=max(40, state.out.width), initial_indent=indent,
-                         subsequent_indent=indent if subsequent is None else subsequent,
-                         break_long_words=False, break_on_hyphens=False)
-
-
 def _echo_wrapped(state: CliState, text: str, indent: str = "  ") -> None:
     """One line of a block, wrapped; its next lines two spaces further in, so that a wrapped
     value does not read as a line of its own."""
-    wrapped = _wrap(state, state.redactor.text(text), indent, indent + "  ")
+    wrapped = state.wrapped(state.redactor.text(text), indent, indent + "  ")
     state.echo(_printable(state, wrapped))
 
 
@@ -192,11 +183,11 @@ def _print_checks(state: CliState, name: str, results: list[CheckResult],
         text = state.redactor.text(r.name)
         if r.detail:
             text += f"  {state.redactor.text(r.detail)}"
-        wrapped = _printable(state, _wrap(state, text, lead, under))
+        wrapped = _printable(state, state.wrapped(text, lead, under))
         state.out.print(Text("  ") + Text(mark, style="green" if r.ok else "red")
                         + Text(wrapped[2 + len(mark):]), soft_wrap=True)
         if r.fix and not r.ok:
-            fix = _wrap(state, f"fix: {state.redactor.text(r.fix)}", under, under + "     ")
+            fix = state.wrapped(f"fix: {state.redactor.text(r.fix)}", under, under + "     ")
             state.out.print(Text(_printable(state, fix)), soft_wrap=True)
     summary = (f"{len(failed)} of {len(results)} checks failed" if failed
                else f"all {len(results)} checks passed")

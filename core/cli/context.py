@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,14 @@ class CliState:
         text = json.dumps(self.redactor.data(_plain(data)), indent=2, default=_json_default,
                           ensure_ascii=False)
         self._write(self.redactor.text(text), err=False)
+
+    def wrapped(self, text: str, indent: str = "  ", subsequent: str | None = None) -> str:
+        """`text` wrapped to the terminal (at least 40 columns) under an indent, the next lines
+        under `subsequent` (default: the same indent); a long word (a URL) is never cut, and
+        lines carry no padding at their ends (unlike a rich Padding)."""
+        return textwrap.fill(text, width=max(40, self.out.width), initial_indent=indent,
+                             subsequent_indent=indent if subsequent is None else subsequent,
+                             break_long_words=False, break_on_hyphens=False)
 
     def echo(self, text: str = "", *, err: bool = False) -> None:
         self._write(self.redactor.text(text), err=err)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import importlib
-import textwrap
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Annotated, Any
@@ -32,6 +31,7 @@ from rich.table import Table
 from core.cli.context import CliState, get_state
 from core.errors import FlxError
 from core.model import OPERATIONS
+from core.report import remote_ids_text
 
 
 def _one_of(what: str, known: Sequence[str], value: str | None) -> str | None:
@@ -271,7 +271,7 @@ def show_command(
         if row.get("next_retry_at"):
             head += f"; tried again after {_when(row['next_retry_at'])}"
         state.echo(head)
-        ids = _remote_text(row.get("remote_ids") or {})
+        ids = remote_ids_text(row.get("remote_ids") or {})
         lines = [f"ids: {ids}"] if ids else []
         if row.get("changed_since_sent"):
             lines.append(f"changed since it was {row['status']}: imported again with other data "
@@ -294,28 +294,11 @@ def show_command(
 
 def _indented(state: CliState, text: str, indent: str = "  ") -> None:
     """`text` wrapped to the terminal under an indent (no padding at line ends)."""
-    width = max(40, state.out.width)
-    state.echo(textwrap.fill(text, width=width, initial_indent=indent,
-                             subsequent_indent=indent, break_long_words=False,
-                             break_on_hyphens=False))
+    state.echo(state.wrapped(text, indent))
 
 
 def _when(iso: Any) -> str:
     return str(iso or "").replace("T", " ").replace("Z", " UTC")
-
-
-def _remote_text(remote: dict[str, Any]) -> str:
-    """The accounting system's ids of a record, without the per-line detail."""
-    parts = []
-    for key, value in remote.items():
-        if key == "lines" or value in (None, "", {}, []):
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items())
-            parts.append(f"{key.replace('_', ' ')} ({value})")
-        else:
-            parts.append(f"{key.replace('_', ' ')} {value}")
-    return "; ".join(parts)
 
 
 def _runs_table(state: CliState, rows: Sequence[dict[str, Any]]) -> None:

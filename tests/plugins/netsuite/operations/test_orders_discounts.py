@@ -116,13 +116,8 @@ def test_a_discount_larger_than_its_line_fails_the_order_with_the_field(
     assert workspace.rows(report)["ORD-606"]["status"] == "sent"
     assert [so["externalId"] for so in workspace.records("salesOrder")] == ["ORD-606"]
 
-    code, output = workspace.flx("errors", "--json")
-    assert code == 0, output
-    (error,) = [e for e in json_output(output)["errors"] if e["record_id"] == "ORD-605"]
-    assert error["path"] == "$.lines[1].discount"
-    code, output = workspace.flx("render", "send-orders", "--connection", "ns", "--id",
-                                 "ORD-605")
-    assert code != 0 and "the discount 20.00 is more than the line's amount" in output
+    _assert_refused(workspace, "ORD-605", "$.lines[1].discount",
+                    "the discount 20.00 is more than the line's amount")
 
 
 def test_discount_total_is_taken_off_on_top_of_the_line_discounts(workspace: Workspace) -> None:
@@ -262,12 +257,8 @@ def test_an_order_discount_larger_than_the_lines_fails_the_order_with_the_field(
     assert [so["externalId"] for so in workspace.records("salesOrder")] == ["ORD-615"]
     assert workspace.records("purchaseOrder") == []
 
-    code, output = workspace.flx("errors", "--json")
-    (error,) = [e for e in json_output(output)["errors"] if e["record_id"] == "ORD-614"]
-    assert error["path"] == "$.discount_total"
-    code, output = workspace.flx("render", "send-orders", "--connection", "ns", "--id",
-                                 "ORD-614")
-    assert code != 0 and "the order discount 100.00 (discount_total) is more than" in output
+    _assert_refused(workspace, "ORD-614", "$.discount_total",
+                    "the order discount 100.00 (discount_total) is more than")
 
 
 def test_an_order_discount_of_exactly_the_lines_is_sent(workspace: Workspace) -> None:
@@ -312,3 +303,13 @@ def test_tax_total_wins_over_the_lines_tax(workspace: Workspace) -> None:
     taxed["lines"][0]["tax"] = "1.00"
     rows = _sent(workspace, taxed)
     assert rows["ORD-619"]["warnings"] == []
+
+
+def _assert_refused(ws: Workspace, order_id: str, path: str, words: str) -> None:
+    """`flx errors` names the field at fault, and `flx render` refuses the order too."""
+    code, output = ws.flx("errors", "--json")
+    assert code == 0, output
+    (error,) = [e for e in json_output(output)["errors"] if e["record_id"] == order_id]
+    assert error["path"] == path
+    code, output = ws.flx("render", "send-orders", "--connection", "ns", "--id", order_id)
+    assert code != 0 and words in output
