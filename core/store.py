@@ -9,6 +9,7 @@ run over 100k records never holds a transaction or the whole set in memory.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -25,8 +26,14 @@ from core import store_engine
 from core.errors import AbortError, FlxError, RetryableError
 from core.model import RECORD_KINDS
 from core.owners import default_owner, owner_is_dead
-from core.records import content_hash
-from core.store_engine import BEGIN_OPTION, create_store_engine, is_memory_sqlite, masked
+from core.records import canonical_json
+from core.store_engine import (
+    BEGIN_OPTION,
+    JsonText,
+    create_store_engine,
+    is_memory_sqlite,
+    masked,
+)
 from core.store_engine import normalize_url as _normalize_url
 from core.store_sync import BATCH, SyncMixin, SyncState, chunks
 from core.store_tables import audit, locks, lookup_cache, migrate, records, runs, utcnow
@@ -185,9 +192,10 @@ class Store(SyncMixin):
             record_id = item.get("id") if isinstance(item, dict) else None
             if not isinstance(record_id, str) or not record_id:
                 raise ValueError(f"a {kind} record needs a text id, got {record_id!r}")
-            # The JSON serializer writes Decimals as `normalize` does; hashing the record as
-            # given equals hashing what is stored.
-            prepared[record_id] = (item, content_hash(item))
+            # Stored as its canonical JSON (keys sorted; Decimals written as `normalize`
+            # does), the text `content_hash` hashes: one serialisation for both.
+            text = canonical_json(item)
+            prepared[record_id] = (JsonText(text), hashlib.sha256(text.encode()).hexdigest())
         existing = dict(conn.execute(
             sa.select(records.c.id, records.c.content_hash)
             .where(records.c.kind == kind, records.c.id.in_(list(prepared)))).all())
