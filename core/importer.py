@@ -42,6 +42,7 @@ LIST_KEYS = {"orders": "order", "shipments": "shipment", "vendor_bills": "vendor
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 BATCH = 1000  # records a store write
 COMMIT_EVERY = 5000  # records a transaction: a short write lock, few commits
+PROGRESS_EVERY = 250  # records between two progress reports
 
 # (kind, place, record, suspect) of each entry of a file, in order; suspect: the parser
 # saw something that core.safe_json.problems must look at
@@ -192,6 +193,8 @@ class _FileImport:
             self.taken += 1
             if self.taken >= COMMIT_EVERY:
                 self._commit()
+            elif self.progress is not None and self.taken % PROGRESS_EVERY == 0:
+                self.progress.advance(PROGRESS_EVERY)
         self._resolve_suspects()
         self._commit()
         self.report.problems.extend(self.problems)
@@ -206,8 +209,8 @@ class _FileImport:
             self.report.accepted[kind] = self.report.accepted[kind] + counts[kind]
             self.report.rejected[kind] += self.rejected[kind]
             self.rejected[kind] = 0
-        if self.progress is not None and self.taken:
-            self.progress.advance(self.taken)
+        if self.progress is not None and self.taken % PROGRESS_EVERY:
+            self.progress.advance(self.taken % PROGRESS_EVERY)  # the rest was said already
         self.taken = 0
 
     # --- reading -------------------------------------------------------------------------------
@@ -217,8 +220,12 @@ class _FileImport:
         if not text.strip():
             raise _FileError("the file is empty; expected a JSON object such as "
                              '{"orders": [...]}', "empty")
+        reader = safe_json.Reader()
         try:
-            parsed = safe_json.loads(text, extra_depth=2)  # {"orders": [record, ...]}
+            try:
+                parsed = reader.loads(text, extra_depth=2)  # {"orders": [record, ...]}
+            except safe_json.TooDeep:  # one record, surely: read them one by one
+                parsed = reader.by_element(text)
         except json.JSONDecodeError as exc:
             raise _FileError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
                              f"{exc.msg}", "malformed_json") from None

@@ -20,12 +20,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public, untyped
 from typing import Any
 
 from core.record_messages import Problem
 
 __all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_EXPONENT", "Parsed", "Reader", "TooBig", "TooDeep",
-           "loads",
+           "Unparsed", "loads",
            "problems", "safe_text"]
 
 MAX_DEPTH = 64  # an order is 5 levels deep; custom fields get plenty of room
@@ -40,6 +41,8 @@ _SUSPECT_TEXT = re.compile(
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _BRACKETS = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+_SPACE = re.compile(r"[ \t\n\r]*")
 
 
 class TooBig(str):
@@ -56,6 +59,12 @@ class _Object(dict[str, Any]):
 
 class TooDeep(ValueError):
     """The text nests deeper than the interpreter can parse (far past MAX_DEPTH)."""
+
+
+class Unparsed:
+    """An element of a document's list nested too deep to be parsed (`Reader.by_element`)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,52 @@ class Reader:
             raise TooDeep(f"a value is nested far more than {MAX_DEPTH} levels deep") from None
         suspect = self.flagged or _odd_text(text) or _deeper_than(text, MAX_DEPTH + extra_depth)
         return Parsed(value, suspect)
+
+    def by_element(self, text: str) -> Parsed:
+        """A document `{"key": [...], ...}` that `loads` refused as too deep, read element by
+        element: each element of a top-level list is parsed alone, and one nested too deep
+        becomes an `Unparsed`, so that only its record is refused. Raises TooDeep when the
+        document is not an object, and json.JSONDecodeError when it is malformed."""
+        pos = _skip_space(text, 0)
+        if not text.startswith("{", pos):
+            raise TooDeep(f"a value is nested far more than {MAX_DEPTH} levels deep")
+        document: _Object = _Object()
+        document.duplicates = []
+        pos = _skip_space(text, pos + 1)
+        while not text.startswith("}", pos):
+            if not text.startswith('"', pos):
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes",
+                                           text, pos)
+            key, pos = scanstring(text, pos + 1)
+            pos = _skip_space(text, pos)
+            if not text.startswith(":", pos):
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
+            pos = _skip_space(text, pos + 1)
+            value, pos = (self._elements if text.startswith("[", pos) else self._value)(
+                text, pos)
+            if key in document:
+                document.duplicates.append(key)
+            else:
+                document[key] = value
+            pos = _after_item(text, pos, "}")
+        if _skip_space(text, pos + 1) != len(text):
+            raise json.JSONDecodeError("Extra data", text, pos + 1)
+        return Parsed(document, True)
+
+    def _elements(self, text: str, pos: int) -> tuple[list[Any], int]:
+        items: list[Any] = []
+        pos = _skip_space(text, pos + 1)
+        while not text.startswith("]", pos):
+            value, pos = self._value(text, pos)
+            items.append(value)
+            pos = _after_item(text, pos, "]")
+        return items, pos + 1
+
+    def _value(self, text: str, pos: int) -> tuple[Any, int]:
+        try:
+            return self.decoder.raw_decode(text, pos)
+        except RecursionError:
+            return Unparsed(), _past_value(text, pos)
 
     def _integer(self, text: str) -> Any:
         return int(text) if len(text) <= MAX_DIGITS else self._big(text)
@@ -134,6 +189,36 @@ class Reader:
         return Decimal(name)
 
 
+def _skip_space(text: str, pos: int) -> int:
+    match = _SPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _after_item(text: str, pos: int, close: str) -> int:
+    """Past the comma after an item (at the next item), or at the closing bracket."""
+    pos = _skip_space(text, pos)
+    if text.startswith(",", pos):
+        return _skip_space(text, pos + 1)
+    if text.startswith(close, pos):
+        return pos
+    raise json.JSONDecodeError(f"Expecting ',' delimiter or '{close}'", text, pos)
+
+
+def _past_value(text: str, pos: int) -> int:
+    """The end of the array or object at `pos`, found by counting brackets outside strings
+    (for values too deep to parse; slow, but only ever run on hostile input)."""
+    depth = 0
+    for match in _TOKEN.finditer(text, pos):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+        elif token in "]}":
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    raise json.JSONDecodeError("Unterminated value", text, pos)
+
+
 def _odd_text(text: str) -> bool:
     """Whether the text may hold a control character or a lone surrogate (quick: ASCII text
     without DEL or \\u escapes holds neither, since the strict parser refuses raw control
@@ -169,7 +254,10 @@ def _walk(value: Any, path: str, depth: int) -> Iterator[Problem]:
         yield Problem(path, f"nested more than {MAX_DEPTH} levels deep: flatten this value "
                             "(or leave it out)", "too_deep")
         return
-    if isinstance(value, TooBig):
+    if isinstance(value, Unparsed):
+        yield Problem(path, f"nested far more than {MAX_DEPTH} levels deep: flatten it (or "
+                            "leave it out)", "too_deep")
+    elif isinstance(value, TooBig):
         yield Problem(path, f"{_name(path)} is too large a number to read ({_short(value)}): "
                             f"at most {MAX_DIGITS} digits and an exponent within "
                             f"±{MAX_EXPONENT}; write it as text in quotes if it is an "
@@ -224,6 +312,6 @@ def _name(path: str) -> str:
 
 
 def _child(path: str, key: str) -> str:
-    key = safe_text(key)
+    # As core.record_messages writes paths: escaped, so a hostile key prints safely.
     return f"{path}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else \
-        f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+        f"{path}[{json.dumps(key)}]"
