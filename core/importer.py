@@ -24,8 +24,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import sys
 from collections.abc import Generator, Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +41,7 @@ __all__ = ["import_files", "ImportReport", "ImportProblem", "ImportProgress", "L
 
 LIST_KEYS = {"orders": "order", "shipments": "shipment", "vendor_bills": "vendor_bill"}
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-BATCH = 1000  # records a store write
+BATCH = 1000  # records a store write (what is held in memory)
 COMMIT_EVERY = 5000  # records a transaction: a short write lock, few commits
 PROGRESS_EVERY = 250  # records between two progress reports
 
@@ -177,6 +178,8 @@ class _FileImport:
         self.suspect_ids: set[int] = set()  # the digests that came more than once
         self.pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
         self.suspect = False  # the document may hold something hostile
+        self.transaction: ExitStack | None = None  # of the chunk being written
+        self.written = {kind: ImportCounts() for kind in RECORD_KINDS}  # not yet committed
         self.rejected = dict.fromkeys(RECORD_KINDS, 0)
         self.problems: list[ImportProblem] = []
         self.unreadable = 0
@@ -188,27 +191,35 @@ class _FileImport:
                              "file")
         self.ndjson = _is_ndjson(self.path)
         entries = self._ndjson() if self.ndjson else self._document()
-        for kind, location, record, suspect in entries:
-            self._take(kind, location, record, suspect)
-            self.taken += 1
-            if self.taken >= COMMIT_EVERY:
-                self._commit()
-            elif self.progress is not None and self.taken % PROGRESS_EVERY == 0:
-                self.progress.advance(PROGRESS_EVERY)
-        self._resolve_suspects()
-        self._commit()
+        try:
+            for kind, location, record, suspect in entries:
+                self._take(kind, location, record, suspect)
+                self.taken += 1
+                if self.taken >= COMMIT_EVERY:
+                    self._commit()
+                elif self.progress is not None and self.taken % PROGRESS_EVERY == 0:
+                    self.progress.advance(PROGRESS_EVERY)
+            self._resolve_suspects()
+            self._commit()
+        except BaseException:
+            if self.transaction is not None:  # what was written since the last commit goes
+                self.transaction.__exit__(*sys.exc_info())
+            raise
         self.report.problems.extend(self.problems)
         self.report.unreadable += self.unreadable
 
     def _commit(self) -> None:
-        """Store what is pending in one transaction, then count it (a crash before the
+        """Commit what was written since the last commit, then count it (a crash before the
         commit leaves the report as untouched as the store)."""
-        with self.store.transaction():
-            counts = {kind: self._flush(kind) for kind in RECORD_KINDS}
         for kind in RECORD_KINDS:
-            self.report.accepted[kind] = self.report.accepted[kind] + counts[kind]
+            self._flush(kind)
+        if self.transaction is not None:
+            transaction, self.transaction = self.transaction, None
+            transaction.close()
+        for kind in RECORD_KINDS:
+            self.report.accepted[kind] = self.report.accepted[kind] + self.written[kind]
             self.report.rejected[kind] += self.rejected[kind]
-            self.rejected[kind] = 0
+            self.written[kind], self.rejected[kind] = ImportCounts(), 0
         if self.progress is not None and self.taken % PROGRESS_EVERY:
             self.progress.advance(self.taken % PROGRESS_EVERY)  # the rest was said already
         self.taken = 0
@@ -397,11 +408,20 @@ class _FileImport:
             self.problems = [p for i, p in enumerate(self.problems) if i not in dropped]
 
     def _store(self, kind: str, record: dict[str, Any]) -> None:
-        self.pending[kind].append(record)
+        batch = self.pending[kind]
+        batch.append(record)
+        if len(batch) >= BATCH:
+            self._flush(kind)
 
-    def _flush(self, kind: str) -> ImportCounts:
+    def _flush(self, kind: str) -> None:
+        """Write what is pending, in the transaction of the current chunk."""
         batch, self.pending[kind] = self.pending[kind], []
-        return self.store.upsert_records(kind, batch) if batch else ImportCounts()
+        if not batch:
+            return
+        if self.transaction is None:
+            self.transaction = ExitStack()
+            self.transaction.enter_context(self.store.transaction())
+        self.written[kind] = self.written[kind] + self.store.upsert_records(kind, batch)
 
     def _problem(self, where: str, kind: str | None, record_id: str | None, path: str,
                  message: str, code: str) -> None:
