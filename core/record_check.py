@@ -25,6 +25,7 @@ Check = Callable[[Any], bool]
 _ANNOTATIONS = frozenset({"$id", "$schema", "$comment", "title", "description", "default",
                           "examples", "x-because", "x-format-hint", "x-secret", "x-secret-part"})
 _SIMPLE_TYPES = {"string": "str", "object": "dict", "array": "list"}
+_REMEMBERED = 4096  # texts remembered per pattern as matching it
 
 
 class _Unsupported(Exception):
@@ -105,8 +106,13 @@ class _Source:
             if key in schema:
                 out += [f"{pad}if {only(kind)} and len({var}) {op} {int(schema[key])}:", fail]
         if "pattern" in schema:
+            # Text seen to match before (line ids, countries, currencies repeat in every
+            # record) skips the regular expression; at most _REMEMBERED kept.
             search = self.name("search", pattern_search(self.names["pattern"], schema["pattern"]))
-            out += [f"{pad}if {only('str')} and {search}({var}) is None:", fail]
+            seen = self.name("matched", set())
+            out += [f"{pad}if {only('str')} and {var} not in {seen}:",
+                    f"{pad}    if {search}({var}) is None:", f"{pad}        return False",
+                    f"{pad}    if len({seen}) < {_REMEMBERED}:", f"{pad}        {seen}.add({var})"]
         for key in ("enum", "const"):
             if key in schema:
                 values = schema[key] if key == "enum" else [schema[key]]
@@ -153,7 +159,8 @@ class _Source:
         tests = []
         simple = [_SIMPLE_TYPES[n] for n in names if n in _SIMPLE_TYPES]
         if simple:
-            tests.append(f"isinstance({var}, ({', '.join(simple)},))")
+            kinds = simple[0] if len(simple) == 1 else f"({', '.join(simple)})"
+            tests.append(f"isinstance({var}, {kinds})")
         for name in names:
             if name in _SIMPLE_TYPES:
                 continue

@@ -379,8 +379,14 @@ def normalize(value: Any) -> Any:
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 text: equal records give equal strings. Decimals are
     written as `normalize` stores them, so a record hashes the same before and after storing."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_default)
+    return _canonical_encoder().encode(value)
+
+
+@cache
+def _canonical_encoder() -> json.JSONEncoder:
+    # Built once: json.dumps with options builds a new encoder per call.
+    return json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

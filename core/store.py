@@ -10,6 +10,7 @@ run over 100k records never holds a transaction or the whole set in memory.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -233,14 +234,17 @@ class Store(SyncMixin):
         data, stamp = ready(records.c.data), ready(records.c.imported_at)(now)
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         row = f"({', '.join([mark] * 6)})"
-        sql = (f"INSERT INTO records (kind, id, data, content_hash, imported_at, updated_at) "
-               f"VALUES {', '.join([row] * len(rows))} ON CONFLICT (kind, id) DO UPDATE SET "
-               "data = excluded.data, content_hash = excluded.content_hash, "
-               "updated_at = excluded.updated_at")
-        values: list[Any] = []
-        for rid, text, digest in rows:
-            values += (kind, rid, data(text), digest, stamp, stamp)
-        conn.exec_driver_sql(sql, tuple(values))
+        # SQLite before 3.32 takes at most 999 parameters a statement
+        size = 150 if self._sqlite and sqlite3.sqlite_version_info < (3, 32) else BATCH
+        for part in chunks(rows, size):
+            sql = (f"INSERT INTO records (kind, id, data, content_hash, imported_at, "
+                   f"updated_at) VALUES {', '.join([row] * len(part))} ON CONFLICT (kind, id) "
+                   "DO UPDATE SET data = excluded.data, content_hash = excluded.content_hash, "
+                   "updated_at = excluded.updated_at")
+            values: list[Any] = []
+            for rid, text, digest in part:
+                values += (kind, rid, data(text), digest, stamp, stamp)
+            conn.exec_driver_sql(sql, tuple(values))
 
     def get_record(self, kind: str, record_id: str) -> dict[str, Any] | None:
         with self._conn(write=False) as conn:
