@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core import safe_json
+from core.import_lines import Examined, examine_record, examined_lines
+from core.import_lines import kind_of as _kind_of
 from core.model import RECORD_KINDS
-from core.records import Problem, validate_record
+from core.records import Problem
 from core.safe_json import safe_text
-from core.store import ImportCounts, Store
+from core.store import ImportCounts, Prepared, Store
 
 __all__ = ["import_files", "ImportReport", "ImportProblem", "ImportProgress", "LIST_KEYS"]
 
@@ -45,9 +47,8 @@ BATCH = 1000  # records a store write (what is held in memory)
 COMMIT_EVERY = 5000  # records a transaction: a short write lock, few commits
 PROGRESS_EVERY = 250  # records between two progress reports
 
-# (kind, place, record, suspect) of each entry of a file, in order; suspect: the parser
-# saw something that core.safe_json.problems must look at
-Entries = Generator[tuple[str | None, str, Any, bool], None, None]
+# each entry of a file, examined, in order
+Entries = Generator[Examined, None, None]
 
 
 class ImportProgress(Protocol):
@@ -176,7 +177,7 @@ class _FileImport:
         self.stored_ids: set[int] = set()  # _id_digest of each (kind, id) stored from the file
         self.suspects: dict[str, _Suspect] = {}  # by place
         self.suspect_ids: set[int] = set()  # the digests that came more than once
-        self.pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
+        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in RECORD_KINDS}
         self.suspect = False  # the document may hold something hostile
         self.transaction: ExitStack | None = None  # of the chunk being written
         self.written = {kind: ImportCounts() for kind in RECORD_KINDS}  # not yet committed
@@ -192,8 +193,8 @@ class _FileImport:
         self.ndjson = _is_ndjson(self.path)
         entries = self._ndjson() if self.ndjson else self._document()
         try:
-            for kind, location, record, suspect in entries:
-                self._take(kind, location, record, suspect)
+            for examined in entries:
+                self._take(examined)
                 self.taken += 1
                 if self.taken >= COMMIT_EVERY:
                     self._commit()
@@ -279,72 +280,25 @@ class _FileImport:
                         f"{_kind_of(items)}", "shape"))
                 continue
             for index, record in enumerate(items):
-                yield kind, f"{key}[{index}]", record, self.suspect
+                yield examine_record(kind, f"{key}[{index}]", record, self.suspect)
 
-    def _ndjson(self, quiet: bool = False) -> Entries:
+    def _ndjson(self, parallel: bool = True) -> Entries:
         try:
-            handle = self.path.open("rb")
+            self.path.open("rb").close()
         except OSError as exc:
             raise _FileError(f"cannot read the file: {exc.strerror}", "file") from None
-        return self._ndjson_lines(handle, quiet)
-
-    def _ndjson_lines(self, handle: Any, quiet: bool) -> Entries:
-        kinds = ", ".join(f'"{k}"' for k in RECORD_KINDS)
-        reader = safe_json.Reader()
-
-        def unreadable(where: str, record_id: str | None, message: str, code: str) -> None:
-            if not quiet:  # a second look reports nothing twice
-                self._problem(where, None, record_id, "$", message, code)
-                self.unreadable += 1
-
-        with handle:
-            for number, raw in enumerate(handle, start=1):
-                where = f"line {number}"
-                try:
-                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    unreadable(where, None, "the line is not UTF-8 text (bad byte at column "
-                               f"{exc.start + 1})", "encoding")
-                    continue
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                try:
-                    parsed = reader.loads(line)
-                except json.JSONDecodeError as exc:
-                    unreadable(where, None, f"malformed JSON at column {exc.pos + 1}: "
-                               f"{exc.msg}", "malformed_json")
-                    continue
-                except safe_json.TooDeep as exc:
-                    unreadable(where, None, f"{exc}; a record nests at most "
-                               f"{safe_json.MAX_DEPTH} levels: flatten it", "too_deep")
-                    continue
-                entry = parsed.value
-                if not isinstance(entry, dict):
-                    unreadable(where, None, "each line must be a JSON object with a "
-                               f"\"kind\", got {_kind_of(entry)}", "shape")
-                    continue
-                kind = entry.get("kind")
-                if kind not in RECORD_KINDS:
-                    said = "no \"kind\"" if "kind" not in entry else f"kind {kind!r}"
-                    unreadable(where, _id_of(entry), f"unknown record kind: the line has "
-                               f"{said}; use one of {kinds}", "unknown_kind")
-                    continue
-                if set(entry) == {"kind", "record"}:
-                    yield kind, where, entry["record"], parsed.suspect
-                else:
-                    del entry["kind"]  # the line's own object: the rest is the record
-                    yield kind, where, entry, parsed.suspect
+        return examined_lines(self.path, parallel=parallel)
 
     # --- storing -------------------------------------------------------------------------------
 
-    def _take(self, kind: str | None, where: str, record: Any, suspect: bool) -> None:
-        assert kind is not None
-        record_id = _id_of(record)
-        # A hostile value is the record's only problem: the schema is not asked about it.
-        problems: list[Problem] = safe_json.problems(record) if suspect else []
-        if not problems:
-            problems = validate_record(kind, record, finite=not suspect)
+    def _take(self, examined: Examined) -> None:
+        kind, where, record_id = examined.kind, examined.where, examined.record_id
+        problems = list(examined.problems)
+        if kind is None:  # an NDJSON line that is not a record of a known kind
+            for p in problems:
+                self._problem(where, None, record_id, p.path, p.message, p.code)
+            self.unreadable += 1
+            return
         digest = None if record_id is None else _id_digest(kind, record_id)
         if digest in self.stored_ids:
             # Taken for a duplicate until _resolve_suspects confirms it and names the first.
@@ -359,7 +313,7 @@ class _FileImport:
             return
         assert digest is not None  # a valid record has a text id
         self.stored_ids.add(digest)
-        self._store(kind, record)
+        self._store(kind, examined)
 
     def _resolve_suspects(self) -> None:
         """A second look at the file, only when some id digest came twice: each suspect is a
@@ -371,18 +325,17 @@ class _FileImport:
         firsts: dict[tuple[str, str], str] = {}  # stored (kind, id) among suspect digests
         dropped: set[int] = set()
         left = len(self.suspects)
-        entries = (self._ndjson(quiet=True) if self.ndjson
+        entries = (self._ndjson(parallel=False) if self.ndjson
                    else self._document_entries(self.data, quiet=True))
         with closing(entries):
-            for kind, where, record, odd in entries:
-                assert kind is not None
-                record_id = _id_of(record)
-                if record_id is None or _id_digest(kind, record_id) not in self.suspect_ids:
+            for examined in entries:
+                kind, where, record_id = examined.kind, examined.where, examined.record_id
+                if kind is None or record_id is None or \
+                        _id_digest(kind, record_id) not in self.suspect_ids:
                     continue
                 suspect = self.suspects.get(where)
                 if suspect is None:
-                    if not (odd and safe_json.problems(record)) and not validate_record(
-                            kind, record, finite=not odd):  # stored by _take
+                    if not examined.problems:  # stored by _take
                         firsts[(kind, record_id)] = where
                     continue
                 if (suspect.kind, suspect.record_id) != (kind, record_id):
@@ -398,7 +351,7 @@ class _FileImport:
                     if suspect.valid:
                         firsts[(kind, record_id)] = where
                         self.rejected[kind] -= 1
-                        self._store(kind, record)
+                        self._store(kind, examined)
                 if not left:
                     break
         if left:
@@ -407,9 +360,10 @@ class _FileImport:
         if dropped:
             self.problems = [p for i, p in enumerate(self.problems) if i not in dropped]
 
-    def _store(self, kind: str, record: dict[str, Any]) -> None:
+    def _store(self, kind: str, examined: Examined) -> None:
+        assert examined.record_id and examined.text and examined.content_hash
         batch = self.pending[kind]
-        batch.append(record)
+        batch.append(Prepared(examined.record_id, examined.text, examined.content_hash))
         if len(batch) >= BATCH:
             self._flush(kind)
 
@@ -479,20 +433,3 @@ def _count_lines(path: Path) -> int:
     except OSError:
         return 0
     return count + (last != b"\n")
-
-
-def _id_of(record: Any) -> str | None:
-    value = record.get("id") if isinstance(record, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, str):
-        return "text"
-    if value is None:
-        return "null"
-    return "a number" if not isinstance(value, bool) else "true/false"

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ from core.store_engine import normalize_url as _normalize_url
 from core.store_sync import BATCH, SyncMixin, SyncState, chunks
 from core.store_tables import audit, locks, lookup_cache, migrate, records, runs, utcnow
 
-__all__ = ["Store", "SyncState", "ImportCounts", "audit_row", "default_owner"]
+__all__ = ["Store", "SyncState", "ImportCounts", "Prepared", "audit_row", "default_owner"]
 
 _PG_MIGRATION_LOCK = 0x666C7800  # advisory lock id: one migrator at a time per database
 
@@ -62,6 +62,14 @@ class ImportCounts:
 
     def to_dict(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
+
+
+class Prepared(NamedTuple):
+    """A record already serialised: its id, `canonical_json` and `content_hash`."""
+
+    id: str
+    text: str
+    content_hash: str
 
 
 class Store(SyncMixin):
@@ -176,7 +184,8 @@ class Store(SyncMixin):
 
     # --- records -----------------------------------------------------------------------------
 
-    def upsert_records(self, kind: str, items: Iterable[dict[str, Any]]) -> ImportCounts:
+    def upsert_records(self, kind: str,
+                       items: Iterable[dict[str, Any]] | Iterable[Prepared]) -> ImportCounts:
         """Insert new records and update changed ones (by kind + id), in one transaction.
         A record whose content is unchanged is not written. Sync history is never touched."""
         _check_kind(kind)
@@ -187,9 +196,12 @@ class Store(SyncMixin):
         return counts
 
     def _upsert_chunk(self, conn: Connection, kind: str,
-                      chunk: list[dict[str, Any]]) -> ImportCounts:
+                      chunk: list[Any]) -> ImportCounts:
         prepared: dict[str, tuple[Any, str]] = {}
         for item in chunk:
+            if isinstance(item, Prepared):  # serialised by the caller (the importer)
+                prepared[item.id] = (JsonText(item.text), item.content_hash)
+                continue
             record_id = item.get("id") if isinstance(item, dict) else None
             if not isinstance(record_id, str) or not record_id:
                 raise ValueError(f"a {kind} record needs a text id, got {record_id!r}")
