@@ -12,6 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -111,8 +112,9 @@ def examined_lines(path: Path, *, parallel: bool = True) -> Generator[Examined, 
                     yield examined
             return
         # spawn, not fork: this process may run threads (a progress bar, a store pool)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")
-                                 ) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start)
+        try:
             pending: deque[Future[list[Examined]]] = deque()
             for block in _blocks(lines, BLOCK):
                 pending.append(pool.submit(examine_lines, block))
@@ -120,6 +122,15 @@ def examined_lines(path: Path, *, parallel: bool = True) -> Generator[Examined, 
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
+        except BaseException:  # Ctrl-C, a store error: the blocks read ahead are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+def _worker_start() -> None:
+    # Ctrl-C is this process's to handle: a worker finishes its block and is let go.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _blocks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
