@@ -124,10 +124,12 @@ class _FileError(Exception):
         self.code = code
 
 
-def import_files(paths: list[Path], store: Store,
-                 progress: ImportProgress | None = None) -> ImportReport:
+def import_files(paths: list[Path], store: Store, progress: ImportProgress | None = None,
+                 *, parallel: bool = True) -> ImportReport:
     """Import each file in turn and report on all of them: a file that cannot be read is one
-    problem, and the files after it are still imported."""
+    problem, and the files after it are still imported. A big NDJSON file is read by worker
+    processes (core.import_lines) unless `parallel` is False; they are spawned, so a script
+    that calls this must do so under `if __name__ == "__main__":`."""
     report = ImportReport()
     paths = [Path(path) for path in paths]
     if progress is not None:  # NDJSON totals at once (a quick count), documents once parsed
@@ -136,7 +138,7 @@ def import_files(paths: list[Path], store: Store,
         for path in paths:
             report.files.append(str(path))
             try:
-                _FileImport(path, store, report, progress).run()
+                _FileImport(path, store, report, progress, parallel).run()
             except _FileError as exc:
                 report.problems.append(ImportProblem(str(path), "", "", str(exc), exc.code))
     return report
@@ -169,8 +171,9 @@ class _Suspect:
 
 class _FileImport:
     def __init__(self, path: Path, store: Store, report: ImportReport,
-                 progress: ImportProgress | None = None) -> None:
+                 progress: ImportProgress | None = None, parallel: bool = True) -> None:
         self.path, self.store, self.report, self.progress = path, store, report, progress
+        self.parallel = parallel
         self.name = str(path)
         self.ndjson = False
         self.data: dict[str, Any] = {}  # a JSON document, kept for a second look
@@ -191,7 +194,7 @@ class _FileImport:
             raise _FileError("file not found" if not self.path.exists() else "not a file",
                              "file")
         self.ndjson = _is_ndjson(self.path)
-        entries = self._ndjson() if self.ndjson else self._document()
+        entries = self._ndjson(self.parallel) if self.ndjson else self._document()
         try:
             for examined in entries:
                 self._take(examined)
