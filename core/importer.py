@@ -17,6 +17,9 @@ An id given twice in one file is rejected naming the place of the first. To keep
 a file's ids are remembered only as 64-bit digests (about 0.1 KB a record); a digest seen
 again makes the record a suspect, and only when there are suspects is the file read a second
 time, to confirm each one by its real id and name the first place (`_resolve_suspects`).
+
+What each record holds is worked out by core.import_lines (in worker processes for a big
+NDJSON file); this module keeps the file's order, the duplicates, the counts and the writes.
 """
 
 from __future__ import annotations
@@ -196,13 +199,14 @@ class _FileImport:
         self.ndjson = _is_ndjson(self.path)
         entries = self._ndjson(self.parallel) if self.ndjson else self._document()
         try:
-            for examined in entries:
-                self._take(examined)
-                self.taken += 1
-                if self.taken >= COMMIT_EVERY:
-                    self._commit()
-                elif self.progress is not None and self.taken % PROGRESS_EVERY == 0:
-                    self.progress.advance(PROGRESS_EVERY)
+            with closing(entries):  # stops a file's worker processes whatever happens
+                for examined in entries:
+                    self._take(examined)
+                    self.taken += 1
+                    if self.taken >= COMMIT_EVERY:
+                        self._commit()
+                    elif self.progress is not None and self.taken % PROGRESS_EVERY == 0:
+                        self.progress.advance(PROGRESS_EVERY)
             self._resolve_suspects()
             self._commit()
         except BaseException:
