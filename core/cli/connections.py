@@ -138,7 +138,10 @@ def run_checks(state: CliState, name: str) -> list[CheckResult]:
     connector = state.plugins.connector(connection.plugin)
     runtime = Runtime(store=state.store(), connection=connection, connector=connector,
                       transport=state.transport)
-    results = state.plugins.hook.test_connection(connection=connection, runtime=runtime)
+    try:
+        results = state.plugins.hook.test_connection(connection=connection, runtime=runtime)
+    finally:
+        runtime.close()  # its HTTP clients: a command must not leave sockets behind
     if results is None:
         raise PluginError(
             f"no plugin answered the connection test for {name!r} (plugin {connection.plugin!r})",

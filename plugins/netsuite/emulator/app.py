@@ -188,7 +188,21 @@ def _authenticate(emu: Emulator, request: Request, body: bytes) -> None:
                content_type=request.headers.get("content-type", ""), now=emu.clock())
     except AuthFailure as failure:
         emu.audit_login(request.method, request.url.path, failure.reason, failure.detail)
+        request.state.login_fix = realm_fix(emu, failure)
         raise invalid_login() from None
+
+
+LOGIN_REASON_HEADER = "X-Flx-Emulator-Login-Failure"
+
+
+def realm_fix(emu: Emulator, failure: AuthFailure) -> str | None:
+    """A wrong account id is the usual first mistake against the emulator, and unlike NetSuite
+    it may say so: the exact reason and the line to write (NetSuite keeps it in its Login
+    Audit Trail)."""
+    if failure.reason != "InvalidRealm":
+        return None
+    return (f"the account id (OAuth realm) is not the emulator's account, {emu.account_id}; "
+            f"fix: set account_id = \"{emu.account_id}\" in flx.toml")
 
 
 async def services(request: Request) -> Response:
@@ -208,6 +222,9 @@ async def services(request: Request) -> Response:
     except NsError as err:
         headers = {"WWW-Authenticate": f'OAuth realm="{emu.account_id}", '
                    'error="token_rejected"'} if err.status == 401 else None
+        fix = getattr(request.state, "login_fix", None)
+        if headers is not None and fix:  # NetSuite's body stays as it is; the reason rides
+            headers[LOGIN_REASON_HEADER] = fix  # in a header only the emulator sends
         response = error_response(err, headers)
         if err.status == 401:
             route = "401 (login)"
