@@ -91,6 +91,9 @@ def _prepare(config: Config, plugins: Plugins, operation: str, connection_name: 
                                                                     profile.template_dirs)
 
 
+prepare_operation = _prepare  # core.profile_check loads an operation's profile the same way
+
+
 def _redactor(config: Config, connection: Connection) -> Redactor:
     secrets = list(config.secrets()) if hasattr(config, "secrets") else []
     return Redactor([*secrets, *connection.secrets()])
@@ -161,6 +164,9 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             dry_run=dry_run, renderer=renderer, profile=profile.data, transport=transport,
             run_id=run_id, logger=logging.getLogger(f"flx.{connector.name}"),
             workers=int(connection.settings.get("concurrency") or DEFAULT_CONCURRENCY))
+        if dry_run:  # what a real run would meet: said before it does
+            report.notes += _profile_warnings(connector, operation, profile, store,
+                                              connection.name)
         label = f"{operation} → {connection.name}" + (" (dry run)" if dry_run else "")
         with _progress(show_progress, console or Console(), label, limit) as advance:
             run = OperationRun(store, plugins, connection, connector, operation, settings,
@@ -191,6 +197,14 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             lock.release()
         if owned:
             _close(store)
+
+
+def _profile_warnings(connector: Connector, operation: str, profile: Profile, store: Store,
+                      connection: str) -> list[str]:
+    from core.profile_check import profile_gaps, profile_label, waiting_records
+
+    return [f"mapping profile {profile_label(profile)}: {w}" for w in profile_gaps(
+        connector, operation, profile.data, waiting_records(store, connection, operation))]
 
 
 def _note_changed(store: Store, report: RunReport, connection: str, operation: str) -> None:
@@ -224,7 +238,8 @@ def _notify(plugins: Plugins, report: RunReport, connection: Connection) -> None
 
 def render_operation(config: Config, plugins: Plugins, operation: str, connection_name: str,
                      record_id: str, transport: httpx.BaseTransport | None = None, *,
-                     store: Store | None = None) -> list[dict[str, Any]]:
+                     store: Store | None = None,
+                     on_profile: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """The exact payloads `operation` would send for one stored record (dry run: read-only
     look-ups only). Works for a disabled operation too, so a new mapping can be previewed."""
     connection, connector, settings, profile, renderer = _prepare(
@@ -246,6 +261,12 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
                           operation=operation, dry_run=True, renderer=renderer,
                           profile=profile.data, transport=transport,
                           logger=logging.getLogger(f"flx.{connector.name}"))
+        from core.profile_check import profile_gaps, profile_label
+
+        if on_profile is not None:
+            on_profile(profile_label(profile))
+        for gap in profile_gaps(connector, operation, profile.data, [record]):
+            log.warning("%s: %s", record_id, gap)
         payloads = plugins.hook.render_payloads(operation=operation, connection=connection,
                                                 record=record, runtime=runtime)
         if payloads is None:

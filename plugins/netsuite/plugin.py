@@ -28,6 +28,12 @@ def connection_schema() -> dict[str, Any]:
     return json.loads(text.read_text())
 
 
+def _profile_gaps(operation: str, profile: dict[str, Any], records: Any) -> list[str]:
+    from plugins.netsuite.profile_gaps import profile_gaps
+
+    return profile_gaps(operation, profile, records)
+
+
 def _emulator_starter(env: Any) -> Any:
     from plugins.netsuite.emulator.cli import init_starter
 
@@ -45,7 +51,7 @@ def register_connectors(register: RegisterConnector) -> None:
         payload_schemas={f"{name}.json.j2": payload_schema(name) for name in PAYLOADS},
         mappings_package="mappings.netsuite",
         extra={"display_name": "NetSuite", "env_prefix": "NS",
-               "emulator_starter": _emulator_starter},
+               "emulator_starter": _emulator_starter, "profile_gaps": _profile_gaps},
         mapping_schema=json.loads(resources.files("plugins.netsuite")
                                   .joinpath("schemas/mapping.schema.json").read_text()),
     ))

@@ -42,7 +42,8 @@ def test_init_emulator_passes_connections_test_at_once(tmp_path, emulator_url):
 
     tested = flx(path, "connections", "test", "prod")
     assert tested.exit_code == 0, tested.output
-    assert "all 7 checks passed" in tested.stdout
+    assert "all 10 checks passed" in tested.stdout  # 7 of NetSuite's, a profile per operation
+    assert "send-orders mapping profile  demo" in tested.stdout
 
 
 def test_one_profile_file_serves_every_operation(tmp_path):
