@@ -21,6 +21,9 @@ from core.redact import Redactor
 
 __all__ = ["COUNT_KEYS", "ReportRow", "RunReport", "print_run", "remote_ids_text"]
 
+# A run stopped with Ctrl-C exits as a process killed by SIGINT conventionally does.
+EXIT_INTERRUPTED = 130
+
 # Always present in `counts` (zero when nothing had that outcome).
 COUNT_KEYS = ("sent", "linked", "failed", "waiting", "dry_run")
 _STYLE = {"sent": "green", "linked": "cyan", "failed": "bold red", "waiting": "yellow",
@@ -68,6 +71,10 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # --only ids not in the store
     redactor: Redactor = field(default_factory=Redactor, repr=False)
+    # Stopped by the user (Ctrl-C): "after the batch in flight", or "at once" (a second
+    # Ctrl-C: the batch in flight was left to the next run, which checks it by external id).
+    interrupted: str | None = None
+    in_flight: int = 0  # records handed to the plugin whose results were not waited for
 
     @property
     def counts(self) -> dict[str, int]:
@@ -85,6 +92,8 @@ class RunReport:
         id given with --only is not in the store)."""
         if self.aborted:
             return 1
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         return 3 if self.counts["failed"] or self.unknown else 0
 
     @property
@@ -92,6 +101,8 @@ class RunReport:
         """The run's status as stored: ok, failed (some records) or aborted."""
         if self.aborted:
             return "aborted"
+        if self.interrupted:
+            return "interrupted"
         return "failed" if self.counts["failed"] else "ok"  # an unknown --only id: ok, noted
 
     def add(self, row: ReportRow) -> None:
@@ -112,6 +123,7 @@ class RunReport:
             "requests": self.requests,
             "aborted": self.aborted,
             "aborted_class": self.aborted_class,
+            "interrupted": self.interrupted,
             "exit_code": self.exit_code,
             "status": self.status,
             "notes": list(self.notes),
@@ -132,6 +144,18 @@ class RunReport:
         if self.aborted:
             done = ", ".join(parts) or "nothing sent"
             text = (f"{self.operation} on {self.connection}: aborted ({self.aborted_class}) "
+                    f"after {self.duration:.1f}s: {done}; the records it did not reach stay "
+                    f"queued for the next run{run}")
+            return self.redactor.text(text)
+        if self.interrupted:
+            if self.in_flight:
+                parts.append(f"{self.in_flight} in flight (the next run checks each in "
+                             f"{self.connector_label or 'the remote system'} by external id "
+                             "before sending it again)")
+            done = ", ".join(parts) or "nothing sent"
+            if not self.in_flight:  # else the requests of the batch left in flight are unknown
+                done += f", {requests}"
+            text = (f"{self.operation} on {self.connection}: interrupted ({self.interrupted}) "
                     f"after {self.duration:.1f}s: {done}; the records it did not reach stay "
                     f"queued for the next run{run}")
             return self.redactor.text(text)

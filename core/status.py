@@ -93,9 +93,9 @@ def _pairs(config: Config, store: Store, connection: str | None = None,
 
 
 # A run's status when its process was killed before it finished (set by the next real run).
-INTERRUPTED_HINT = ("interrupted: the process was killed before the run finished, so it has "
-                    "no counts; the next runs of that connection + operation take up its "
-                    "unfinished records")
+INTERRUPTED_HINT = ("interrupted: stopped before the run finished, by Ctrl-C (its counts say "
+                    "what it did) or because the process was killed (no counts); the next "
+                    "runs of that connection + operation take up its unfinished records")
 
 
 def _run_row(run: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +220,13 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         if not row.get("enabled", True):
             head += " (disabled)"
         last = row.get("last_run")
-        if last and last.get("status") == "interrupted":
+        if last and last.get("status") == "interrupted" and any(
+                (last.get("counts") or {}).values()):  # stopped by Ctrl-C: what it did
+            ran = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in last["counts"].items()
+                            if n)
+            head += (f": last run {_short(last['started_at'])} interrupted ({ran}; the next "
+                     "runs take up the rest)")
+        elif last and last.get("status") == "interrupted":
             head += (f": last run {_short(last['started_at'])} interrupted (killed before it "
                      "finished; the next runs take up its records)")
         elif last and last.get("status") == "running":

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,13 +110,30 @@ def run_command(
             "--only ID (repeat it for several)", param_hint="--force")
     op = operation.value
     name = pick_connection(state, connection, op)
-    report = run_operation(
-        state.config(), state.plugins, op, name, dry_run=dry_run, only=only or None,
-        limit=limit, force=force, transport=state.transport,
-        # The bar goes to stderr, and only on a terminal: pipes and --json stay clean.
-        show_progress=not as_json and state.err.is_terminal, console=state.err,
-        store=state.store(),
-    )
+    config, store = state.config(), state.store()
+    from core.runner import RunInterrupted
+
+    with CtrlC(state) as ctrl_c:
+        try:
+            report = run_operation(
+                config, state.plugins, op, name, dry_run=dry_run, only=only or None,
+                limit=limit, force=force, transport=state.transport,
+                # The bar goes to stderr, and only on a terminal: pipes and --json stay clean.
+                show_progress=not as_json and state.err.is_terminal, console=state.err,
+                store=store, interrupted=ctrl_c.pressed,
+            )
+        except RunInterrupted as stopped:
+            _print_report(state, stopped.report, as_json)
+            # The plugin's thread may still be inside a request: do not wait for it. What it
+            # had written is recorded (run row, audit, in_flight states).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(stopped.report.exit_code)
+    _print_report(state, report, as_json)
+    raise typer.Exit(_exit_code(report))
+
+
+def _print_report(state: CliState, report: Any, as_json: bool) -> None:
     if as_json:
         state.emit_json(report)
     else:
@@ -120,7 +141,35 @@ def run_command(
 
         # print_run writes rich markup; QuietConsole: `| head` does not end the command.
         print_run(report, QuietConsole(highlight=False), errors=state.err)
-    raise typer.Exit(_exit_code(report))
+
+
+class CtrlC:
+    """During a run: the first Ctrl-C asks the run to stop after the batch in flight (and
+    says so at once); the second stops it at once. Other signals keep their handlers."""
+
+    def __init__(self, state: CliState) -> None:
+        self.state = state
+        self.count = 0
+        self._previous: Any = None
+
+    def pressed(self) -> bool:
+        return self.count > 0
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count > 1:
+            raise KeyboardInterrupt
+        self.state.echo("\nCtrl-C: stopping after the batch in flight (its results are "
+                        "recorded); press Ctrl-C again to stop at once", err=True)
+
+    def __enter__(self) -> CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _exit_code(report: Any) -> int:

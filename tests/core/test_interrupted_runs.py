@@ -62,14 +62,14 @@ def test_the_next_real_run_shows_a_killed_run_as_interrupted(env: Env) -> None:
     text = flx(env, "runs")
     assert text.exit_code == 0, text.output
     assert "interrupted" in text.stdout
-    assert "killed before the run finished" in text.stdout
+    assert "stopped before the run finished" in text.stdout
 
 
 def test_runs_without_an_interrupted_one_print_no_hint(env: Env) -> None:
     assert flx(env, "run", OP).exit_code == 0
     result = flx(env, "runs")
     assert result.exit_code == 0, result.output
-    assert "killed before the run finished" not in result.stdout
+    assert "stopped before the run finished" not in result.stdout
 
 
 def test_a_dry_run_leaves_a_running_run_alone(env: Env) -> None:
