@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from core.cli.context import EXIT_ERROR, CliState, get_state
+from core.cli.usage import HumaneGroup, known_connection
 from core.errors import PluginError
 from core.model import CheckResult
 
@@ -182,15 +183,10 @@ def test_command(
 
     Only read-only calls are made. Each enabled operation's mapping profile is loaded (unknown
     keys, template syntax) and checked against the records waiting to be sent (a warehouse,
-    vendor, channel or ship method its tables lack). Exit code 1 when any check fails.
-
-    Examples:
-
-      flx connections test prod
-
-      flx connections test prod --json"""
+    vendor, channel or ship method its tables lack). Exit code 1 when any check fails."""
     state = get_state(ctx)
     state.json_mode = as_json
+    known_connection(state, name, "'NAME'")
     results = run_checks(state, name) + profile_checks(state, name)
     failed = [r for r in results if not r.ok]
     if as_json:
@@ -229,7 +225,8 @@ def _print_checks(state: CliState, name: str, results: list[CheckResult],
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="List and test connections.", no_args_is_help=True)
+    group = typer.Typer(help="List and test connections.", no_args_is_help=True,
+                        cls=HumaneGroup)
     group.command("list")(list_command)
     group.command("test")(test_command)
     app.add_typer(group, name="connections")

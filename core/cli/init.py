@@ -193,15 +193,7 @@ def init_command(
     """Write a starter flx.toml (mode 600) and the mapping profile it names.
 
     The file is commented; secrets are written as ${VARIABLES}. The profile, a copy of the
-    connector's default one next to flx.toml, is used by every operation of the connection.
-
-    Examples:
-
-      flx init
-
-      flx init --emulator      # then `flx emulator` in another terminal
-
-      flx --config /srv/flx/flx.toml init --force"""
+    connector's default one next to flx.toml, is used by every operation of the connection."""
     state = get_state(ctx)
     path, _ = config_location(state.config_path, state.env)
     connector = chosen_connector(state.plugins)

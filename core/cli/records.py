@@ -21,6 +21,7 @@ from core.cli.context import (
     pick_connection,
     report_error,
 )
+from core.cli.usage import check_operation, complete_operation
 from core.errors import RecordError
 
 
@@ -33,8 +34,10 @@ class Operation(StrEnum):
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-OperationArg = Annotated[Operation, typer.Argument(
-    metavar="OPERATION", help="What to send.", show_default=False)]
+# A plain string checked by a callback: a typo gets "did you mean" (a choice would not).
+OperationArg = Annotated[str, typer.Argument(
+    metavar="OPERATION", help="What to send: send-orders, send-shipments or send-vendor-bills.",
+    show_default=False, callback=check_operation, autocompletion=complete_operation)]
 ConnectionOption = Annotated[str | None, typer.Option(
     "--connection", "-c", metavar="NAME",
     help="The connection to use (may be left out when only one has this operation enabled).")]
@@ -108,7 +111,7 @@ def run_command(
         raise typer.BadParameter(
             "--force sends again records already sent, so it needs the records named: add "
             "--only ID (repeat it for several)", param_hint="--force")
-    op = operation.value
+    op = Operation(operation).value
     name = pick_connection(state, connection, op)
     config, store = state.config(), state.store()
     from core.runner import RunInterrupted
@@ -197,7 +200,7 @@ def render_command(
 
     state = get_state(ctx)
     state.json_mode = as_json  # without --json an error goes to stderr only
-    op = operation.value
+    op = Operation(operation).value
     name = pick_connection(state, connection, op)
     try:
         payloads = render_operation(

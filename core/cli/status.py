@@ -89,13 +89,7 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False,
     """Record counts and sync states per connection.
 
     For each connection and operation: the last run, and how many records are done, failing,
-    waiting, queued, in flight and not picked up by any run yet.
-
-    Examples:
-
-      flx status
-
-      flx status --connection prod --json"""
+    waiting, queued, in flight and not picked up by any run yet."""
     state = get_state(ctx)
     state.json_mode = as_json
     _known_connection(state, connection)

@@ -173,6 +173,12 @@ def add_demo_command(app: typer.Typer) -> None:
             "--dir", help="Workspace for flx.toml and the demo database (default: a new "
                           "temporary folder).")] = None,
     ) -> None:
-        """Run the whole flow against the bundled NetSuite emulator (no account needed)."""
+        """Run the whole flow against the bundled NetSuite emulator (no account needed).
+
+        Examples:
+
+        \b
+          flx demo
+          flx demo --dir ./demo      # keep the workspace where you can find it"""
         workdir = directory or Path(tempfile.mkdtemp(prefix="flx-demo-"))
         raise typer.Exit(run_demo(workdir.resolve(), Console()))

@@ -136,7 +136,14 @@ def add_emulator_command(app: typer.Typer) -> None:
         fault_seed: Annotated[int, typer.Option(help="Seed that makes faults repeatable.")]
         = 0,
     ) -> None:
-        """Serve the bundled NetSuite emulator on loopback until Ctrl-C."""
+        """Serve the bundled NetSuite emulator on loopback until Ctrl-C.
+
+        Examples:
+
+        \b
+          flx emulator
+          flx emulator --port 0 --latency 50 --concurrency 5
+          flx emulator --fault-rate 0.03 --fault-seed 7"""
         faults = parse_fault_rates(fault_rate or [], fault_seed)
         emulator = Emulator(load_seed(seed), latency=latency / 1000.0,
                             concurrency=concurrency or None, faults=faults)
