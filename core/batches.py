@@ -344,9 +344,9 @@ class OperationRun:
         # The hash of the content as tried: the store offers a failed record again as soon
         # as its content changes (a fixed record need not wait for its retry time).
         digest = content_hash(record)
-        if status in ("sent", "linked"):
+        if status in ("sent", "linked"):  # an attempt too: fail, retry, sent is 2 attempts
             return next_state(prior, status=status, remote_ids=remote, error=None,
-                              content_hash=digest, next_retry_at=None)
+                              content_hash=digest, count_attempt=True, next_retry_at=None)
         if status == "waiting":
             return next_state(prior, status="waiting", error=error, remote_ids=remote,
                               content_hash=digest)

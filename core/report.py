@@ -8,6 +8,7 @@ notifiers); every string in it passes through a Redactor, so no secret leaves in
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -218,6 +219,24 @@ def _group_waiting(rows: list[dict[str, Any]], at_least: int = 4) -> list[dict[s
     return out
 
 
+def _warning_key(text: str) -> str:
+    """A warning without its figures and ids: the same warning about other records."""
+    return re.sub(r"[A-Za-z]*[-_]?\d[\w.,-]*", "#", text)
+
+
+def repeated_warnings(rows: list[dict[str, Any]]) -> dict[str, tuple[list[str], str]]:
+    """Warnings given to several records of a run (every taxed order's "tax was not sent"):
+    said once under the table with the count, not in every row. {key: (record ids, the
+    first record's wording)}."""
+    seen: dict[str, tuple[list[str], str]] = {}
+    for row in rows:
+        for warning in row.get("warnings") or []:
+            ids, _ = seen.setdefault(_warning_key(warning), ([], warning))
+            if row["record_id"] not in ids:
+                ids.append(row["record_id"])
+    return {key: value for key, value in seen.items() if len(value[0]) > 1}
+
+
 def print_run(report: RunReport, console: Console | None = None, *,
               max_rows: int = 200, errors: Console | None = None) -> None:
     """The report as a table (failures first, then the rest) and a summary line; why a run
@@ -228,6 +247,7 @@ def print_run(report: RunReport, console: Console | None = None, *,
     rows = _group_waiting(data["rows"])
     order = {"failed": 0, "waiting": 1, "dry_run": 2, "sent": 3, "linked": 3}
     shown = sorted(rows, key=lambda r: order.get(r["status"], 4))[:max_rows]
+    shared = repeated_warnings(rows)
     if shown:
         label = report.connector_label or report.connector or "remote"
         table = Table(show_header=True, header_style="bold", expand=False)
@@ -243,13 +263,18 @@ def print_run(report: RunReport, console: Console | None = None, *,
             if row["hint"]:
                 message += f"\n[bold]fix:[/bold] {escape(row['hint'])}"
             for warning in row["warnings"]:
-                message += f"\n[yellow]warning:[/yellow] {escape(warning)}"
+                if _warning_key(warning) not in shared:  # said once, under the table
+                    message += f"\n[yellow]warning:[/yellow] {escape(warning)}"
             status = row["status"].replace("_", " ")
             table.add_row(escape(row["record_id"]), f"[{style}]{status}[/{style}]"
                           if style else status, escape(remote_ids_text(row["remote_ids"])), message)
         console.print(table)
         if len(rows) > len(shown):
             console.print(f"... and {len(rows) - len(shown)} more rows (use --json for all)")
+    for ids, example in shared.values():
+        listed = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+        console.print(f"[yellow]warning[/yellow] ({len(ids)} records: {escape(listed)}), for "
+                      f"example {escape(ids[0])}: {escape(example)}")
     for note in data["notes"]:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if data["aborted"]:

@@ -273,3 +273,35 @@ def test_schedule_refuses_to_start_with_nothing_to_do(tmp_path: Path) -> None:
         in result.stderr
     result = flx(env, "schedule", "--log-format", "xml")
     assert result.exit_code == 2
+
+
+def test_show_after_fail_retry_sent_counts_both_attempts_and_lists_real_writes(env: Env):
+    assert flx(env, "run", "send-orders").exit_code == 3  # ORD-2 rejected
+    failed = json.loads(flx(env, "show", "ORD-2", "--json").stdout)["sync"][0]
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+
+    del env.ledger.reject["flx-ORD-2"]
+    assert flx(env, "retry", "ORD-2").exit_code == 0
+    assert flx(env, "run", "send-orders").exit_code == 0
+    shown = json.loads(flx(env, "show", "ORD-2", "--json").stdout)
+    sent = shown["sync"][0]
+    assert (sent["status"], sent["attempts"]) == ("sent", 2)
+    assert sent["last_attempt_at"] > failed["last_attempt_at"]  # the sending one, not the failed
+    assert shown["writes"] and all(w["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                                   and w["run_id"] is not None for w in shown["writes"])
+    text = flx(env, "show", "ORD-2").stdout
+    assert "RETRY" not in text and "(run None)" not in text
+    assert "2 attempts" in text
+
+
+def test_status_counts_the_backlog_no_run_has_picked_up(env: Env) -> None:
+    assert flx(env, "run", "send-orders", "--limit", "1").exit_code == 0
+    env.load(orders=[make_order(f"ORD-{n}") for n in range(10, 14)])
+    rows = {r["operation"]: r for r in json.loads(flx(env, "status", "--json").stdout)["sync"]}
+    orders = rows["send-orders"]
+    assert orders["imported"] == 7 and sum(orders["counts"].values()) == 1
+    assert orders["backlog"] == 6
+    text = flx(env, "status", "--connection", "prod").stdout
+    assert "6 not picked up yet" in text
+    other = flx(env, "status", "--connection", "nope")
+    assert other.exit_code == 2 and "'nope' is not a connection" in other.stderr
