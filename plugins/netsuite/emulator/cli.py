@@ -42,7 +42,8 @@ def parse_fault_rates(values: list[str], seed: int) -> FaultPlan | None:
         else:
             raise typer.BadParameter(f"{value!r}: the kinds are {', '.join(FAULT_KINDS)}")
     try:
-        return FaultPlan(seed, **rates)
+        return FaultPlan(seed, error_5xx=rates[ERROR_5XX], drop_before=rates[DROP_BEFORE],
+                         drop_after=rates[DROP_AFTER])
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
