@@ -296,8 +296,7 @@ def _notify(plugins: Plugins, report: RunReport, connection: Connection) -> None
 
 def render_operation(config: Config, plugins: Plugins, operation: str, connection_name: str,
                      record_id: str, transport: httpx.BaseTransport | None = None, *,
-                     store: Store | None = None,
-                     on_profile: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+                     store: Store | None = None) -> list[dict[str, Any]]:
     """The exact payloads `operation` would send for one stored record (dry run: read-only
     look-ups only). Works for a disabled operation too, so a new mapping can be previewed."""
     connection, connector, settings, profile, renderer = _prepare(
@@ -321,10 +320,8 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
                           logger=logging.getLogger(f"flx.{connector.name}"))
         from core.profile_check import profile_gaps, profile_label
 
-        if on_profile is not None:
-            on_profile(profile_label(profile))
         for gap in profile_gaps(connector, operation, profile.data, [record]):
-            log.warning("%s: %s", record_id, gap)
+            log.warning("%s: mapping profile %s: %s", record_id, profile_label(profile), gap)
         payloads = plugins.hook.render_payloads(operation=operation, connection=connection,
                                                 record=record, runtime=runtime)
         if payloads is None:

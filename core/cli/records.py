@@ -203,11 +203,8 @@ def render_command(
     op = Operation(operation).value
     name = pick_connection(state, connection, op)
     try:
-        payloads = render_operation(
-            state.config(), state.plugins, op, name, record_id, transport=state.transport,
-            store=state.store(),
-            # Which profile produced these payloads; stdout stays the payloads alone.
-            on_profile=lambda label: state.echo(f"mapping profile: {label}", err=True))
+        payloads = render_operation(state.config(), state.plugins, op, name, record_id,
+                                    transport=state.transport, store=state.store())
     except RecordError as exc:  # the record cannot be sent as it is: a record failure, exit 3
         report_error(state, exc)
         raise typer.Exit(EXIT_RECORDS_FAILED) from None
