@@ -209,9 +209,13 @@ class Store(SyncMixin):
             # does), the text `content_hash` hashes: one serialisation for both.
             text = canonical_json(item)
             prepared[record_id] = (JsonText(text), hashlib.sha256(text.encode()).hexdigest())
+        ids = list(prepared)
+        # PostgreSQL: one array parameter, not 1,000 (quoting them cost 25 µs a record)
+        known = records.c.id.in_(ids) if self._sqlite else records.c.id == sa.any_(
+            sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.String())))
         existing = dict(conn.execute(
             sa.select(records.c.id, records.c.content_hash)
-            .where(records.c.kind == kind, records.c.id.in_(list(prepared)))).all())
+            .where(records.c.kind == kind, known)).all())
         now = utcnow()
         new = [(rid, data, digest) for rid, (data, digest) in prepared.items()
                if rid not in existing]
