@@ -24,7 +24,7 @@ from sqlalchemy.pool import StaticPool
 from core.errors import ConfigError
 from core.records import normalize
 
-__all__ = ["normalize_url", "create_store_engine", "masked", "BEGIN_OPTION"]
+__all__ = ["normalize_url", "create_store_engine", "masked", "BEGIN_OPTION", "pg_connect_args"]
 
 BUSY_TIMEOUT_MS = 30_000
 BEGIN_OPTION = "flx_begin"  # execution option read by the SQLite "begin" listener
@@ -75,12 +75,24 @@ def is_memory_sqlite(url: URL) -> bool:
 
 
 def create_store_engine(url: URL, *, pool_size: int = 10) -> Engine:
+    """On PostgreSQL a bounded pool: at most `pool_size` connections, never more (a thread
+    that finds them all busy waits for one), each checked on checkout, so a connection the
+    server dropped is replaced instead of failing the next statement."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     return sa.create_engine(
-        url, json_serializer=_dumps, pool_size=pool_size, max_overflow=pool_size,
-        pool_pre_ping=True, connect_args={"connect_timeout": 10},
+        url, json_serializer=_dumps, pool_size=pool_size, max_overflow=0, pool_timeout=120,
+        pool_pre_ping=True, connect_args=pg_connect_args(url),
     )
+
+
+def pg_connect_args(url: URL) -> dict[str, Any]:
+    """A connect timeout, and `flx` as the application name in pg_stat_activity unless the
+    URL names one (?application_name=...)."""
+    args: dict[str, Any] = {"connect_timeout": 10}
+    if "application_name" not in url.query:
+        args["application_name"] = "flx"
+    return args
 
 
 def _sqlite_engine(url: URL) -> Engine:
