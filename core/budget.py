@@ -45,7 +45,6 @@ log = logging.getLogger("flx.budget")
 START_WINDOW = 15.0  # seconds after a renewal during which new requests may start
 RENEW_EVERY = 1.0  # while requests run
 RENEW_STARVED = 0.25  # while requests wait for slots another worker is giving back
-IDLE_AFTER = 3.0  # no request for this long: the lease is given back
 GIVE_UP_AFTER = 60.0  # acquire() waits this long for an unreachable store, then raises
 RECOVER_AFTER = 20  # shared successes that win back one slot after a 429
 
@@ -97,7 +96,7 @@ class DatabaseBudget:
         self._waiting = 0
         self._renewed_at = -1e9  # monotonic time of the last successful renewal
         self._failing_since: float | None = None
-        self._last_used = 0.0
+        self._demand_until = 0.0  # try_acquire() wants slots until then
         self._rate_limited = 0
         self._successes = 0
         self._wake = threading.Event()
@@ -112,11 +111,11 @@ class DatabaseBudget:
     def acquire(self) -> None:
         with self._cond:
             self._start()
-            self._last_used = time.monotonic()  # demand: the next renewal asks for slots
             self._waiting += 1
             try:
                 while not self._may_start():
-                    self._wake.set()
+                    if self._granted == 0 or not self._fresh():
+                        self._wake.set()
                     if (self._failing_since is not None
                             and time.monotonic() - self._failing_since > GIVE_UP_AFTER):
                         raise StoreUnavailableError(
@@ -126,25 +125,22 @@ class DatabaseBudget:
                                  "records were left as they were and go at the next run")
                     self._cond.wait(0.2)
                 self._in_flight += 1
-                self._last_used = time.monotonic()
             finally:
                 self._waiting -= 1
 
     def try_acquire(self) -> bool:
         with self._cond:
             self._start()
-            self._last_used = time.monotonic()
+            self._demand_until = time.monotonic() + 1.0
             if not self._may_start():
                 self._wake.set()
                 return False
             self._in_flight += 1
-            self._last_used = time.monotonic()
             return True
 
     def release(self) -> None:
         with self._cond:
             self._in_flight = max(0, self._in_flight - 1)
-            self._last_used = time.monotonic()
             self._cond.notify()
 
     def record_rate_limited(self) -> None:
@@ -188,9 +184,11 @@ class DatabaseBudget:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._renewed_at < START_WINDOW
+
     def _may_start(self) -> bool:
-        fresh = time.monotonic() - self._renewed_at < START_WINDOW
-        return fresh and self._in_flight < min(self._granted, self.limit)
+        return self._fresh() and self._in_flight < min(self._granted, self.limit)
 
     def _start(self) -> None:
         if self._thread is None and not self._closed:
@@ -203,27 +201,32 @@ class DatabaseBudget:
             with self._cond:
                 if self._closed:
                     return
-                starved = self._waiting > 0 and self._granted < self.limit
-                busy = self._in_flight > 0 or self._waiting > 0
+                starved = self._waiting > 0 and self._granted == 0
+                busy = self._in_flight > 0 or self._waiting > 0 or self._granted > 0
             self._renew()
             self._wake.wait(RENEW_STARVED if starved else RENEW_EVERY if busy else 5.0)
             self._wake.clear()
 
     def _wanted(self) -> int:
-        idle = (self._in_flight == 0 and self._waiting == 0
-                and time.monotonic() - self._last_used > IDLE_AFTER)
-        return 0 if idle else self.limit
+        """All our slots while requests wait for one; else only those in use, so that an
+        idle worker never keeps slots another one is waiting for."""
+        if self._waiting > 0 or time.monotonic() < self._demand_until:
+            return self.limit
+        return self._in_flight
 
     def _renew(self) -> None:
         with self._cond:
             want, in_use = self._wanted(), self._in_flight
             limited, successes = self._rate_limited, self._successes
             self._rate_limited = self._successes = 0
+            # Requests may start during the transaction up to the cap in effect now: the
+            # lease written keeps that many, so a shrink takes effect one renewal later.
+            in_use = max(in_use, min(self._granted, self.limit))
         started = time.monotonic()
         try:
             with self._engine.begin() as conn:
                 granted, limit, current = self._reserve(conn, want, in_use, limited, successes)
-        except sa.exc.SQLAlchemyError as exc:
+        except Exception as exc:  # noqa: BLE001 - the store is away: requests wait, we retry
             with self._cond:
                 self._rate_limited += limited
                 self._successes += successes
