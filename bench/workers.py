@@ -108,12 +108,14 @@ def workers_phase(work: Path, admin_url: str, n_orders: int, *,
                   concurrencies: Sequence[int] = (5,), account_limit: int = 5,
                   state_limit: bool = True, latency: float = 0.05, lease: float = 30.0,
                   command: str = "worker", batch_size: int | None = None,
-                  kill_after: int | None = None, terminate_after: int | None = None,
+                  kill_after: int | Sequence[int] | None = None,
+                  terminate_after: int | None = None,
                   rounds: int = 1, timeout: float = 900.0, seed: int = 3) -> dict[str, Any]:
     """One process per entry of `concurrencies` (its local `concurrency`), all on one store and
     one account limited to `account_limit` in flight. `kill_after` / `terminate_after`: after
     that many requests reached the account, SIGKILL the first process / end every store
-    connection. `command="run"` runs `flx run send-orders` `rounds` times instead of workers."""
+    connection (several `kill_after` thresholds: SIGKILL processes 0, 1 ... in turn).
+    `command="run"` runs `flx run send-orders` `rounds` times instead of workers."""
     result: dict[str, Any] = {"processes": len(concurrencies), "orders": n_orders,
                               "concurrencies": list(concurrencies),
                               "account_limit": account_limit, "latency": latency,
@@ -179,10 +181,13 @@ def _requests_per_order(result: dict[str, Any]) -> float:
 
 
 def _disturb(emu: EmulatorProcess, procs: list[subprocess.Popen[str]], admin_url: str, app: str,
-             kill_after: int | None, terminate_after: int | None, events: list[str]) -> None:
+             kill_after: int | Sequence[int] | None, terminate_after: int | None,
+             events: list[str]) -> None:
     """Wait (in this thread) until the account saw enough requests, then do the damage."""
-    plans = sorted((n, what) for what, n in (("kill", kill_after),
-                                             ("terminate", terminate_after)) if n is not None)
+    kills = [kill_after] if isinstance(kill_after, int) else list(kill_after or [])
+    plans = sorted([(n, "kill") for n in kills]
+                   + ([(terminate_after, "terminate")] if terminate_after is not None else []))
+    victim = 0
     for threshold, what in plans:
         deadline = time.monotonic() + 300
         while emu.stats()["requests"] < threshold and time.monotonic() < deadline:
@@ -191,8 +196,10 @@ def _disturb(emu: EmulatorProcess, procs: list[subprocess.Popen[str]], admin_url
                 return
             time.sleep(0.02)
         if what == "kill":
-            procs[0].send_signal(signal.SIGKILL)
-            events.append(f"SIGKILLed process 0 after {emu.stats()['requests']} requests")
+            procs[victim].send_signal(signal.SIGKILL)
+            events.append(f"SIGKILLed process {victim} after {emu.stats()['requests']} "
+                          "requests")
+            victim += 1
         else:
             killed = terminate_connections(admin_url, app)
             events.append(f"terminated {killed} store connections after "
@@ -259,3 +266,32 @@ def postgres_table(phases: list[dict[str, Any]]) -> Any:
                       str(p["duplicates"] + p["duplicate_external_ids"]),
                       str(p["peak_connections"]), str(p["connections_bound"]))
     return table
+
+
+def soak_phase(work: Path, admin_url: str, n_orders: int, *, seed: int = 1,
+               latency: float = 0.01) -> dict[str, Any]:
+    """`make soak`'s PostgreSQL phase: three workers share the orders; two are SIGKILLed
+    mid-run and every store connection of the run is terminated in between (what a
+    PostgreSQL restart does to flx; the server itself is shared, so it is not restarted).
+    The survivor takes over the dead workers' records after their 5 s lease."""
+    result = workers_phase(work, admin_url, n_orders, concurrencies=(3, 3, 3),
+                           account_limit=5, latency=latency, batch_size=50, lease=5.0,
+                           kill_after=[max(1, n_orders // 2), n_orders * 3 // 2],
+                           terminate_after=n_orders, seed=seed)
+    problems = []
+    if result["missing"] or result["sales_orders"] != n_orders:
+        problems.append(f"salesOrder: {result['sales_orders']} for {n_orders} orders, "
+                        f"{result['missing']} missing")
+    if result["duplicates"] or result["duplicate_external_ids"]:
+        problems.append(f"duplicates: {result['duplicates']}, duplicate external ids "
+                        f"{result['duplicate_external_ids']}")
+    if result["statuses"] != {"sent": n_orders}:
+        problems.append(f"store: {result['statuses']} (all {n_orders} should be sent)")
+    if result["plugin_failures"] or result["claims_left"]:
+        problems.append(f"{result['plugin_failures']} failed as plugin bugs, "
+                        f"{result['claims_left']} claims left")
+    result.pop("outputs", None)
+    result.update(phase="postgres", ok=not problems, problems=problems,
+                  found={"salesOrder": result["sales_orders"]},
+                  expected={"salesOrder": n_orders}, faults={})
+    return result
