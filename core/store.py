@@ -57,7 +57,7 @@ class ImportCounts:
 
 
 class Store(SyncMixin):
-    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+    def __init__(self, url: str, *, pool_size: int = 3) -> None:
         self._url = _normalize_url(url)
         self.url = masked(self._url)  # safe to show: no password
         self.dialect = self._url.get_backend_name()  # "sqlite" | "postgresql"
