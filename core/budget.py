@@ -20,6 +20,7 @@ in-process limiter is the whole budget, and `database_budget()` returns None."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -299,6 +300,17 @@ class DatabaseBudget:
 
 _BUDGETS: dict[tuple[str, str], DatabaseBudget] = {}
 _LOCK = threading.Lock()
+
+
+@atexit.register
+def _give_back_at_exit() -> None:
+    """A process that ends normally gives its slots back at once (a killed one's lease
+    expires): the next `flx run` must not wait for them."""
+    with _LOCK:
+        budgets = list(_BUDGETS.values())
+        _BUDGETS.clear()
+    for budget in budgets:
+        budget.close()
 
 
 def database_budget(store: Store, name: str, limit: int, *, stated_limit: int | None = None,

@@ -160,3 +160,44 @@ def test_fair_shares_add_up_to_the_limit() -> None:
 def test_sqlite_stores_have_no_shared_budget(tmp_path: Path) -> None:
     with Store(f"sqlite:///{tmp_path / 'flx.db'}") as store:
         assert database_budget(store, "netsuite:1", 5) is None
+
+
+_CHILD = """
+import os, sys
+from sqlalchemy.engine import make_url
+from core.budget import _BUDGETS, DatabaseBudget
+budget = DatabaseBudget(make_url(sys.argv[1]), sys.argv[2], 3)
+_BUDGETS[("test", sys.argv[2])] = budget
+budget.acquire()
+budget.release()
+budget.renew_now()
+budget.acquire()  # in flight when the process ends
+if sys.argv[3] == "killed":
+    os._exit(0)
+"""
+
+
+def test_a_process_that_ends_gives_its_slots_back_and_a_killed_one_keeps_them(
+        postgres_schema_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import sqlalchemy as sa
+
+    url = make_url(postgres_schema_url).set(drivername="postgresql+psycopg")
+    root = Path(__file__).resolve().parents[2]
+    engine = sa.create_engine(url)
+    try:
+        for how, left in (("ended", 0), ("killed", 1)):
+            name = f"test:{uuid.uuid4().hex}"
+            subprocess.run([sys.executable, "-c", _CHILD,
+                            url.render_as_string(hide_password=False), name, how],
+                           check=True, timeout=120, cwd=root,
+                           env={**os.environ, "PYTHONPATH": str(root)})
+            with engine.connect() as conn:
+                leases = conn.execute(sa.text(
+                    "SELECT count(*) FROM flx_budget_leases WHERE name = :n"), {"n": name})
+                assert leases.scalar() == left, how
+    finally:
+        engine.dispose()
