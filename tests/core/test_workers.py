@@ -79,3 +79,22 @@ def test_a_worker_needs_a_postgresql_store(tmp_path: Path) -> None:
                                "PYTHONPATH": str(Path(__file__).parents[2])})
     assert done.returncode != 0
     assert "flx worker needs a PostgreSQL store" in done.stderr + done.stdout
+
+
+def test_reports_and_status_say_how_many_records_other_workers_hold(tmp_path: Path) -> None:
+    from core.status import status_lines, status_summary
+    from tests.fake_plugin.harness import make_env, make_order
+
+    env = make_env(tmp_path)
+    env.load(orders=[make_order(f"ORD-{i}") for i in range(5)])
+    # Another worker (any host) is sending two of them right now.
+    assert env.store.claim("prod", "send-orders", ["ORD-1", "ORD-3"], "host-b:42:abcd",
+                           ttl_seconds=30) == ["ORD-1", "ORD-3"]
+    report = env.run(exclusive=False)
+    assert report.counts["sent"] == 3
+    assert report.held_by_others == 2
+    assert any("2 records held by 1 other worker" in note for note in report.notes)
+    summary = status_summary(env.config, env.store)
+    row = next(r for r in summary["sync"] if r["operation"] == "send-orders")
+    assert row["held_by_workers"] == {"records": 2, "workers": 1}
+    assert "  2 held by 1 worker right now" in "\n".join(status_lines(summary))
