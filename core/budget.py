@@ -95,6 +95,7 @@ class DatabaseBudget:
         self._granted = 0  # slots the lease in the store holds for us, usable now
         self._in_flight = 0
         self._waiting = 0
+        self._short = False  # the last renewal granted fewer slots than it asked for
         self._renewed_at = -1e9  # monotonic time of the last successful renewal
         self._failing_since: float | None = None
         self._demand_until = 0.0  # try_acquire() wants slots until then
@@ -115,7 +116,11 @@ class DatabaseBudget:
             self._waiting += 1
             try:
                 while not self._may_start():
-                    if self._granted == 0 or not self._fresh():
+                    # Renew now when that can help: no slot or no fresh lease, or our last
+                    # renewal got all it asked (fewer then, as fewer were in use). Short of
+                    # slots others hold, wait for the regular renewal instead.
+                    if (self._granted == 0 or not self._fresh()
+                            or (self._granted < self.limit and not self._short)):
                         self._wake.set()
                     if (self._failing_since is not None
                             and time.monotonic() - self._failing_since > GIVE_UP_AFTER):
@@ -240,6 +245,7 @@ class DatabaseBudget:
             return
         with self._cond:
             self._granted = granted
+            self._short = granted < want
             self._renewed_at = started
             self._failing_since = None
             self.account_limit, self.current = limit, current
