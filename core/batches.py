@@ -90,9 +90,13 @@ class OperationRun:
                 for _ in range(MAX_PASSES):
                     self._claimed = 0
                     self._walk_batches(kind, only, limit, force, seen, hooks)
-                    # Re-scan before ending: records a lapsed worker held may be free now.
-                    if (self.owner is None or only or limit or self._claimed == 0
-                            or self._stopped or self.report.aborted):
+                    if (self.owner is None or only or limit or self._stopped
+                            or self.report.aborted):
+                        break
+                    held = self._held_by_others()
+                    # With other workers about, re-scan before ending: records one of them
+                    # gave back, or held under a lease that lapsed, may be free now.
+                    if self._claimed == 0 or not (held or self._others):
                         break
                 self._note_held_by_others()
             except StoreUnavailableError as exc:  # the records stay as they were: retried
@@ -100,11 +104,14 @@ class OperationRun:
         if only:
             self.explain_missing([i for i in only if i not in seen], kind)
 
-    def _note_held_by_others(self) -> None:
-        if self.owner is None:
-            return
-        held = self.store.claims_held(self.connection.name, self.operation,
+    def _held_by_others(self) -> list[dict[str, Any]]:
+        if self.owner is None or not hasattr(self.store, "claims_held"):
+            return []
+        return self.store.claims_held(self.connection.name, self.operation,
                                       except_owner=self.owner)
+
+    def _note_held_by_others(self) -> None:
+        held = self._held_by_others()
         count = sum(int(row["count"]) for row in held)
         self.report.held_by_others = count
         if count:
