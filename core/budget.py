@@ -88,9 +88,9 @@ class DatabaseBudget:
         self.explicit = explicit  # stated by account_concurrency: it wins over the store's
         self.lease_seconds = request_timeout + START_WINDOW
         self.holder = holder or default_owner()
-        self._engine = sa.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True,
-                                        pool_timeout=30,
-                                        connect_args=pg_connect_args(make_url(url)))
+        target, args = pg_connect_args(make_url(url))
+        self._engine = sa.create_engine(target, pool_size=1, max_overflow=0,
+                                        pool_pre_ping=True, pool_timeout=30, connect_args=args)
         self._cond = threading.Condition()
         self._granted = 0  # slots the lease in the store holds for us, usable now
         self._in_flight = 0
