@@ -71,6 +71,7 @@ class OperationRun:
         self._claimed = 0  # records claimed in the current pass
         self._stopped = False
         self._others: set[str] = set()  # records another worker took first
+        self._abandoned = False  # a second Ctrl-C left the batch in flight behind
 
     @property
     def dry_run(self) -> bool:
@@ -85,7 +86,9 @@ class OperationRun:
         so records of one batch never race those of another)."""
         kind = OPERATIONS[self.operation]
         seen: set[str] = set()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch") as hooks:
+        hooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch")
+        self._abandoned = False
+        try:
             try:
                 for _ in range(MAX_PASSES):
                     self._claimed = 0
@@ -101,6 +104,8 @@ class OperationRun:
                 self._note_held_by_others()
             except StoreUnavailableError as exc:  # the records stay as they were: retried
                 self.abort(exc)
+        finally:
+            hooks.shutdown(wait=not self._abandoned, cancel_futures=True)
         if only:
             self.explain_missing([i for i in only if i not in seen], kind)
 
@@ -145,9 +150,15 @@ class OperationRun:
             if pending is not None:
                 sent, pending = pending.result(), None
                 self._finish(sent)
+        except KeyboardInterrupt:
+            # Stop at once (a second Ctrl-C): the batch in flight is not waited for; its
+            # records stay in_flight, and the next run checks each remotely first.
+            self._abandoned = pending is not None
+            self.report.in_flight = len(pending_ids) if self._abandoned else 0
+            raise
         finally:
-            if pending is not None:  # the walk broke: store what the plugin did, if any
-                self._settle(pending, pending_ids)
+            if pending is not None and not self._abandoned:  # the walk broke: store what
+                self._settle(pending, pending_ids)               # the plugin did, if any
 
     def _batches(self, kind: str, only: Sequence[str] | None, limit: int | None, force: bool,
                  seen: set[str]) -> Iterator[tuple[list[dict[str, Any]],
@@ -402,9 +413,9 @@ class OperationRun:
         # The hash of the content as tried: the store offers a failed record again as soon
         # as its content changes (a fixed record need not wait for its retry time).
         digest = content_hash(record)
-        if status in ("sent", "linked"):
+        if status in ("sent", "linked"):  # an attempt too: fail, retry, sent is 2 attempts
             return next_state(prior, status=status, remote_ids=remote, error=None,
-                              content_hash=digest, next_retry_at=None)
+                              content_hash=digest, count_attempt=True, next_retry_at=None)
         if status == "waiting":
             return next_state(prior, status="waiting", error=error, remote_ids=remote,
                               content_hash=digest)
