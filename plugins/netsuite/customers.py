@@ -76,6 +76,9 @@ class CustomerResolver:
         found = self.find(order)
         if found:
             return found
+        inactive = self.inactive_error(order)
+        if inactive is not None:
+            raise inactive
         if self.on_missing == "default" and self.default_id:
             return str(self.default_id), "default"
         if self.on_missing != "create":
@@ -89,6 +92,23 @@ class CustomerResolver:
                      "in NetSuite, or set customer.on_missing = \"create\" in the profile",
                 record_id=order["id"])
         return self._create(order), "created"
+
+    def inactive_error(self, order: dict[str, Any]) -> MappingError | None:
+        """An order whose customer matches only inactive NetSuite customers: neither linked
+        to one (NetSuite refuses an inactive customer) nor given a new one silently."""
+        customer = order.get("customer") or {}
+        keys = [("email", (customer.get("email") or "").lower()),
+                ("name", name_key(customer) or "")]
+        for kind, key in keys:
+            if kind in self.match and key and key in self.finder.inactive[kind]:
+                found_id, name = self.finder.inactive[kind][key]
+                return MappingError(
+                    f"order {order['id']}: the customer ({kind} {key}) matches only inactive "
+                    f"NetSuite customer {found_id} ({name}), which NetSuite refuses on a Sales "
+                    "Order", hint=f"reactivate customer {found_id} in NetSuite (clear "
+                    "Inactive), or give the order the customer.netsuite_id of an active "
+                    "customer; then `flx retry " + order["id"] + "`", record_id=order["id"])
+        return None
 
     def payload(self, order: dict[str, Any]) -> dict[str, Any]:
         customer = order.get("customer") or {}
