@@ -26,7 +26,7 @@ from plugins.netsuite.common import (
     with_defaults,
     worker_threads,
 )
-from plugins.netsuite.customers import CustomerResolver
+from plugins.netsuite.customers import CustomerResolver, person_name
 from plugins.netsuite.linking import foreign_match
 from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions
 from plugins.netsuite.order_checks import (
@@ -230,6 +230,10 @@ class OrderSender:
         remote: dict[str, Any] = {"sales_order": so_id}
         if customer_id:
             remote.update(customer=customer_id, customer_match=how)
+        if how == "created" and not (order.get("customer") or {}).get("company"):
+            named = person_name(order)[2]
+            if named:
+                warnings.append(named)
         read_back = bool(lines) and (status == "linked" or self.purchase_orders.needs_read_back(
             lines, self.custom_price))
         if read_back or (lines and self.mode == "explicit_po" and any(p.dropship for p in lines)):
@@ -426,6 +430,7 @@ class OrderSender:
         customer_id = self._preview_customer(order, out)
         body = self.sales_order_payload(order, lines, customer_id)
         warnings = self.order_warnings(order, lines)
+        customer_notes = [w for e in out for w in e.get("warnings", [])]
         entry: dict[str, Any] = {"name": "salesOrder", "method": "POST",
                                  "path": "/services/rest/record/v1/salesOrder", "body": body}
         if warnings:  # so `flx render` shows them too
@@ -437,7 +442,7 @@ class OrderSender:
                             "path": "/services/rest/record/v1/purchaseOrder",
                             "body": self.purchase_orders.payload(
                                 order, fr_id, lines, "<new>", self.context(order))})
-        return out, warnings
+        return out, [*customer_notes, *warnings]
 
     def _preview_customer(self, order: dict[str, Any], out: list[dict[str, Any]]) -> str:
         # Read-only: previews run on several worker threads at once, so the resolver's
@@ -447,9 +452,13 @@ class OrderSender:
             return found[0]
         if self.customers.on_missing != "create":
             return self.customers.resolve(order)[0]  # the default customer, or the failure
-        out.append({"name": "customer", "method": "POST",
-                    "path": "/services/rest/record/v1/customer",
-                    "body": self.customers.payload(order)})
+        entry = {"name": "customer", "method": "POST",
+                 "path": "/services/rest/record/v1/customer",
+                 "body": self.customers.payload(order)}
+        named = None if (order.get("customer") or {}).get("company") else person_name(order)[2]
+        if named:
+            entry["warnings"] = [named]
+        out.append(entry)
         return "<new customer>"
 
 

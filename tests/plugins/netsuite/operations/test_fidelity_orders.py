@@ -187,3 +187,26 @@ def test_netsuite_refuses_an_inactive_vendor(workspace: Workspace) -> None:
     assert row["status"] == "failed"
     assert "Invalid Field Value 204 for the following field: povendor" in row["message"]
     assert "tables.vendors" in row["hint"]
+
+
+# -- customers with only an e-mail --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("address_name", "expected", "source"), [
+    ("Sam Lee", ("Sam", "Lee"), "the shipping address's name 'Sam Lee'"),
+    (None, ("Sam", "Lee"), "the e-mail 'sam.lee@example.com'"),
+])
+def test_a_customer_with_only_an_email_gets_a_name_and_says_so(
+        workspace: Workspace, address_name: str | None, expected: tuple[str, str],
+        source: str) -> None:
+    ordered = internal_order("ORD-N1", customer=person("", "", "sam.lee@example.com"))
+    ordered["shipping_address"]["name"] = address_name
+    ordered["billing_address"]["name"] = None
+    rows = _send(workspace, ordered)
+    row = rows["ORD-N1"]
+    created = next(c for c in workspace.records("customer")
+                   if c.get("email") == "sam.lee@example.com")
+    assert (created["firstName"], created["lastName"]) == expected
+    assert row["warnings"] == [
+        f"the customer has no first and last name, so the new NetSuite customer is named "
+        f"{expected[0]} {expected[1]} (from {source}); correct it in NetSuite if that is wrong"]
