@@ -130,15 +130,20 @@ def _echo_wrapped(state: CliState, text: str, indent: str = "  ") -> None:
     state.echo(_printable(state, wrapped))
 
 
-def run_checks(state: CliState, name: str) -> list[CheckResult]:
-    """Call the owning plugin's `test_connection` hook; read-only by contract."""
+def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResult]:
+    """Call the owning plugin's `test_connection` hook; read-only by contract, and held to it
+    by the dry-run guard (a write is refused before it leaves the machine). `deep` asks the
+    connector to probe how the account behaves too, with the mapping profile of the
+    connection's first operation."""
     from core.runtime import Runtime
 
     connection = state.connection(name)
     connector = state.plugins.connector(connection.plugin)
     runtime = Runtime(store=state.store(), connection=connection, connector=connector,
-                      transport=state.transport)
-    results = state.plugins.hook.test_connection(connection=connection, runtime=runtime)
+                      transport=state.transport, dry_run=True,
+                      profile=_first_profile(state, connection, connector) if deep else {})
+    results = state.plugins.hook.test_connection(connection=connection, runtime=runtime,
+                                                 deep=deep)
     if results is None:
         raise PluginError(
             f"no plugin answered the connection test for {name!r} (plugin {connection.plugin!r})",
@@ -147,17 +152,30 @@ def run_checks(state: CliState, name: str) -> list[CheckResult]:
     return list(results)
 
 
+def _first_profile(state: CliState, connection: Any, connector: Any) -> dict[str, Any]:
+    from core.mapping import load_profile
+
+    for settings in connection.operations.values():
+        if settings.get("enabled") is not False:
+            return dict(load_profile(connector, settings.get("mapping"),
+                                     base_dir=getattr(state.config(), "base_dir", None)).data)
+    return {}
+
+
 def test_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The connection, as in [connections.NAME].")],
     as_json: JsonOption = False,
+    deep: Annotated[bool, typer.Option(
+        "--deep", help="Also probe how the account behaves (the connector's own read-only "
+                       "checks), each finding with the profile setting that fits it.")] = False,
 ) -> None:
     """Check credentials, permissions and reachability.
 
     Only read-only calls are made. Exit code 1 when any check fails."""
     state = get_state(ctx)
     state.json_mode = as_json
-    results = run_checks(state, name)
+    results = run_checks(state, name, deep)
     failed = [r for r in results if not r.ok]
     if as_json:
         state.emit_json({"connection": name, "ok": not failed,

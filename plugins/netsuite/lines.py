@@ -27,6 +27,7 @@ class RemoteLine:
     fr_type: str | None = None  # "internal" (the merchant's stock) or "external" (drop ship)
     source: str | None = None  # the request's warehouse or vendor, as people name it
     order_line_id: str | None = None  # the flx order line this share comes from
+    itemtype: str | None = None  # SuiteQL item type when flx sent the line (Service, ...)
     taken: int = 0  # allocated by the record being built
 
     @property
@@ -61,6 +62,7 @@ def remote_lines(record: dict[str, Any], done_field: str,
             line.source = (f"warehouse {p['warehouse']}" if p.get("warehouse") else
                            p.get("vendor_name") or p.get("vendor_key"))
             line.order_line_id = p.get("order_line_id")
+            line.itemtype = p.get("itemtype")
         out.append(line)
     return out
 

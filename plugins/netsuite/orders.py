@@ -300,6 +300,7 @@ class OrderSender:
             if item is not None:
                 p.item_id = item.id
                 p.dropship_item = item.dropship
+                p.itemtype = item.itemtype or None
             if p.dropship:
                 if not p.vendor_id and p.vendor_key:
                     p.vendor_id = self.ctx.table_value("vendors", p.vendor_key)

@@ -13,7 +13,7 @@ FEATURE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "pickpackship": {"itemFulfillment": ("shipStatus",)},
     "dropship": {"salesOrder.item": ("createPo", "poVendor", "poRate")},
 }
-CARRIERS = ("packageUps", "packageFedEx", "packageUsps")
+CARRIERS = ("packageUps", "packageFedex", "packageUsps")
 CHOICES = {"null_create_po": ("clears", "ignored"),
            "dropship_fulfillment": ("sales_order", "purchase_order"),
            "zero_quantity_bill_lines": ("kept_off", "refused")}

@@ -67,6 +67,13 @@ LINES: dict[str, dict[str, F]] = {
         "packageTrackingNumber": F(TEXT), "packageTrackingNumberReturn": F(TEXT),
         "packageWeight": F(NUMBER), "packageDescr": F(TEXT), "packageCartonNumber": F(TEXT),
     },
+    # Carrier-integration sublists: the same fields, suffixed (netsuite-rest.md §4.2, §10.6).
+    "itemFulfillment.packageUps": {"packageTrackingNumberUps": F(TEXT),
+                                   "packageWeightUps": F(NUMBER), "packageDescrUps": F(TEXT)},
+    "itemFulfillment.packageFedex": {"packageTrackingNumberFedEx": F(TEXT),
+                                     "packageWeightFedEx": F(NUMBER)},
+    "itemFulfillment.packageUsps": {"packageTrackingNumberUsps": F(TEXT),
+                                    "packageWeightUsps": F(NUMBER), "packageDescrUsps": F(TEXT)},
     "vendorBill.item": {
         **_LINE_COMMON, "orderLine": F(INT), "orderDoc": ref("purchaseOrder"),
         "item": ref("item"), "quantity": F(QTY), "rate": F(RATE), "amount": F(MONEY),
@@ -139,6 +146,9 @@ FIELDS: dict[str, dict[str, F]] = {
         "shippingCost": F(MONEY), "createdFrom": RO, "entity": RO, "subsidiary": RO,
         "status": RO, "createdDate": RO, "lastModifiedDate": RO,
         "item": _sub("itemFulfillment.item"), "package": _sub("itemFulfillment.package"),
+        "packageUps": _sub("itemFulfillment.packageUps"),
+        "packageFedex": _sub("itemFulfillment.packageFedex"),
+        "packageUsps": _sub("itemFulfillment.packageUsps"),
     },
     "vendorBill": {
         **_TRAN_COMMON, "dueDate": F(DATE), "account": ref("account"), "terms": ref("term"),
