@@ -104,3 +104,22 @@ def test_an_account_with_no_drop_ship_po_yet_says_so(workspace: Workspace) -> No
     assert code == 0
     assert checks["drop-ship fulfilment and billing"]["detail"].startswith(
         "not probed: the account has no drop-ship Purchase Order yet")
+
+
+def test_the_probe_runs_under_the_dry_run_guard(workspace: Workspace,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A probe that tried to write would be stopped before the request left the machine."""
+    import plugins.netsuite.probe as probe
+
+    def writes(client: Any, profile: dict[str, Any]) -> list[Any]:
+        client.create("customer", {"companyName": "Probe Inc", "subsidiary": {"id": "1"}})
+        return []
+
+    monkeypatch.setattr(probe, "deep_checks", writes)
+    before = workspace.emulator.stats()
+    code, output = workspace.flx("connections", "test", "ns", "--deep")
+    assert code == 1
+    assert "dry run: refused POST /services/rest/record/v1/customer (nothing was sent)" in output
+    after = workspace.emulator.stats()
+    assert after["records"] == before["records"]
+    assert "POST customer" not in after["routes"]
