@@ -290,7 +290,8 @@ class BillSender:
             raise MappingError(f"options.bill_strategy {self.strategy!r} is not known",
                                hint=f"use one of: {', '.join(STRATEGIES)}", record_id=bill["id"])
         po = self.ctx.client.get("purchaseOrder", po_id, expand=True)
-        lines = remote_lines(po, "quantityBilled", planned)
+        # The planned lines' numbers are the Sales Order's: PO lines pair by item, in order.
+        lines = remote_lines(po, "quantityBilled", [{**p, "line": None} for p in planned])
         what = f"vendor bill {bill['id']} (invoice {bill.get('number')})"
         transaction = f"Purchase Order {po.get('tranId') or po_id}"
         rates: dict[int, Decimal] = {}
