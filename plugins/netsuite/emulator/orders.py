@@ -28,8 +28,12 @@ def item_of(emu: Emulator, ref: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return emu.lookup(("item",), ref["id"])
 
 
+# Items NetSuite puts on no fulfillment: nothing ships for a discount, a service or a charge.
+UNFULFILLABLE = ("discountItem", "serviceSaleItem", "otherChargeSaleItem")
+
+
 def fulfillable(emu: Emulator, line: dict[str, Any]) -> bool:
-    return item_of(emu, line["item"])[0] != "discountItem"
+    return item_of(emu, line["item"])[0] not in UNFULFILLABLE
 
 
 # --- shared header and line checks -----------------------------------------------------------

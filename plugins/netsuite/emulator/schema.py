@@ -159,13 +159,15 @@ FIELDS: dict[str, dict[str, F]] = {
     "nonInventorySaleItem": _ITEM_FIELDS,
     "nonInventoryResaleItem": _ITEM_FIELDS,
     "discountItem": _ITEM_FIELDS,
+    "serviceSaleItem": _ITEM_FIELDS,
+    "otherChargeSaleItem": _ITEM_FIELDS,
 }
 
 TRANSACTIONS = ("salesOrder", "purchaseOrder", "itemFulfillment", "vendorBill", "cashSale")
 ENTITIES = ("customer", "vendor", "employee")
 ITEMS = ("inventoryItem", "nonInventorySaleItem", "nonInventoryResaleItem", "discountItem",
-         "shipItem")
-SALE_ITEMS = ITEMS[:4]  # what an item line may reference ("item" targets); not ship methods
+         "serviceSaleItem", "otherChargeSaleItem", "shipItem")
+SALE_ITEMS = ITEMS[:6]  # what an item line may reference ("item" targets); not ship methods
 LISTS = ("subsidiary", "location", "currency", "department", "classification",
          "customerCategory", "customerStatus", "customForm", "term", "priceLevel", "account")
 ALL_TYPES = TRANSACTIONS + ENTITIES + ITEMS + LISTS
@@ -178,6 +180,7 @@ SUITEQL_TRAN_TYPE = {"salesOrder": "SalesOrd", "purchaseOrder": "PurchOrd",
                      "cashSale": "CashSale"}
 SUITEQL_ITEM_TYPE = {"inventoryItem": "InvtPart", "nonInventorySaleItem": "NonInvtPart",
                      "nonInventoryResaleItem": "NonInvtPart", "discountItem": "Discount",
+                     "serviceSaleItem": "Service", "otherChargeSaleItem": "OthCharge",
                      "shipItem": "ShipItem"}
 
 _BY_LOWER = {name.lower(): name for name in ALL_TYPES}

@@ -96,7 +96,12 @@ def fulfill(emu: Emulator, so: dict[str, Any], body: Any, opts: Options) -> tupl
                 raise user_error(f"Order line {number} is a drop-ship line; mark it shipped "
                                  "on its purchase order instead.", f"{path}.orderLine")
             continue
-        if not fulfillable(emu, so_line) or so_line.get("isClosed"):
+        if not fulfillable(emu, so_line):
+            if line is not None:  # such a line is on no fulfillment, not even unticked
+                raise user_error(f"Order line {number} can not be fulfilled (its item is a "
+                                 "discount, service or charge).", f"{path}.orderLine")
+            continue
+        if so_line.get("isClosed"):
             if line is not None and line.get("itemReceive", True) and line.get("quantity", 1):
                 raise user_error(f"Order line {number} is closed or can not be fulfilled.",
                                  f"{path}.orderLine")

@@ -133,3 +133,25 @@ def test_a_field_the_account_lacks_is_left_out_when_the_profile_says(
     else:
         assert row["status"] == "failed"
         assert "shipStatus" in row["message"]
+
+
+def test_service_and_charge_lines_are_not_listed_on_a_fulfillment(workspace: Workspace) -> None:
+    from .test_orders_support import internal, line, order
+
+    sold = order("ORD-F6", [line("L1", "SKU001", 1, "12.50"), line("L2", "SETUP-FEE", 1, "15.00"),
+                            line("L3", "INSURANCE", 1, "2.50")],
+                 [internal("FR-F6", "MAIN", ("L1", "SKU001", 1, "4.00"),
+                           ("L2", "SETUP-FEE", 1, "0"), ("L3", "INSURANCE", 1, "0"))])
+    workspace.import_and_run("send-orders", 0, orders=[sold])
+    parcel = make_shipment("SH-F6", "ORD-F6", [("SKU001", 1)], tracking=["1ZF6"],
+                           fulfillment_request_id="FR-F6")
+    code, output = workspace.import_records(shipments=[parcel])
+    assert code == 0, output
+    # Only the SKU001 line: NetSuite puts no service or other-charge line on a fulfillment
+    # (the emulator refuses one listed even with itemReceive false).
+    assert _render(workspace, "SH-F6")["body"]["item"]["items"] == [
+        {"orderLine": 1, "itemReceive": True, "quantity": 1, "location": {"id": "1"}}]
+    report = workspace.run("send-shipments")
+    assert report["exit_code"] == 0, report
+    so = workspace.by_external_id("salesOrder", "ORD-F6")
+    assert so["status"]["refName"] == "Pending Billing"  # fully fulfilled: nothing else ships
