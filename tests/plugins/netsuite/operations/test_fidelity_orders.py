@@ -210,3 +210,20 @@ def test_a_customer_with_only_an_email_gets_a_name_and_says_so(
     assert row["warnings"] == [
         f"the customer has no first and last name, so the new NetSuite customer is named "
         f"{expected[0]} {expected[1]} (from {source}); correct it in NetSuite if that is wrong"]
+
+
+@pytest.mark.parametrize("null_create_po", ["clears", "ignored"])
+def test_explicit_po_mode_reports_a_second_po_netsuite_made(workspace: Workspace,
+                                                            null_create_po: str) -> None:
+    _switch(workspace, null_create_po=null_create_po)
+    workspace.profile["options"]["dropship_mode"] = "explicit_po"
+    row = _send(workspace, exploded_order("ORD-C5"))["ORD-C5"]
+    explicit = workspace.by_external_id("purchaseOrder", "ORD-C5__FR-ORD-C5-2")
+    assert row["remote_ids"]["purchase_orders"] == {"FR-ORD-C5-2": explicit["id"]}
+    generated = [po for po in workspace.records("purchaseOrder") if po["id"] != explicit["id"]]
+    if null_create_po == "clears":
+        assert generated == [] and row["warnings"] == []
+        return
+    (warning,) = row["warnings"]
+    assert f"NetSuite created Purchase Order {generated[0]['id']} though flx asked for none " \
+           "(flx creates this request's Purchase Order itself (explicit_po))" in warning
