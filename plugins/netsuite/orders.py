@@ -28,7 +28,7 @@ from plugins.netsuite.common import (
 )
 from plugins.netsuite.customers import CustomerResolver
 from plugins.netsuite.linking import foreign_match
-from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions
+from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions, refused_error
 from plugins.netsuite.order_checks import (
     currency_id,
     discount_item_problem,
@@ -82,11 +82,12 @@ class OrderSender:
         # kind, one for existing transactions. AbortErrors (auth) propagate and stop the run.
         skus = [p.sku for plan in plans.values() if isinstance(plan, Plan) for p in plan.lines]
         existing: dict[str, dict[str, str]] = {}
+        refused: dict[str, str] = {}  # order id -> why NetSuite would not look its number up
 
         def find_existing() -> None:
             fresh = [o for o in orders if not self._known_so(o["id"])]
             existing.update(existing_transactions(
-                self.ctx, fresh, {o["id"]: self.external_id(o) for o in fresh}))
+                self.ctx, fresh, {o["id"]: self.external_id(o) for o in fresh}, refused))
 
         lookups = [lambda: self.items.resolve(skus), lambda: self.customers.prefetch(orders)]
         if self.settings.get("link_existing", True):
@@ -99,6 +100,9 @@ class OrderSender:
             planned = plans[order["id"]]
             if isinstance(planned, FlxError):
                 raise planned
+            if order["id"] in refused:
+                raise refused_error(order["id"], f"order {order['id']}", "number",
+                                    str(order.get("number")), refused[order["id"]])
             if self.runtime.dry_run:
                 found = existing.get(order["id"])
                 if found:  # a real run would link it: nothing would be sent
