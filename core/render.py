@@ -380,6 +380,10 @@ class Renderer:
             hint = "templates may not reach Python internals or build huge values"
         elif isinstance(exc, UndefinedError):
             message, hint = _describe_undefined(exc.message or "", label, expression)
+        elif isinstance(exc, TemplateNotFound):
+            message = f"{label}: included template {exc.name!r} not found"
+            hint = ("include a template of the override folder by its path inside that folder "
+                    "(no `..`), or one the connector ships")
         elif isinstance(exc, (FilterValueError, TypeError, ValueError, ArithmeticError)):
             message, hint = f"{label}: {exc}", None
         else:

@@ -114,7 +114,8 @@ class NetSuiteContext:
                     where: str = "mapping value") -> Any:
         """Profile values may be template expressions ("{{ order.custom_fields.x }}"); a
         failure names the profile setting (`where`)."""
-        if isinstance(expr, str) and "{{" in expr and self.runtime.renderer is not None:
+        if isinstance(expr, str) and ("{{" in expr or "{%" in expr) \
+                and self.runtime.renderer is not None:
             return self.runtime.renderer.render_value(expr, context, record_id, where=where)
         return expr
 
