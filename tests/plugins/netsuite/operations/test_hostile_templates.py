@@ -142,3 +142,47 @@ def test_templates_cannot_include_through_a_link_or_dotdot(tmp_path: Path) -> No
         renderer.render_json("b.json.j2", {"order": {"id": "O-1"}}, record_id="O-1")
     with pytest.raises(ConfigError, match="leads out of the override folder"):
         renderer.render_json("secret.j2", {}, record_id="O-1")
+
+
+@pytest.mark.parametrize(("name", "operation", "shipped", "changed", "field"), [
+    ("salesOrder.json.j2", "send-orders", '"externalId": {{ external_id | json }}',
+     '"externalId": "FIXED"', "externalId"),
+    ("salesOrder.json.j2", "send-orders", '"otherRefNum": {{ order_number | json }}',
+     '"otherRefNum": "FIXED"', "otherRefNum"),
+    ("customer.json.j2", "send-orders", '"externalId": {{ external_id | json }}',
+     '"externalId": {{ (external_id ~ "-x") | json }}', "externalId"),
+    ("itemFulfillment.json.j2", "send-shipments", '"externalId": {{ external_id | json }}',
+     '"externalId": "FIXED"', "externalId"),
+    ("vendorBill.json.j2", "send-vendor-bills", '"tranId": {{ bill.number | json }}',
+     '"tranId": "INV-1"', "tranId"),
+])
+def test_a_template_may_not_change_the_fields_flx_finds_its_records_by(
+        workspace: Workspace, data: dict[str, Any], name: str, operation: str, shipped: str,
+        changed: str, field: str) -> None:
+    code, output = workspace.import_records(**data)
+    assert code == 0, output
+    if operation != "send-orders":
+        assert workspace.run("send-orders")["exit_code"] == 3  # ORD-1004 fails on purpose
+        if operation == "send-vendor-bills":
+            workspace.run("send-shipments")
+    folder = override(workspace, "", name)
+    text = (folder / name).read_text()
+    assert shipped in text
+    (folder / name).write_text(text.replace(shipped, changed))
+    kind = name.split(".")[0]
+    before = len(workspace.records(kind))
+    rows = workspace.rows(workspace.run(operation))
+    refused = [r for r in rows.values() if r["status"] == "failed"
+               and r["error_class"] != "reference"]  # ORD-1004's unknown SKU comes first
+    assert refused
+    for row in rows.values():
+        # An order whose customer exists already renders no customer payload.
+        assert row in refused or row["status"] == "waiting" or row["error_class"] == \
+            "reference" or (kind == "customer" and row["remote_ids"]["customer_match"] != \
+                            "created"), row
+    for row in refused:
+        assert row["error_class"] == "template", row
+        assert row["message"].startswith(f"template {name} sets {field} of "), row
+        assert "flx finds the records it writes by" in row["message"]
+        assert f"override of {name}" in row["hint"]
+    assert len(workspace.records(kind)) == before  # nothing sent, nothing "found" instead
