@@ -20,6 +20,7 @@ from core.outcomes import error_details, next_retry_at, plugin_fault, unreachabl
 from core.records import content_hash
 from core.redact import Redactor
 from core.report import ReportRow, RunReport
+from core.result_writer import ResultWriter
 from core.runtime import Runtime
 from core.store_sync import blank_state, chunks, next_state
 
@@ -57,6 +58,7 @@ class OperationRun:
     redactor: Redactor
     advance: Callable[[int], None]
     owner: str | None = None  # claims records so that parallel workers never send one twice
+    writer: ResultWriter | None = None  # stores each record's result as soon as it is known
     # Issue 8 (core/schedule.py): asked between batches; True ends the run after the batch
     # in flight (SIGTERM to `flx schedule`, or the run lock lost to another process).
     should_stop: Callable[[], bool] | None = None
@@ -74,6 +76,19 @@ class OperationRun:
         so records of one batch never race those of another)."""
         kind = OPERATIONS[self.operation]
         seen: set[str] = set()
+        if not self.dry_run:
+            self.writer = ResultWriter(self.store, self.runtime.take_audit)
+        try:
+            self._walk(kind, only, limit, force, seen)
+        finally:
+            if self.writer is not None:
+                self.runtime.on_result = None
+                self.writer.close()
+        if only:
+            self.explain_missing([i for i in only if i not in seen], kind)
+
+    def _walk(self, kind: str, only: Sequence[str] | None, limit: int | None, force: bool,
+              seen: set[str]) -> None:
         pending: Future[_Sent] | None = None
         pending_ids: list[str] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch") as hooks:
@@ -100,8 +115,6 @@ class OperationRun:
             finally:
                 if pending is not None:  # the walk broke: store what the plugin did, if any
                     self._settle(pending, pending_ids)
-        if only:
-            self.explain_missing([i for i in only if i not in seen], kind)
 
     def _batches(self, kind: str, only: Sequence[str] | None, limit: int | None, force: bool,
                  seen: set[str]) -> Iterator[tuple[list[dict[str, Any]],
@@ -239,6 +252,7 @@ class OperationRun:
 
         self.runtime.progress = counting
         self.runtime.remember_states(states)
+        self.runtime.on_result = self._early(batch)
         try:
             results = getattr(self.plugins.hook, hook_name)(
                 connection=self.connection, runtime=self.runtime, **{keyword: batch})
@@ -269,10 +283,32 @@ class OperationRun:
                 break
         return _Sent(batch, matched, latest, abort=abort, requests=requests)
 
+    def _early(self, batch: list[dict[str, Any]]) -> Callable[[RecordResult], None] | None:
+        """What the runtime calls as each record of `batch` is done: a sent or linked record's
+        new state goes to the writer at once (a failure waits for the batch: the batch may
+        yet turn out untouched, nothing having reached the remote)."""
+        writer = self.writer
+        if writer is None:
+            return None
+        records = {str(r["id"]): r for r in batch}
+
+        def done(result: RecordResult) -> None:
+            record = records.get(str(result.record_id))
+            if record is None or result.status not in ("sent", "linked"):
+                return
+            prior = self.runtime.state(str(result.record_id)) or blank_state(
+                self.connection.name, self.operation, str(result.record_id))
+            writer.put(next_state(prior, status=result.status,
+                                  remote_ids=dict(result.remote_ids) or None, error=None,
+                                  content_hash=content_hash(record), next_retry_at=None))
+        return done
+
     def _finish(self, sent: _Sent) -> None:
         """Store a batch's results in one transaction (with the audit rows of its requests),
         report them, and end its claims."""
         self.report.requests += sent.requests
+        if self.writer is not None:
+            self.writer.flush()  # before the batch's write, so the batch's comes last
         try:
             if not sent.untouched:
                 rows = []
@@ -280,7 +316,8 @@ class OperationRun:
                     if isinstance(result.error, AbortError):
                         continue
                     row = self.record(record, result, sent.states.get(str(record["id"])))
-                    if row is not None:
+                    if row is not None and not (self.writer is not None
+                                                and self.writer.already_written(row)):
                         rows.append(row)
                 if not self.dry_run:
                     self.store.put_syncs(rows, release_claims=True,

@@ -1,0 +1,87 @@
+"""Store each record's result as soon as the plugin has it, not when its whole batch is done.
+
+A batch of 250 orders takes a while; a run killed near its end used to lose every result of
+the batch (the records were left in flight, to be looked up again by external id at the
+next run). The runner hands a record's new sync state to this writer the moment the plugin
+finishes the record; a background thread writes what has arrived every few milliseconds in
+one transaction, so progress is kept at the cost of one small write per few records, not
+one commit per record. The batch's own write at its end still happens (it reports, and ends
+the claims) and skips rows already written unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.store import Store, SyncState
+
+__all__ = ["ResultWriter"]
+
+log = logging.getLogger("flx.runner")
+
+
+class ResultWriter:
+    def __init__(self, store: Store, take_audit: Callable[[], list[dict[str, Any]]], *,
+                 interval: float = 0.005) -> None:
+        self.store = store
+        self.take_audit = take_audit
+        self.interval = interval
+        self._queued: dict[str, SyncState] = {}
+        self._written: dict[str, tuple[Any, ...]] = {}
+        self._cond = threading.Condition()
+        self._write = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="flx-results", daemon=True)
+        self._thread.start()
+
+    def put(self, state: SyncState) -> None:
+        with self._cond:
+            self._queued[state.record_id] = state
+            self._cond.notify()
+
+    def flush(self) -> None:
+        """Write what is queued now (the batch's own write follows, so it comes last)."""
+        with self._write:
+            with self._cond:
+                rows, self._queued = list(self._queued.values()), {}
+            if not rows:
+                return
+            try:
+                self.store.put_syncs(rows, audit_rows=self.take_audit())
+            except Exception as exc:  # noqa: BLE001 - the batch's own write stores them later
+                log.warning("results not stored early (they are stored with the batch): %s",
+                            type(exc).__name__)
+                return
+            with self._cond:
+                self._written.update((row.record_id, _key(row)) for row in rows)
+
+    def already_written(self, state: SyncState) -> bool:
+        """Whether this very state was written early (the batch's write may skip it)."""
+        with self._cond:
+            return self._written.pop(state.record_id, None) == _key(state)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+        self.flush()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queued and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+            time.sleep(self.interval)  # let a few more results arrive: one transaction
+            self.flush()
+
+
+def _key(state: SyncState) -> tuple[Any, ...]:
+    return (state.status, state.remote_ids, state.error, state.attempts, state.content_hash)
