@@ -36,7 +36,7 @@ from plugins.netsuite.order_checks import (
     order_warnings,
 )
 from plugins.netsuite.purchase_orders import PurchaseOrders
-from plugins.netsuite.recovery import recovered_note
+from plugins.netsuite.recovery import ELSEWHERE_NOTE, made_elsewhere, recovered_note
 from plugins.netsuite.routing import (
     PlannedLine,
     Problem,
@@ -211,6 +211,7 @@ class OrderSender:
         if problems:
             raise problems_error(order_id, problems)
         recovered = bool(so_id) and status == "sent"  # made by an earlier attempt
+        elsewhere = False  # made by another connection to the account meanwhile
         customer_id = how = None
         if not so_id:
             customer_id, how = self.customers.resolve(order)
@@ -226,6 +227,9 @@ class OrderSender:
             # order found by its external id now is this request's own (a reply lost after
             # NetSuite saved it): sent, not linked.
             if created.existed and not resumed and not self.settings.get("link_existing", True):
+                status = "linked"
+            elsewhere = created.existed and made_elsewhere(state, created.found_after)
+            if elsewhere:
                 status = "linked"
             recovered = created.existed and status == "sent"
         remote: dict[str, Any] = {"sales_order": so_id}
@@ -247,6 +251,7 @@ class OrderSender:
         if remote.get("purchase_orders"):
             message += f" with {len(set(remote['purchase_orders'].values()))} dropship PO(s)"
         message += recovered_note(state) if recovered else ""
+        message += ELSEWHERE_NOTE if elsewhere else ""
         return RecordResult(order_id, status, remote_ids=remote, message=message,  # type: ignore[arg-type]
                             warnings=warnings)
 
