@@ -226,6 +226,8 @@ def guarded(ctx: NetSuiteContext, record_id: str,
         raise
     except FlxError as err:
         result = RecordResult(record_id, "failed", message=err.message, error=err)
+    except Exception as exc:  # noqa: BLE001 - a bug met on one record's data fails that record
+        result = RecordResult(record_id, "failed", error=exc)
     result.requests += ctx.client.thread_requests - before
     return result
 

@@ -73,3 +73,24 @@ def test_a_query_refused_for_every_value_still_stops_the_batch(workspace: Worksp
     assert report["exit_code"] != 0
     assert "nosuchfield" in json.dumps(report)
     assert not workspace.records("salesOrder")
+
+
+def test_a_bug_met_on_one_orders_data_fails_that_order_only(
+        workspace: Workspace, data: dict[str, Any], monkeypatch: Any) -> None:
+    """A plugin bug that only one record's data triggers (here a KeyError while building its
+    payload) fails that record, class plugin; its batch neighbours are sent."""
+    from plugins.netsuite.orders import OrderSender
+
+    original = OrderSender.sales_order_payload
+
+    def buggy(self: OrderSender, order: dict[str, Any], *args: Any) -> dict[str, Any]:
+        if order["id"] == "ORD-1002":
+            raise KeyError("shipping_total")
+        return original(self, order, *args)
+
+    monkeypatch.setattr(OrderSender, "sales_order_payload", buggy)
+    rows = workspace.import_and_run("send-orders", 3, orders=data["orders"])
+    assert rows["ORD-1002"]["status"] == "failed"
+    assert rows["ORD-1002"]["error_class"] == "plugin"
+    assert "KeyError" in rows["ORD-1002"]["message"]
+    assert rows["ORD-1001"]["status"] == rows["ORD-1003"]["status"] == "sent"
