@@ -57,7 +57,8 @@ from core.sandbox import (
     LimitExceeded,
     RenderLimits,
     Sandbox,
-    limited,
+    enter,
+    leave,
     render_limited,
 )
 
@@ -263,15 +264,17 @@ class Renderer:
     def render_text(self, name: str, context: Mapping[str, Any], *, record_id: str,
                     record_kind: str | None = None) -> str:
         template = self.template(name)
+        budget, outer = enter(self.limits)
         try:
-            with limited(self.limits) as budget:
-                parts = template.root_render_func(template.new_context(dict(context)))
-                try:
-                    return render_limited(parts, budget)
-                except Exception:
-                    self.env.handle_exception()  # re-raised with the template's lines
+            parts = template.root_render_func(template.new_context(dict(context)))
+            try:
+                return render_limited(parts, budget)
+            except Exception:
+                self.env.handle_exception()  # re-raised with the template's lines
         except Exception as exc:
             raise self._translate(exc, name, context, record_id, record_kind) from None
+        finally:
+            leave(outer)
 
     def render_json(self, name: str, context: Mapping[str, Any], *, record_id: str,
                     schema: Mapping[str, Any] | None = None,
@@ -348,16 +351,19 @@ class Renderer:
                 raise ConfigError(f"{where}: cannot compile {expr!r}", problems=[problem])
             fn = _compile_value(self.env, expr)
             self._expressions[expr] = fn
+        budget, outer = enter(self.limits)
         try:
-            with limited(self.limits) as budget:
-                value = fn(context)
-                check_defined(value)
-                if isinstance(value, str):
-                    render_limited((value,), budget)
+            value = fn(context)
+            check_defined(value)
+            if isinstance(value, str) and len(value) > self.limits.output_chars:
+                raise LimitExceeded("output_chars", self.limits.output_chars)
+            budget.clock()
             return value
         except Exception as exc:
             raise self._translate(exc, where, context, record_id, record_kind,
                                   expression=expr) from None
+        finally:
+            leave(outer)
 
     # -- errors -----------------------------------------------------------------------------------
 

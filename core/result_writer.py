@@ -3,17 +3,16 @@
 A batch of 250 orders takes a while; a run killed near its end used to lose every result of
 the batch (the records were left in flight, to be looked up again by external id at the
 next run). The runner hands a record's new sync state to this writer the moment the plugin
-finishes the record; a background thread writes what has arrived every few milliseconds in
-one transaction, so progress is kept at the cost of one small write per few records, not
-one commit per record. The batch's own write at its end still happens (it reports, and ends
-the claims) and skips rows already written unchanged.
+finishes the record; a background thread writes what has arrived within 50 ms (or as soon
+as 32 are waiting) in one transaction, so progress is kept at the cost of one small write
+per several records, not one commit per record. The batch's own write at its end still
+happens (it reports, and ends the claims) and skips rows already written unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +26,11 @@ log = logging.getLogger("flx.runner")
 
 class ResultWriter:
     def __init__(self, store: Store, take_audit: Callable[[], list[dict[str, Any]]], *,
-                 interval: float = 0.005) -> None:
+                 interval: float = 0.05, most: int = 32) -> None:
         self.store = store
         self.take_audit = take_audit
         self.interval = interval
+        self.most = most
         self._queued: dict[str, SyncState] = {}
         self._written: dict[str, tuple[Any, ...]] = {}
         self._cond = threading.Condition()
@@ -42,7 +42,8 @@ class ResultWriter:
     def put(self, state: SyncState) -> None:
         with self._cond:
             self._queued[state.record_id] = state
-            self._cond.notify()
+            if len(self._queued) == 1 or len(self._queued) >= self.most:
+                self._cond.notify()
 
     def flush(self) -> None:
         """Write what is queued now (the batch's own write follows, so it comes last)."""
@@ -79,7 +80,9 @@ class ResultWriter:
                     self._cond.wait()
                 if self._closed:
                     return
-            time.sleep(self.interval)  # let a few more results arrive: one transaction
+                # Let a few more results arrive (up to `most`): one transaction for them.
+                if len(self._queued) < self.most:
+                    self._cond.wait(self.interval)
             self.flush()
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,8 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 
-__all__ = ["ConfinedFileSystemLoader", "LimitExceeded", "RenderLimits", "Sandbox",
-           "limited"]
+__all__ = ["ConfinedFileSystemLoader", "LimitExceeded", "RenderLimits", "Sandbox", "enter",
+           "leave", "limited"]
 
 
 @dataclass(frozen=True)
@@ -115,16 +116,26 @@ def _budget() -> _Budget:
     return budget if budget is not None else _Budget(_DEFAULT)
 
 
+def enter(limits: RenderLimits) -> tuple[_Budget, _Budget | None]:
+    """Start one render under `limits` in this thread: (its budget, the one to restore with
+    `leave`). Not a context manager: profile expressions render thousands of times a run."""
+    outer = getattr(_local, "budget", None)
+    budget = _local.budget = _Budget(limits)
+    return budget, outer
+
+
+def leave(outer: _Budget | None) -> None:
+    _local.budget = outer
+
+
 @contextmanager
 def limited(limits: RenderLimits) -> Iterator[_Budget]:
     """Run one render under `limits` (in this thread)."""
-    outer = getattr(_local, "budget", None)
-    budget = _Budget(limits)
-    _local.budget = budget
+    budget, outer = enter(limits)
     try:
         yield budget
     finally:
-        _local.budget = outer
+        leave(outer)
 
 
 # --- guards the rewritten templates call ----------------------------------------------------
@@ -342,17 +353,20 @@ def _check_method(method: Any, budget: _Budget, args: tuple[Any, ...],
 
 
 def render_limited(parts: Iterable[str], budget: _Budget) -> str:
-    """Join a template's output as it streams, within the output and time limits."""
+    """Join a template's output as it streams, within the output and time limits. Checked
+    every few parts (a part is at most `output_chars`: the guards bound each value)."""
     out: list[str] = []
     size, limit = 0, budget.limits.output_chars
-    for i, part in enumerate(parts):
-        size += len(part)
+    parts = iter(parts)
+    while True:
+        some = list(islice(parts, 16))
+        if not some:
+            break
+        size += sum(map(len, some))
         if size > limit:
             raise LimitExceeded("output_chars", limit)
-        out.append(part)
-        if not i & 63:
-            budget.clock()
-    budget.clock()
+        out += some
+        budget.clock()
     return "".join(out)
 
 
