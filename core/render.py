@@ -57,6 +57,7 @@ from core.sandbox import (
     LimitExceeded,
     RenderLimits,
     Sandbox,
+    current_budget,
     enter,
     leave,
     render_limited,
@@ -415,7 +416,9 @@ def _compile_value(env: Environment, expr: str) -> Callable[[Mapping[str, Any]],
         compiled = env.compile_expression(m["expr"], undefined_to_none=False)
         return lambda ctx: compiled(**ctx)
     template = env.from_string(expr)
-    return lambda ctx: template.render(ctx)
+    # Streamed like a template's output, so a loop printing a big value stops at the limit.
+    return lambda ctx: render_limited(template.root_render_func(template.new_context(dict(ctx))),
+                                      current_budget())
 
 
 def check_expression(expr: str, env: Environment | None = None) -> str | None:

@@ -109,6 +109,11 @@ _local = threading.local()
 _DEFAULT = RenderLimits()
 
 
+def current_budget() -> _Budget:
+    """The running render's budget (see _budget)."""
+    return _budget()
+
+
 def _budget() -> _Budget:
     """The running render's budget; outside a render (Jinja folding constants at compile
     time) a fresh one with the default limits, so the same checks apply."""

@@ -62,16 +62,22 @@ def test_a_runaway_template_fails_its_record_not_the_run(workspace: Workspace, d
     assert all(so["externalId"] != "ORD-1002" for so in workspace.records("salesOrder"))
 
 
+@pytest.mark.parametrize(("expr", "limit"), [
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+     "limits.loop_iterations = 100000"),
+    ("{% set s = 'x' * 999999 %}{% for i in range(100000) %}{{ s }}{% endfor %}",
+     "limits.output_chars = 1000000"),
+    ("{{ (2 ** 100) ** 100 }}", "limits.number_digits = 1000"),
+])
 def test_a_runaway_profile_expression_fails_each_record_with_the_setting(
-        workspace: Workspace, data: dict[str, Any]) -> None:
-    workspace.profile["custom_fields"]["body"]["custbody_flx_source"] = \
-        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+        workspace: Workspace, data: dict[str, Any], expr: str, limit: str) -> None:
+    workspace.profile["custom_fields"]["body"]["custbody_flx_source"] = expr
     rows = send_orders(workspace, data)
     for rid in GOOD:
         assert rows[rid]["status"] == "failed"
         assert rows[rid]["error_class"] == "template"
         assert "custbody_flx_source" in rows[rid]["message"]
-        assert "limits.loop_iterations = 100000" in rows[rid]["message"]
+        assert limit in rows[rid]["message"], rows[rid]
     assert not workspace.records("salesOrder")
 
 
