@@ -76,19 +76,6 @@ class OperationRun:
         so records of one batch never race those of another)."""
         kind = OPERATIONS[self.operation]
         seen: set[str] = set()
-        if not self.dry_run:
-            self.writer = ResultWriter(self.store, self.runtime.take_audit)
-        try:
-            self._walk(kind, only, limit, force, seen)
-        finally:
-            if self.writer is not None:
-                self.runtime.on_result = None
-                self.writer.close()
-        if only:
-            self.explain_missing([i for i in only if i not in seen], kind)
-
-    def _walk(self, kind: str, only: Sequence[str] | None, limit: int | None, force: bool,
-              seen: set[str]) -> None:
         pending: Future[_Sent] | None = None
         pending_ids: list[str] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch") as hooks:
@@ -115,6 +102,8 @@ class OperationRun:
             finally:
                 if pending is not None:  # the walk broke: store what the plugin did, if any
                     self._settle(pending, pending_ids)
+        if only:
+            self.explain_missing([i for i in only if i not in seen], kind)
 
     def _batches(self, kind: str, only: Sequence[str] | None, limit: int | None, force: bool,
                  seen: set[str]) -> Iterator[tuple[list[dict[str, Any]],
@@ -286,10 +275,14 @@ class OperationRun:
     def _early(self, batch: list[dict[str, Any]]) -> Callable[[RecordResult], None] | None:
         """What the runtime calls as each record of `batch` is done: a sent or linked record's
         new state goes to the writer at once (a failure waits for the batch: the batch may
-        yet turn out untouched, nothing having reached the remote)."""
-        writer = self.writer
-        if writer is None:
+        yet turn out untouched, nothing having reached the remote). The writer starts with
+        the first batch and stops when the runtime closes, at the end of the run."""
+        if self.dry_run:
             return None
+        if self.writer is None:
+            self.writer = ResultWriter(self.store, self.runtime.take_audit)
+            self.runtime.closing.append(self.writer.close)
+        writer = self.writer
         records = {str(r["id"]): r for r in batch}
 
         def done(result: RecordResult) -> None:
@@ -316,8 +309,7 @@ class OperationRun:
                     if isinstance(result.error, AbortError):
                         continue
                     row = self.record(record, result, sent.states.get(str(record["id"])))
-                    if row is not None and not (self.writer is not None
-                                                and self.writer.already_written(row)):
+                    if row is not None:
                         rows.append(row)
                 if not self.dry_run:
                     self.store.put_syncs(rows, release_claims=True,

@@ -6,7 +6,8 @@ next run). The runner hands a record's new sync state to this writer the moment 
 finishes the record; a background thread writes what has arrived within 50 ms (or as soon
 as 32 are waiting) in one transaction, so progress is kept at the cost of one small write
 per several records, not one commit per record. The batch's own write at its end still
-happens (it reports, and ends the claims) and skips rows already written unchanged.
+happens (it reports, and ends the claims; writing a batch's rows again in one statement
+costs little).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ class ResultWriter:
         self.interval = interval
         self.most = most
         self._queued: dict[str, SyncState] = {}
-        self._written: dict[str, tuple[Any, ...]] = {}
         self._cond = threading.Condition()
         self._write = threading.Lock()
         self._closed = False
@@ -57,14 +57,6 @@ class ResultWriter:
             except Exception as exc:  # noqa: BLE001 - the batch's own write stores them later
                 log.warning("results not stored early (they are stored with the batch): %s",
                             type(exc).__name__)
-                return
-            with self._cond:
-                self._written.update((row.record_id, _key(row)) for row in rows)
-
-    def already_written(self, state: SyncState) -> bool:
-        """Whether this very state was written early (the batch's write may skip it)."""
-        with self._cond:
-            return self._written.pop(state.record_id, None) == _key(state)
 
     def close(self) -> None:
         with self._cond:
@@ -85,6 +77,3 @@ class ResultWriter:
                     self._cond.wait(self.interval)
             self.flush()
 
-
-def _key(state: SyncState) -> tuple[Any, ...]:
-    return (state.status, state.remote_ids, state.error, state.attempts, state.content_hash)

@@ -41,6 +41,8 @@ class Runtime:
     progress: Callable[[int], None] = lambda n: None
     # Called with each record's result as map() gets it (core/batches.py stores it at once).
     on_result: Callable[[Any], None] | None = None
+    # Called first by close() (the runner's early result writer).
+    closing: list[Callable[[], None]] = field(default_factory=list, repr=False)
     workers: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Sync states of the batch in hand, as the runner read them: `state()` answers from here
@@ -112,7 +114,10 @@ class Runtime:
     def close(self) -> None:
         """Write pending audit rows and close every HTTP client handed out (the runner calls
         this when a run ends). An injected transport is shared by the caller and stays open."""
+        self.on_result = None
         try:
+            while self.closing:
+                self.closing.pop()()
             self.flush_audit()
         finally:
             with self._lock:
