@@ -99,34 +99,31 @@ class ItemResolver:
         self._lock = threading.Lock()
 
     def resolve(self, skus: Iterable[str]) -> dict[str, Item]:
-        wanted = sorted({s for s in skus if s} - set(self._known) - self._absent
-                        - set(self.refused))
+        wanted = sorted({s for s in skus if s} - set(self._known) - self._absent)
         if wanted:
             store, conn = self.ctx.runtime.store, self.ctx.runtime.connection.name
             for sku, raw in store.cache_get_many(conn, self.cache_kind, wanted).items():
                 self._known[sku] = Item(**json.loads(raw))
             missing = [s for s in wanted if s not in self._known]
             found: dict[str, str] = {}
-            columns = "id, itemid, itemtype, isdropshipitem" + (
-                f", {self.field}" if self.field != "itemid" else "")
-            refused: dict[str, str] = {}
-            rows = query_parts(self.ctx, missing, lambda part: self.ctx.client.suiteql(
-                f"SELECT {columns} FROM item WHERE {self.field} IN {in_list(part)} "
-                "ORDER BY id"), refused)
+            for part in chunks(missing):
+                rows = query_parts(self.ctx, part, lambda p: self.ctx.client.suiteql(
+                    f"SELECT id, itemid, itemtype, isdropshipitem, {self.field} FROM item "
+                    f"WHERE {self.field} IN {in_list(p)} ORDER BY id"
+                    if self.field != "itemid" else
+                    f"SELECT id, itemid, itemtype, isdropshipitem FROM item "
+                    f"WHERE itemid IN {in_list(p)} ORDER BY id"), self.refused)
+                for row in rows:
+                    sku = row.get(self.field, "")
+                    if sku in part and sku not in found:
+                        flag = row.get("isdropshipitem")
+                        item = Item(row["id"], sku, row.get("itemtype", ""),
+                                    None if flag is None else flag == "T")
+                        with self._lock:
+                            self._known[sku] = item
+                        found[sku] = json.dumps(item.__dict__)
             with self._lock:
-                self.refused.update(refused)
-            asked = set(missing) - set(refused)
-            for row in rows:
-                sku = row.get(self.field, "")
-                if sku in asked and sku not in found:
-                    flag = row.get("isdropshipitem")
-                    item = Item(row["id"], sku, row.get("itemtype", ""),
-                                None if flag is None else flag == "T")
-                    with self._lock:
-                        self._known[sku] = item
-                    found[sku] = json.dumps(item.__dict__)
-            with self._lock:
-                self._absent.update(s for s in asked if s not in found)
+                self._absent.update(s for s in missing if s not in found)
             if found and not self.ctx.runtime.dry_run:
                 store.cache_put_many(conn, self.cache_kind, found)
         return {s: self._known[s] for s in skus if s in self._known}
@@ -201,24 +198,20 @@ class CustomerFinder:
         store, conn = self.ctx.runtime.store, self.ctx.runtime.connection.name
         absent, memo = self._absent[kind], self._found[kind]
         found = {k: memo[k] for k in keys if k in memo}
-        refused = self.refused[kind]
-        keys = [k for k in keys if k not in absent and k not in found and k not in refused]
+        keys = [k for k in keys if k not in absent and k not in found]
         if keys:
             found.update(store.cache_get_many(conn, f"customer:{kind}", keys))
         missing = [k for k in keys if k not in found]
         fresh: dict[str, str] = {}
-        now_refused: dict[str, str] = {}
-        rows = query_parts(self.ctx, missing, lambda part: self.ctx.client.suiteql(
-            query.format(values=in_list(part))), now_refused)
-        wanted = set(missing)
-        # the oldest matching customer wins (ids are numbers)
-        for row in sorted(rows, key=lambda r: (len(r.get("id", "")), r.get("id", ""))):
-            for key in keys_of(row):
-                if key in wanted and key not in fresh:
-                    fresh[key] = row["id"]
-        with self._lock:
-            refused.update(now_refused)
-        absent.update(k for k in missing if k not in fresh and k not in now_refused)
+        for part in chunks(missing):
+            rows = query_parts(self.ctx, part, lambda p: self.ctx.client.suiteql(
+                query.format(values=in_list(p))), self.refused[kind])
+            wanted = set(part)
+            for row in rows:  # ordered by id: the oldest matching customer wins
+                for key in keys_of(row):
+                    if key in wanted and key not in fresh:
+                        fresh[key] = row["id"]
+        absent.update(k for k in missing if k not in fresh)
         if fresh and not self.ctx.runtime.dry_run:
             store.cache_put_many(conn, f"customer:{kind}", fresh)
         found.update(fresh)
@@ -280,14 +273,15 @@ def vendor_bills_by_number(ctx: NetSuiteContext, numbers: Iterable[str],
     entity, externalid when set), oldest first."""
     wanted = sorted({n.strip().lower() for n in numbers if n and n.strip()})
     out: dict[tuple[str, str], list[dict[str, str]]] = {}
-    # A number NetSuite refuses to look up is left out: its bill is then refused on its own.
-    rows = query_parts(ctx, wanted, lambda part: ctx.client.suiteql(
-        "SELECT id, tranid, entity, externalid FROM transaction WHERE type = 'VendBill' "
-        f"AND LOWER(tranid) IN {in_list(part)} ORDER BY id"), {})
-    for row in sorted(rows, key=lambda r: (len(r.get("id", "")), r.get("id", ""))):
-        if row.get("entity") and row.get("tranid"):
-            key = (str(row["entity"]), str(row["tranid"]).strip().lower())
-            out.setdefault(key, []).append(row)
+    for part in chunks(wanted):
+        # A number NetSuite refuses to look up is left out: its bill is refused on its own.
+        rows = query_parts(ctx, part, lambda p: ctx.client.suiteql(
+            "SELECT id, tranid, entity, externalid FROM transaction WHERE type = 'VendBill' "
+            f"AND LOWER(tranid) IN {in_list(p)} ORDER BY id"), {})
+        for row in rows:
+            if row.get("entity") and row.get("tranid"):
+                key = (str(row["entity"]), str(row["tranid"]).strip().lower())
+                out.setdefault(key, []).append(row)
     return out
 
 
