@@ -171,9 +171,14 @@ def _loop_guard(items: Any) -> Any:
     return _Counted(items, _budget())
 
 
-def _concat_guard(value: Any) -> Any:
+def _size_guard(value: Any) -> Any:
+    """After `~` and list, tuple and dict literals: a value that repeats itself (`[x, x]` in
+    a loop doubles) must not grow past the limit, or printing it would never end."""
     if isinstance(value, str):
         _budget().size(len(value))
+    elif isinstance(value, (list, tuple, dict)):
+        budget = _budget()
+        budget.size(_weight(value, budget.limits.output_chars + 1))
     return value
 
 
@@ -187,6 +192,14 @@ class _Guards(NodeTransformer):
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         return nodes.Filter(node, "_flx_size", [], [], None, None, lineno=node.lineno)
+
+    def _literal(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        if getattr(node, "ctx", "load") != "load":  # `{% for a, b in ... %}`: a target
+            return node
+        return nodes.Filter(node, "_flx_size", [], [], None, None, lineno=node.lineno)
+
+    visit_List = visit_Tuple = visit_Dict = _literal
 
 
 # --- sizes of things before they are built --------------------------------------------------
@@ -209,13 +222,17 @@ def _check_format(fmt: str, args: Iterable[Any]) -> None:
 
 
 def _weight(value: Any, cap: int) -> int:
-    """Items in a nested list/tuple (strings count their length), counted up to `cap`."""
+    """Items in nested lists, tuples and dicts (strings count their length; a value met
+    twice counts twice, as printing it would), counted up to `cap`."""
     total, stack = 0, [value]
     while stack and total <= cap:
         item = stack.pop()
         if isinstance(item, (list, tuple)):
             total += 1
             stack.extend(item)
+        elif isinstance(item, dict):
+            total += 1
+            stack.extend(item.values())
         elif isinstance(item, str):
             total += len(item)
         else:
@@ -286,7 +303,7 @@ _join.jinja_pass_arg = jinja_filters.sync_do_join.jinja_pass_arg  # type: ignore
 _sum.jinja_pass_arg = jinja_filters.sync_do_sum.jinja_pass_arg  # type: ignore[attr-defined]
 
 GUARDED_FILTERS: dict[str, Callable[..., Any]] = {
-    "_flx_loop": _loop_guard, "_flx_size": _concat_guard, "center": _center,
+    "_flx_loop": _loop_guard, "_flx_size": _size_guard, "center": _center,
     "indent": _indent, "replace": _replace, "format": _format, "join": _join, "sum": _sum,
 }
 

@@ -43,6 +43,10 @@ def send_orders(workspace: Workspace, data: dict[str, Any]) -> dict[str, dict[st
     ("{% for i in range(5) %}{{ 'a'.ljust(999999999) }}{% endfor %}", "output_chars"),
     ("{{ '%999999999d' % 1 }}", "output_chars"),
     ("{{ ((2 ** 100) ** 100) ** 100 }}", "number_digits"),
+    ("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = [ns.l, ns.l] %}"
+     "{% endfor %}{{ ns.l }}", "output_chars"),
+    ("{% set ns = namespace(d={}) %}{% for i in range(40) %}{% set ns.d = {'a': ns.d, "
+     "'b': ns.d} %}{% endfor %}{{ ns.d | json }}", "output_chars"),
     ("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
      "{{ f(60) }}", "seconds"),
 ])
