@@ -73,6 +73,7 @@ def _new_environment(loader: BaseLoader | None = None) -> Environment:
                   keep_trailing_newline=True, auto_reload=False, cache_size=1000)
     env.filters.update(FILTERS)
     env.filters.update(GUARDED_FILTERS)
+    env.globals.pop("lipsum", None)  # megabytes of filler text, of no use in a payload
     return env
 
 

@@ -29,6 +29,7 @@ from jinja2 import FileSystemLoader, TemplateNotFound, Undefined, nodes
 from jinja2 import filters as jinja_filters
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
 
 __all__ = ["ConfinedFileSystemLoader", "LimitExceeded", "RenderLimits", "Sandbox", "enter",
@@ -233,6 +234,9 @@ def _weight(value: Any, cap: int) -> int:
         elif isinstance(item, dict):
             total += 1
             stack.extend(item.values())
+        elif isinstance(item, Namespace):
+            total += 1
+            stack.extend(object.__getattribute__(item, "_Namespace__attrs").values())
         elif isinstance(item, str):
             total += len(item)
         else:
@@ -352,7 +356,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
         budget.clock()  # recursive macros never loop, but they call
         if not isinstance(__obj, type) and getattr(__obj, "__self__", None) is not None:
             _check_method(__obj, budget, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(result, (list, tuple, dict, Namespace)):  # dict(a=x, b=x), namespace()
+            budget.size(_weight(result, budget.limits.output_chars + 1))
+        return result
 
 
 def _check_method(method: Any, budget: _Budget, args: tuple[Any, ...],

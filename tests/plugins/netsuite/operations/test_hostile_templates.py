@@ -47,6 +47,8 @@ def send_orders(workspace: Workspace, data: dict[str, Any]) -> dict[str, dict[st
      "{% endfor %}{{ ns.l }}", "output_chars"),
     ("{% set ns = namespace(d={}) %}{% for i in range(40) %}{% set ns.d = {'a': ns.d, "
      "'b': ns.d} %}{% endfor %}{{ ns.d | json }}", "output_chars"),
+    ("{% set ns = namespace(n=namespace()) %}{% for i in range(40) %}{% set ns.n = "
+     "namespace(a=ns.n, b=ns.n) %}{% endfor %}{{ ns.n }}", "output_chars|seconds"),
     ("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
      "{{ f(60) }}", "seconds"),
 ])
@@ -59,8 +61,11 @@ def test_a_runaway_template_fails_its_record_not_the_run(workspace: Workspace, d
     assert failed["status"] == "failed"
     assert failed["error_class"] == "template"
     assert failed["message"].startswith("template salesOrder.json.j2"), failed
-    assert f"limits.{limit}" in failed["message"], failed
-    assert f"raise limits.{limit} in the mapping profile" in failed["hint"]
+    # Sizing a deeply shared value takes time: a slow machine may stop it on time first.
+    hit = next((name for name in limit.split("|") if f"limits.{name}" in failed["message"]),
+               None)
+    assert hit is not None, failed
+    assert f"raise limits.{hit} in the mapping profile" in failed["hint"]
     assert {rid: rows[rid]["status"] for rid in ("ORD-1001", "ORD-1003")} == {
         "ORD-1001": "sent", "ORD-1003": "sent"}
     assert all(so["externalId"] != "ORD-1002" for so in workspace.records("salesOrder"))
