@@ -3,24 +3,38 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes in parallel (pytest-xdist); `make test TEST_WORKERS=0` runs them in one.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench soak clean
 
-$(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+PIP := $(BIN)/pip -q --disable-pip-version-check
+RUNTIME := $(VENV)/.installed-runtime
 
-demo: $(STAMP)
-	$(BIN)/flx demo
+# What the demo needs: flx and its runtime dependencies, no development tools.
+$(RUNTIME): pyproject.toml
+	@echo "Installing flx and its runtime dependencies into $(VENV) (first time only, about a minute)..."
+	@$(PY) -m venv $(VENV)
+	@$(PIP) install -e .
+	@touch $(RUNTIME)
+
+# Everything `make test` needs: the runtime plus pytest, ruff, mypy and the bench tools.
+$(STAMP): pyproject.toml
+	@echo "Installing flx with its development tools into $(VENV)..."
+	@$(PY) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
+	@$(PIP) install -e '.[dev]'
+	@touch $(RUNTIME) $(STAMP)
+
+demo: $(RUNTIME)
+	@$(BIN)/flx demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: $(STAMP) lint
-	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+	$(BIN)/pytest -n $(TEST_WORKERS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

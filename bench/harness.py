@@ -125,6 +125,15 @@ class EmulatorProcess:
         data: dict[str, Any] = response.json()
         return data
 
+    def hold(self, after: int) -> None:
+        """Once `after` requests have arrived, leave each further one unanswered until
+        `release()`: a client is then certainly mid-run (see the emulator's Hold)."""
+        self._http.post(f"{self.base_url}/_emulator/hold", json={"after": after}
+                        ).raise_for_status()
+
+    def release(self) -> None:
+        self._http.post(f"{self.base_url}/_emulator/release").raise_for_status()
+
     def records(self, record_type: str) -> list[dict[str, Any]]:
         response = self._http.get(f"{self.base_url}/_emulator/records/{record_type}")
         response.raise_for_status()

@@ -292,15 +292,23 @@ def _one_run(ws: Workspace, emu: EmulatorProcess, op: str, env: dict[str, str], 
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     entry: dict[str, Any] = {"op": op, "killed": False, "pid": proc.pid}
     if kill:
-        target = before + rng.randint(1, max(2, int(budget * 0.8)))
-        while proc.poll() is None and emu.stats()["requests"] < target:
-            time.sleep(0.02)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate()
-            entry.update(killed=True, exit=-9, after_requests=emu.stats()["requests"] - before,
-                         left_behind=left_behind(work / "flx.db", proc.pid))
-            return entry
+        # The emulator holds the requests after the target, so the kill lands mid-run
+        # however loaded the machine is: the run cannot finish while one is held. The target
+        # stays within the first quarter of the operation's (estimated) requests.
+        target = before + rng.randint(1, max(1, budget // 4))
+        emu.hold(after=target)
+        try:
+            while proc.poll() is None and not emu.stats().get("held"):
+                time.sleep(0.02)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.communicate()
+                entry.update(killed=True, exit=-9,
+                             after_requests=emu.stats()["requests"] - before,
+                             left_behind=left_behind(work / "flx.db", proc.pid))
+                return entry
+        finally:
+            emu.release()
     output, _ = proc.communicate(timeout=600)
     entry.update(exit=proc.returncode, requests=emu.stats()["requests"] - before)
     if proc.returncode not in (0, 3):

@@ -78,7 +78,9 @@ class OperationRun:
         seen: set[str] = set()
         pending: Future[_Sent] | None = None
         pending_ids: list[str] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch") as hooks:
+        hooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch")
+        abandoned = False
+        try:
             try:
                 for batch, states in self._batches(kind, only, limit, force, seen):
                     ready = self._claim(batch, states)
@@ -99,9 +101,17 @@ class OperationRun:
                 if pending is not None:
                     sent, pending = pending.result(), None
                     self._finish(sent)
+            except KeyboardInterrupt:
+                # Stop at once (a second Ctrl-C): the batch in flight is not waited for; its
+                # records stay in_flight, and the next run checks each remotely first.
+                abandoned = pending is not None
+                self.report.in_flight = len(pending_ids) if abandoned else 0
+                raise
             finally:
-                if pending is not None:  # the walk broke: store what the plugin did, if any
-                    self._settle(pending, pending_ids)
+                if pending is not None and not abandoned:  # the walk broke: store what the
+                    self._settle(pending, pending_ids)     # plugin did, if any
+        finally:
+            hooks.shutdown(wait=not abandoned, cancel_futures=True)
         if only:
             self.explain_missing([i for i in only if i not in seen], kind)
 
@@ -363,9 +373,9 @@ class OperationRun:
         # The hash of the content as tried: the store offers a failed record again as soon
         # as its content changes (a fixed record need not wait for its retry time).
         digest = content_hash(record)
-        if status in ("sent", "linked"):
+        if status in ("sent", "linked"):  # an attempt too: fail, retry, sent is 2 attempts
             return next_state(prior, status=status, remote_ids=remote, error=None,
-                              content_hash=digest, next_retry_at=None)
+                              content_hash=digest, count_attempt=True, next_retry_at=None)
         if status == "waiting":
             return next_state(prior, status="waiting", error=error, remote_ids=remote,
                               content_hash=digest)

@@ -34,7 +34,7 @@ from core.config_checks import (
 from core.config_checks import table as _table
 from core.errors import ConfigError
 from core.interpolate import Interpolator, toml_path, unresolved_reference
-from core.model import OPERATIONS, Connection
+from core.model import OPERATIONS, Connection, Connector
 from core.plugins import Plugins
 from core.redact import Redactor
 
@@ -248,7 +248,7 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
         return None, [f"{toml_path((*prefix, 'plugin'))}: no installed plugin provides "
                       f"{plugin!r} (installed: {', '.join(known) or 'none'}){tip}"]
     connector = plugins.connectors[plugin]
-    settings = {k: v for k, v in table.items() if k not in ("plugin", "operations")}
+    settings = {k: v for k, v in table.items() if k not in CONNECTION_CORE_KEYS}
     problems: list[str] = []
     try:
         validator = connector_validator(connector)
@@ -270,13 +270,40 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
             continue
         problems += operation_problems((*prefix, "operations", op), op_table, connector,
                                        skip, file.parent)
-        operations[op] = fill_operation(op_table)
+        operations[op] = fill_operation({**shared_mapping(table), **op_table})
+    problems += connection_mapping_problems(prefix, table, connector, skip, file.parent)
     # A missing variable leaves its key unset rather than holding the text "${VAR}".
     settings = {k: (None if (*prefix, k) in skip else v) for k, v in settings.items()}
     conn = Connection(name=name, plugin=plugin,
                       settings={**settings_defaults(connector), **settings},
                       operations=operations, secret_keys=connector.secret_keys)
     return conn, problems
+
+
+# Core's keys of a connection table; the rest are the connector's settings.
+CONNECTION_CORE_KEYS = ("plugin", "operations", "mapping")
+
+
+def shared_mapping(table: dict[str, Any]) -> dict[str, Any]:
+    """The connection's own `mapping`, which every operation without one of its own uses:
+    one line to change for a client's profile."""
+    mapping = table.get("mapping")
+    return {"mapping": mapping} if isinstance(mapping, str) and mapping else {}
+
+
+def connection_mapping_problems(prefix: tuple[str | int, ...], table: dict[str, Any],
+                                connector: Connector, skip: set[tuple[str | int, ...]],
+                                base_dir: Path) -> list[str]:
+    mapping = table.get("mapping")
+    if "mapping" not in table or (*prefix, "mapping") in skip:
+        return []
+    if not isinstance(mapping, str) or not mapping:
+        return [f"{toml_path((*prefix, 'mapping'))}: a mapping profile is a name or a path "
+                "to a JSON file"]
+    from core.mapping import mapping_problem  # late: keeps `import core.config` light
+
+    problem = mapping_problem(connector, mapping, base_dir=base_dir)
+    return [f"{toml_path((*prefix, 'mapping'))}: {problem}"] if problem else []
 
 
 def _store_url(resolved: dict[str, Any], file: Path, problems: list[str],

@@ -8,6 +8,7 @@ notifiers); every string in it passes through a Redactor, so no secret leaves in
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +21,9 @@ from rich.table import Table
 from core.redact import Redactor
 
 __all__ = ["COUNT_KEYS", "ReportRow", "RunReport", "print_run", "remote_ids_text"]
+
+# A run stopped with Ctrl-C exits as a process killed by SIGINT conventionally does.
+EXIT_INTERRUPTED = 130
 
 # Always present in `counts` (zero when nothing had that outcome).
 COUNT_KEYS = ("sent", "linked", "failed", "waiting", "dry_run")
@@ -68,6 +72,10 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # --only ids not in the store
     redactor: Redactor = field(default_factory=Redactor, repr=False)
+    # Stopped by the user (Ctrl-C): "after the batch in flight", or "at once" (a second
+    # Ctrl-C: the batch in flight was left to the next run, which checks it by external id).
+    interrupted: str | None = None
+    in_flight: int = 0  # records handed to the plugin whose results were not waited for
 
     @property
     def counts(self) -> dict[str, int]:
@@ -85,6 +93,8 @@ class RunReport:
         id given with --only is not in the store)."""
         if self.aborted:
             return 1
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         return 3 if self.counts["failed"] or self.unknown else 0
 
     @property
@@ -92,6 +102,8 @@ class RunReport:
         """The run's status as stored: ok, failed (some records) or aborted."""
         if self.aborted:
             return "aborted"
+        if self.interrupted:
+            return "interrupted"
         return "failed" if self.counts["failed"] else "ok"  # an unknown --only id: ok, noted
 
     def add(self, row: ReportRow) -> None:
@@ -112,6 +124,7 @@ class RunReport:
             "requests": self.requests,
             "aborted": self.aborted,
             "aborted_class": self.aborted_class,
+            "interrupted": self.interrupted,
             "exit_code": self.exit_code,
             "status": self.status,
             "notes": list(self.notes),
@@ -132,6 +145,18 @@ class RunReport:
         if self.aborted:
             done = ", ".join(parts) or "nothing sent"
             text = (f"{self.operation} on {self.connection}: aborted ({self.aborted_class}) "
+                    f"after {self.duration:.1f}s: {done}; the records it did not reach stay "
+                    f"queued for the next run{run}")
+            return self.redactor.text(text)
+        if self.interrupted:
+            if self.in_flight:
+                parts.append(f"{self.in_flight} in flight (the next run checks each in "
+                             f"{self.connector_label or 'the remote system'} by external id "
+                             "before sending it again)")
+            done = ", ".join(parts) or "nothing sent"
+            if not self.in_flight:  # else the requests of the batch left in flight are unknown
+                done += f", {requests}"
+            text = (f"{self.operation} on {self.connection}: interrupted ({self.interrupted}) "
                     f"after {self.duration:.1f}s: {done}; the records it did not reach stay "
                     f"queued for the next run{run}")
             return self.redactor.text(text)
@@ -194,6 +219,24 @@ def _group_waiting(rows: list[dict[str, Any]], at_least: int = 4) -> list[dict[s
     return out
 
 
+def _warning_key(text: str) -> str:
+    """A warning without its figures and ids: the same warning about other records."""
+    return re.sub(r"[A-Za-z]*[-_]?\d[\w.,-]*", "#", text)
+
+
+def repeated_warnings(rows: list[dict[str, Any]]) -> dict[str, tuple[list[str], str]]:
+    """Warnings given to several records of a run (every taxed order's "tax was not sent"):
+    said once under the table with the count, not in every row. {key: (record ids, the
+    first record's wording)}."""
+    seen: dict[str, tuple[list[str], str]] = {}
+    for row in rows:
+        for warning in row.get("warnings") or []:
+            ids, _ = seen.setdefault(_warning_key(warning), ([], warning))
+            if row["record_id"] not in ids:
+                ids.append(row["record_id"])
+    return {key: value for key, value in seen.items() if len(value[0]) > 1}
+
+
 def print_run(report: RunReport, console: Console | None = None, *,
               max_rows: int = 200, errors: Console | None = None) -> None:
     """The report as a table (failures first, then the rest) and a summary line; why a run
@@ -204,6 +247,7 @@ def print_run(report: RunReport, console: Console | None = None, *,
     rows = _group_waiting(data["rows"])
     order = {"failed": 0, "waiting": 1, "dry_run": 2, "sent": 3, "linked": 3}
     shown = sorted(rows, key=lambda r: order.get(r["status"], 4))[:max_rows]
+    shared = repeated_warnings(rows)
     if shown:
         label = report.connector_label or report.connector or "remote"
         table = Table(show_header=True, header_style="bold", expand=False)
@@ -219,13 +263,18 @@ def print_run(report: RunReport, console: Console | None = None, *,
             if row["hint"]:
                 message += f"\n[bold]fix:[/bold] {escape(row['hint'])}"
             for warning in row["warnings"]:
-                message += f"\n[yellow]warning:[/yellow] {escape(warning)}"
+                if _warning_key(warning) not in shared:  # said once, under the table
+                    message += f"\n[yellow]warning:[/yellow] {escape(warning)}"
             status = row["status"].replace("_", " ")
             table.add_row(escape(row["record_id"]), f"[{style}]{status}[/{style}]"
                           if style else status, escape(remote_ids_text(row["remote_ids"])), message)
         console.print(table)
         if len(rows) > len(shown):
             console.print(f"... and {len(rows) - len(shown)} more rows (use --json for all)")
+    for ids, example in shared.values():
+        listed = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+        console.print(f"[yellow]warning[/yellow] ({len(ids)} records: {escape(listed)}), for "
+                      f"example {escape(ids[0])}: {escape(example)}")
     for note in data["notes"]:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if data["aborted"]:

@@ -22,13 +22,21 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 # Re-exported: tests, core/status.py and embedding code import these from core.runner.
 from core.batches import CLAIM_TTL, DEFAULT_BATCH, HOOKS, OperationRun  # noqa: F401
 from core.errors import ConfigError, PluginError
 from core.mapping import Profile, load_profile
-from core.model import OPERATIONS, Connection, Connector
+from core.model import DONE_STATUSES, OPERATIONS, Connection, Connector
 from core.outcomes import (  # noqa: F401
     MAX_ATTEMPTS,
     RETRY_BASE,
@@ -63,7 +71,8 @@ def _progress(enabled: bool, console: Console, label: str,
         yield lambda n: None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn())
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n: progress.advance(task, n)
@@ -90,6 +99,22 @@ def _prepare(config: Config, plugins: Plugins, operation: str, connection_name: 
     packages = [connector.templates_package] if connector.templates_package else []
     return connection, connector, dict(settings), profile, Renderer(
         packages, profile.template_dirs, RenderLimits.from_profile(profile.data.get("limits")))
+
+
+prepare_operation = _prepare  # core.profile_check loads an operation's profile the same way
+
+
+def _expected_total(store: Store, connection: str, operation: str,
+                    only: Sequence[str] | None, limit: int | None) -> int:
+    """How many records the run will go through, for the progress bar: the ids given, else
+    the records of the operation's kind not done yet (at most `limit`). An estimate: records
+    waiting for their retry time are counted too; the bar is gone when the run ends."""
+    if only:
+        return len(set(only))
+    done = sum(int(row["count"]) for row in store.sync_summary(connection)
+               if row["operation"] == operation and row["status"] in DONE_STATUSES)
+    left = max(store.count_records(OPERATIONS[operation]) - done, 0)
+    return min(left, limit) if limit else left
 
 
 def _redactor(config: Config, connection: Connection) -> Redactor:
@@ -126,13 +151,17 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
                   transport: httpx.BaseTransport | None = None, show_progress: bool = False,
                   console: Console | None = None, store: Store | None = None,
                   should_stop: Callable[[], bool] | None = None,
-                  exclusive: bool = True) -> RunReport:
+                  exclusive: bool = True,
+                  interrupted: Callable[[], bool] | None = None) -> RunReport:
     """Run `operation` for `connection_name` and return the report (its `.exit_code` is the
     CLI's). Raises ConfigError/PluginError for problems found before any record is touched.
 
     Issue 8: a real run holds the store's run lock of connection + operation (RunLockedError
     when another process holds it; `exclusive=False` for callers that coordinate by claims
-    alone); `should_stop()` is asked between batches (graceful stop)."""
+    alone); `should_stop()` is asked between batches (graceful stop). `interrupted()` too
+    (the user's Ctrl-C): when it says so the run ends after the batch in flight and is
+    recorded as `interrupted` with its counts; a KeyboardInterrupt during the run (a second
+    Ctrl-C) stops it at once, records it so, and raises RunInterrupted with the report."""
     connection, connector, settings, profile, renderer = _prepare(
         config, plugins, operation, connection_name)
     order_settings = (config.operation_settings(connection, "send-orders")
@@ -162,25 +191,39 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             dry_run=dry_run, renderer=renderer, profile=profile.data, transport=transport,
             run_id=run_id, logger=logging.getLogger(f"flx.{connector.name}"),
             workers=int(connection.settings.get("concurrency") or DEFAULT_CONCURRENCY))
+        if dry_run:  # what a real run would meet: said before it does
+            report.notes += _profile_warnings(connector, operation, profile, store,
+                                              connection.name)
         label = f"{operation} → {connection.name}" + (" (dry run)" if dry_run else "")
-        with _progress(show_progress, console or Console(), label, limit) as advance:
+        total = _expected_total(store, connection.name, operation, only, limit) \
+            if show_progress else None
+        with _progress(show_progress, console or Console(), label, total) as advance:
             run = OperationRun(store, plugins, connection, connector, operation, settings,
                        order_settings, runtime, report, redactor, advance,
                        owner=None if dry_run else _owner(store),
-                       should_stop=_stop_check(should_stop, lock))
+                       should_stop=_stop_check(should_stop, lock, interrupted))
             try:
                 run.walk(only, limit, force)
+            except KeyboardInterrupt:
+                report.interrupted = "stopped at once"
+                report.finished_at = dt.datetime.now(dt.UTC)
+                store.finish_run(run_id, _interrupted_counts(store, report), "interrupted")
+                raise RunInterrupted(report) from None
             except BaseException:
                 report.finished_at = dt.datetime.now(dt.UTC)
                 store.finish_run(run_id, report.counts, "error")
                 raise
             finally:
-                runtime.close()  # the plugin's HTTP connections: a scheduler runs for days
+                if report.in_flight == 0:  # else the plugin still uses them: left to exit
+                    runtime.close()  # the plugin's HTTP connections: a scheduler runs for days
+        if interrupted is not None and interrupted() and not report.aborted:
+            report.interrupted = "Ctrl-C"
         report.finished_at = dt.datetime.now(dt.UTC)
         if not only and not report.aborted:
             _note_changed(store, report, connection.name, operation)
         store.finish_run(run_id, report.counts, report.status, error={
             "class": report.aborted_class, "message": report.aborted} if report.aborted else None)
+        # (an interrupted run keeps its counts: what it did before it stopped)
         # Issue 8: the built-in webhook notifier (core/alerts.py) reads [alerts] of flx.toml.
         from core.alerts import configure_alerts
 
@@ -194,6 +237,14 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             _close(store)
 
 
+def _profile_warnings(connector: Connector, operation: str, profile: Profile, store: Store,
+                      connection: str) -> list[str]:
+    from core.profile_check import profile_gaps, profile_label, waiting_records
+
+    return [f"mapping profile {profile_label(profile)}: {w}" for w in profile_gaps(
+        connector, operation, profile.data, waiting_records(store, connection, operation))]
+
+
 def _note_changed(store: Store, report: RunReport, connection: str, operation: str) -> None:
     """Records imported again with other data after they were sent are not taken by a run:
     say so, or "nothing to do" would hide that the accounting system holds older data."""
@@ -204,10 +255,31 @@ def _note_changed(store: Store, report: RunReport, connection: str, operation: s
         report.notes.append(changed_note(count, ids))
 
 
-def _stop_check(should_stop: Callable[[], bool] | None, lock: Any) -> Callable[[], bool]:
-    """Issue 8: stop between batches when asked to, or when the run lock was lost."""
+def _stop_check(should_stop: Callable[[], bool] | None, lock: Any,
+                interrupted: Callable[[], bool] | None = None) -> Callable[[], bool]:
+    """Stop between batches when asked to, when the user pressed Ctrl-C, or when the run lock
+    was lost."""
     return lambda: bool((should_stop is not None and should_stop())
+                        or (interrupted is not None and interrupted())
                         or (lock is not None and lock.lost))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped at once (a second Ctrl-C), already recorded as interrupted; `report` is
+    what it did up to then."""
+
+    def __init__(self, report: RunReport) -> None:
+        super().__init__("interrupted")
+        self.report = report
+
+
+def _interrupted_counts(store: Store, report: RunReport) -> dict[str, int]:
+    """What a run stopped at once did: its finished records, the records whose batch was in
+    flight, and the remote writes it made (all of them are in the audit trail): a run that
+    wrote something never reads "nothing to do"."""
+    writes = len(store.audit_entries(run_id=report.run_id, limit=1_000_000)) \
+        if report.run_id is not None else 0
+    return {**report.counts, "in_flight": report.in_flight, "writes": writes}
 
 
 def _notify(plugins: Plugins, report: RunReport, connection: Connection) -> None:
@@ -247,6 +319,10 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
                           operation=operation, dry_run=True, renderer=renderer,
                           profile=profile.data, transport=transport,
                           logger=logging.getLogger(f"flx.{connector.name}"))
+        from core.profile_check import profile_gaps, profile_label
+
+        for gap in profile_gaps(connector, operation, profile.data, [record]):
+            log.warning("%s: mapping profile %s: %s", record_id, profile_label(profile), gap)
         payloads = plugins.hook.render_payloads(operation=operation, connection=connection,
                                                 record=record, runtime=runtime)
         if payloads is None:

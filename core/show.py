@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
 from core.hints import error_row, iso_utc
+from core.http import WRITE_METHODS
 from core.model import OPERATIONS, RECORD_KINDS
 
 if TYPE_CHECKING:
@@ -88,7 +89,10 @@ def show_record(config: Config, store: Store, record_id: str, *, connection: str
                "method": w["method"], "path": w["path"], "status": w["status"],
                "remote_id": w["remote_id"]}
               for w in store.audit_entries(connection=connection, record_id=record_id,
-                                           limit=audit_limit)]
+                                           limit=audit_limit)
+              # Remote writes only: `flx retry` and `flx resolve` leave audit rows of their
+              # own (no request was made), which are not writes to the accounting system.
+              if str(w["method"]).upper() in WRITE_METHODS]
     return {"record_id": record_id, "records": found, "sync": sync, "writes": writes}
 
 

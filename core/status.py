@@ -93,9 +93,9 @@ def _pairs(config: Config, store: Store, connection: str | None = None,
 
 
 # A run's status when its process was killed before it finished (set by the next real run).
-INTERRUPTED_HINT = ("interrupted: the process was killed before the run finished, so it has "
-                    "no counts; the next runs of that connection + operation take up its "
-                    "unfinished records")
+INTERRUPTED_HINT = ("interrupted: stopped before the run finished, by Ctrl-C (its counts say "
+                    "what it did) or because the process was killed (no counts); the next "
+                    "runs of that connection + operation take up its unfinished records")
 
 
 def _run_row(run: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def _failing(store: Store, connection: str, operation: str) -> dict[str, int]:
 
 
 def status_summary(config: Config, store: Store, *, now: dt.datetime | None = None,
-                   ) -> dict[str, Any]:
+                   connection: str | None = None) -> dict[str, Any]:
     """Records per kind, and per connection + operation: counts per sync status, the last run
     (time, counts, duration), waiting records grouped by reason, failing records per error
     class, records done, and when the schedule runs it next."""
@@ -144,7 +144,7 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
         counts.setdefault((row["connection"], row["operation"]), {})[row["status"]] = \
             int(row["count"])
     sync = []
-    for conn, op in _pairs(config, store):
+    for conn, op in _pairs(config, store, connection):
         by_status = counts.get((conn, op), {})
         # The last real run: a dry run changes nothing, and the schedule counts from real ones.
         runs = store.recent_runs(connection=conn, operation=op, limit=1, real_only=True)
@@ -158,6 +158,7 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
             # counts are empty, and this says what is there to send (not what is eligible).
             "kind": OPERATIONS.get(op), "imported": records.get(OPERATIONS.get(op, ""), 0),
             "counts": by_status,
+            "backlog": backlog(records.get(OPERATIONS.get(op, ""), 0), by_status),
             "done": sum(n for s, n in by_status.items() if s in DONE_STATUSES),
             "failing": _failing(store, conn, op) if by_status.get("failed") else {},
             "waiting": _waiting(store, conn, op) if by_status.get("waiting") else [],
@@ -170,6 +171,13 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
             entry["next_run_at"] = iso_utc(next_run_at(store, conn, op, schedule, now))
         sync.append(entry)
     return {"records": records, "sync": sync}
+
+
+def backlog(imported: int, by_status: dict[str, int]) -> int:
+    """Records of the operation's kind that no run has taken up yet (no sync state): new
+    imports, the rest of a run stopped part-way, and records outside the operation's channels
+    or sources. Whether each is eligible is the next run's business."""
+    return max(imported - sum(by_status.values()), 0)
 
 
 def _short(iso: str) -> str:
@@ -212,7 +220,13 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         if not row.get("enabled", True):
             head += " (disabled)"
         last = row.get("last_run")
-        if last and last.get("status") == "interrupted":
+        if last and last.get("status") == "interrupted" and any(
+                (last.get("counts") or {}).values()):  # stopped by Ctrl-C: what it did
+            ran = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in last["counts"].items()
+                            if n)
+            head += (f": last run {_short(last['started_at'])} interrupted ({ran}; the next "
+                     "runs take up the rest)")
+        elif last and last.get("status") == "interrupted":
             head += (f": last run {_short(last['started_at'])} interrupted (killed before it "
                      "finished; the next runs take up its records)")
         elif last and last.get("status") == "running":
@@ -252,6 +266,9 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
             parts.append(f"{sum(failing.values())} failing ({by_class}; see `flx errors`)")
         parts.extend(f"{counts[s]} {words}" for s, words in _OTHER_STATES.items()
                      if counts.get(s))
+        if row.get("backlog"):
+            parts.append(f"{row['backlog']} not picked up yet (imported, no run has taken "
+                         "them)")
         lines.append("  " + "; ".join(parts))
         lines.extend(f"  {w['count']} waiting: {w['reason']}" for w in row.get("waiting") or [])
         changed = row.get("changed_since_sent")

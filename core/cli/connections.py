@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from core.cli.context import EXIT_ERROR, CliState, get_state
+from core.cli.usage import HumaneGroup, known_connection
 from core.errors import PluginError
 from core.model import CheckResult
 
@@ -138,7 +139,10 @@ def run_checks(state: CliState, name: str) -> list[CheckResult]:
     connector = state.plugins.connector(connection.plugin)
     runtime = Runtime(store=state.store(), connection=connection, connector=connector,
                       transport=state.transport)
-    results = state.plugins.hook.test_connection(connection=connection, runtime=runtime)
+    try:
+        results = state.plugins.hook.test_connection(connection=connection, runtime=runtime)
+    finally:
+        runtime.close()  # its HTTP clients: a command must not leave sockets behind
     if results is None:
         raise PluginError(
             f"no plugin answered the connection test for {name!r} (plugin {connection.plugin!r})",
@@ -147,17 +151,43 @@ def run_checks(state: CliState, name: str) -> list[CheckResult]:
     return list(results)
 
 
+def profile_checks(state: CliState, name: str) -> list[CheckResult]:
+    """Per enabled operation: its mapping profile loads (keys, templates), and covers the
+    records waiting to be sent (the connector says what they use: core/profile_check.py).
+    Read from flx.toml, the profile and the store only."""
+    from core.profile_check import check_profile
+
+    config = state.config()
+    results = []
+    for op, settings in config.connection(name).operations.items():
+        if settings.get("enabled", True) is False:
+            continue
+        check = check_profile(config, state.plugins, name, op, state.store())
+        results.append(CheckResult(
+            f"{op} mapping profile", not check.problems,
+            "; ".join(check.problems) if check.problems else check.profile, check.hint))
+        if check.warnings:
+            results.append(CheckResult(
+                f"{op}: the profile covers the records waiting to be sent", False,
+                f"{len(check.warnings)} missing: " + "; ".join(check.warnings),
+                "add each entry to the profile's tables (as each says), then test again"))
+    return results
+
+
 def test_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The connection, as in [connections.NAME].")],
     as_json: JsonOption = False,
 ) -> None:
-    """Check credentials, permissions and reachability.
+    """Check credentials, permissions, reachability and the mapping profiles.
 
-    Only read-only calls are made. Exit code 1 when any check fails."""
+    Only read-only calls are made. Each enabled operation's mapping profile is loaded (unknown
+    keys, template syntax) and checked against the records waiting to be sent (a warehouse,
+    vendor, channel or ship method its tables lack). Exit code 1 when any check fails."""
     state = get_state(ctx)
     state.json_mode = as_json
-    results = run_checks(state, name)
+    known_connection(state, name, "'NAME'")
+    results = run_checks(state, name) + profile_checks(state, name)
     failed = [r for r in results if not r.ok]
     if as_json:
         state.emit_json({"connection": name, "ok": not failed,
@@ -195,7 +225,8 @@ def _print_checks(state: CliState, name: str, results: list[CheckResult],
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="List and test connections.", no_args_is_help=True)
+    group = typer.Typer(help="List and test connections.", no_args_is_help=True,
+                        cls=HumaneGroup)
     group.command("list")(list_command)
     group.command("test")(test_command)
     app.add_typer(group, name="connections")

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
 
+from core.cli.usage import HumaneGroup, known_connection, print_help_for_bare
 from core.errors import ConfigError, FlxError
 from core.redact import Redactor, install_log_redaction
 
@@ -202,9 +202,10 @@ def get_state(ctx: typer.Context) -> CliState:
 
 
 def pick_connection(state: CliState, name: str | None, operation: str | None = None) -> str:
-    """The named connection, or the only one that could be meant when none is named."""
+    """The named connection (a name not in flx.toml is a usage error with the nearest one),
+    or the only one that could be meant when none is named."""
     if name:
-        return name
+        return str(known_connection(state, name))
     config = state.config()
     names = sorted(config.connections)
     if operation:
@@ -243,7 +244,7 @@ def report_error(state: CliState | None, exc: BaseException) -> None:
         state.emit_json({"error": data})
 
 
-class FlxGroup(TyperGroup):
+class FlxGroup(HumaneGroup):
     """The root command group: turns every error raised below it into a message and an exit
     code, so each command (plugin commands included) gets the same treatment."""
 
@@ -252,6 +253,8 @@ class FlxGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except _USAGE_ERROR as exc:
+            if print_help_for_bare(ctx, exc):  # `flx connections` alone: its help
+                raise typer.Exit(EXIT_OK) from None
             # Said like every other error (`error: ...` and the fix) and exit 2; --json
             # callers also get the promised one JSON document on stdout.
             _report_usage(exc)
@@ -276,6 +279,8 @@ class FlxGroup(TyperGroup):
         try:  # the root's own options (`flx --bogus`) are parsed here, before invoke
             return super().make_context(info_name, args, parent=parent, **extra)
         except _USAGE_ERROR as exc:
+            if print_help_for_bare(None, exc):  # bare `flx`: its help
+                raise typer.Exit(EXIT_OK) from None
             _report_usage(exc)
             raise typer.Exit(EXIT_USAGE) from None
 

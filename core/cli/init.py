@@ -10,6 +10,9 @@ import json
 import os
 import re
 import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +21,7 @@ import typer
 from core.cli.context import get_state
 from core.config import config_location
 from core.errors import ConfigError
+from core.mapping import DEFAULT_PROFILE, profile_names
 from core.model import Connector
 from core.plugins import Plugins
 
@@ -44,7 +48,7 @@ url = "sqlite:///flx.db"
 
 OPERATION_BLOCK = """\
 enabled = true
-mapping = "default"            # a profile shipped with the plugin, or a path to your own JSON
+# mapping = "other.json"       # this operation only: another profile than the connection's
 # channels = ["shopify"]       # only these sales channels (omitted or empty: all)
 # sources = ["main-store"]     # only these sources (omitted or empty: all)
 # link_existing = true         # a record already there (external id, or order number) is linked
@@ -72,7 +76,12 @@ def _comment(text: str) -> list[str]:
     return [f"# {line}" for line in textwrap.wrap(" ".join(text.split()), 94)]
 
 
-def _connection_block(connector: Connector, name: str = "prod") -> list[str]:
+def profile_file_name(connector: Connector) -> str:
+    return f"{connector.name}-mapping.json"
+
+
+def _connection_block(connector: Connector, name: str = "prod",
+                      given: dict[str, Any] | None = None) -> list[str]:
     schema = connector.connection_schema
     props: dict[str, Any] = {k: v for k, v in schema.get("properties", {}).items()
                              if k not in ("plugin", "operations")}  # core's keys, written below
@@ -84,7 +93,9 @@ def _connection_block(connector: Connector, name: str = "prod") -> list[str]:
         spec = props[key] if isinstance(props[key], dict) else {}
         variable = toml_value(f"${{{prefix}_{key.upper()}}}")
         examples = spec.get("examples") or []
-        if spec.get("x-secret"):
+        if given and key in given:
+            value, active = toml_value(given[key]), True
+        elif spec.get("x-secret"):
             value, active = variable, key in required
         elif key in required:
             value, active = (toml_value(examples[0]) if examples else variable), True
@@ -95,15 +106,40 @@ def _connection_block(connector: Connector, name: str = "prod") -> list[str]:
         if spec.get("description"):
             lines += _comment(spec["description"])
         lines.append(f"{'' if active else '# '}{key} = {value}")
+    if DEFAULT_PROFILE in profile_names(connector):
+        lines += _comment("The mapping profile (JSON, next to this file) every operation below "
+                          "uses: the client's vendor, warehouse, channel and ship method ids "
+                          "and choices (docs/mappings.md). `flx init` wrote it; it is yours "
+                          "to edit.")
+        lines.append(f"mapping = {toml_value(profile_file_name(connector))}")
     for op in connector.operations:
         lines += ["", f"[connections.{name}.operations.{op}]", OPERATION_BLOCK.rstrip("\n")]
     return lines
 
 
-def starter_config(plugins: Plugins) -> str:
-    """The text of a starter flx.toml for the installed connectors."""
+def chosen_connector(plugins: Plugins) -> Connector | None:
     names = sorted(plugins.connectors)
     chosen = PREFERRED_CONNECTOR if PREFERRED_CONNECTOR in names else (names[0] if names else None)
+    return plugins.connectors[chosen] if chosen else None
+
+
+def emulator_starter(connector: Connector | None, env: Mapping[str, str]) -> Starter:
+    """The connector's settings and profile for its local emulator (`flx init --emulator`)."""
+    make = connector.extra.get("emulator_starter") if connector else None
+    if not callable(make):
+        what = f"the {connector.name!r} connector" if connector else "no installed connector"
+        raise typer.BadParameter(f"{what} has no emulator to point a connection at",
+                                 param_hint="'--emulator'")
+    starter: Starter = make(env)
+    return starter
+
+
+def starter_config(plugins: Plugins, given: dict[str, Any] | None = None) -> str:
+    """The text of a starter flx.toml for the installed connectors; `given` settings are
+    written as they are (the emulator's)."""
+    names = sorted(plugins.connectors)
+    picked = chosen_connector(plugins)
+    chosen = picked.name if picked else None
     parts = [HEADER]
     if chosen is None:
         parts.append(
@@ -117,7 +153,7 @@ def starter_config(plugins: Plugins) -> str:
         if others:
             parts.append(f"# Other installed connectors: {', '.join(others)} "
                          "(add a [connections.NAME] table with plugin = \"...\").\n")
-        parts.append("\n".join(_connection_block(connector)) + "\n")
+        parts.append("\n".join(_connection_block(connector, given=given)) + "\n")
     return "\n".join(parts)
 
 
@@ -141,24 +177,59 @@ def write_private(path: Path, text: str, *, force: bool) -> None:
         raise
 
 
+def profile_text(connector: Connector, name: str) -> str:
+    """A shipped profile's JSON, as the user's own copy starts from it."""
+    root = resources.files(str(connector.mappings_package))
+    return root.joinpath(f"{name}.json").read_text(encoding="utf-8")
+
+
 def init_command(
     ctx: typer.Context,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing files.")] = False,
+    emulator: Annotated[bool, typer.Option(
+        "--emulator", help="Point the connection at a running `flx emulator` (its account, "
+                           "base_url and public demo tokens).")] = False,
 ) -> None:
-    """Write a starter flx.toml (mode 600).
+    """Write a starter flx.toml (mode 600) and the mapping profile it names.
 
-    The file is commented; secrets are written as ${VARIABLES}."""
+    The file is commented; secrets are written as ${VARIABLES}. The profile, a copy of the
+    connector's default one next to flx.toml, is used by every operation of the connection."""
     state = get_state(ctx)
     path, _ = config_location(state.config_path, state.env)
-    text = starter_config(state.plugins)
+    connector = chosen_connector(state.plugins)
+    starter = emulator_starter(connector, state.env) if emulator else None
+    text = starter_config(state.plugins, starter.settings if starter else None)
+    shipped = starter.profile if starter else DEFAULT_PROFILE
+    profile_path = path.parent / profile_file_name(connector) if connector and \
+        shipped in profile_names(connector) else None
+    if profile_path is not None and profile_path.exists() and not force:
+        raise ConfigError(f"{profile_path} already exists; nothing was written",
+                          hint="pass --force to replace it and flx.toml, or --config PATH to "
+                               "write elsewhere")
     write_private(path, text, force=force)
-    variables = sorted(set(re.findall(r"^[a-z_]+ = \"\$\{([A-Z0-9_]+)\}\"", text, re.M)))
     state.echo(f"wrote {path} (mode 600)")
-    if variables:
+    if connector is not None and profile_path is not None:
+        profile_path.write_text(profile_text(connector, shipped), encoding="utf-8")
+        state.echo(f"wrote {profile_path} (the mapping profile of every operation; a copy of "
+                   f"the shipped {shipped!r} profile)")
+    variables = sorted(set(re.findall(r"^[a-z_]+ = \"\$\{([A-Z0-9_]+)\}\"", text, re.M)))
+    if starter is not None:
+        state.echo(f"next: start the emulator in another terminal (`{starter.command}`), then "
+                   "run `flx connections test prod`")
+    elif variables:
         state.echo("next: set these environment variables, then run `flx connections test "
                    "prod`:")
         for var in variables:
             state.echo(f"  export {var}=...")
+
+
+@dataclass(frozen=True)
+class Starter:
+    """What a connector's emulator needs in flx.toml (Connector.extra["emulator_starter"])."""
+
+    settings: dict[str, Any]  # written as they are: the emulator's tokens are public
+    profile: str  # the shipped profile holding the emulator's ids
+    command: str  # how to start it
 
 
 def register(app: typer.Typer) -> None:

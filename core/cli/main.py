@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 HELP = """Send commerce orders, shipments and vendor bills into your accounting system.
 
 Exit codes: 0 done; 1 error before or outside records (config, credentials, network);
-2 wrong usage; 3 the run finished but some records failed."""
+2 wrong usage; 3 the run finished but some records failed.
+
+Examples:
+
+\b
+  flx init --emulator && flx connections test prod
+  flx import orders.json
+  flx run send-orders --connection prod --dry-run
+  flx status
+  flx COMMAND --help        # each command's options and examples"""
 
 
 def _version() -> str:
@@ -48,7 +57,7 @@ def build_app(plugins: Plugins | None = None, *,
         plugins = build_plugins()
 
     app = typer.Typer(
-        cls=FlxGroup, name="flx", help=HELP, no_args_is_help=True, add_completion=False,
+        cls=FlxGroup, name="flx", help=HELP, no_args_is_help=True, add_completion=True,
         # Rich tracebacks print local variables, which may hold secrets: never use them.
         pretty_exceptions_enable=False, rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +21,7 @@ from core.cli.context import (
     pick_connection,
     report_error,
 )
+from core.cli.usage import check_operation, complete_operation
 from core.errors import RecordError
 
 
@@ -29,8 +34,10 @@ class Operation(StrEnum):
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-OperationArg = Annotated[Operation, typer.Argument(
-    metavar="OPERATION", help="What to send.", show_default=False)]
+# A plain string checked by a callback: a typo gets "did you mean" (a choice would not).
+OperationArg = Annotated[str, typer.Argument(
+    metavar="OPERATION", help="What to send: send-orders, send-shipments or send-vendor-bills.",
+    show_default=False, callback=check_operation, autocompletion=complete_operation)]
 ConnectionOption = Annotated[str | None, typer.Option(
     "--connection", "-c", metavar="NAME",
     help="The connection to use (may be left out when only one has this operation enabled).")]
@@ -104,15 +111,32 @@ def run_command(
         raise typer.BadParameter(
             "--force sends again records already sent, so it needs the records named: add "
             "--only ID (repeat it for several)", param_hint="--force")
-    op = operation.value
+    op = Operation(operation).value
     name = pick_connection(state, connection, op)
-    report = run_operation(
-        state.config(), state.plugins, op, name, dry_run=dry_run, only=only or None,
-        limit=limit, force=force, transport=state.transport,
-        # The bar goes to stderr, and only on a terminal: pipes and --json stay clean.
-        show_progress=not as_json and state.err.is_terminal, console=state.err,
-        store=state.store(),
-    )
+    config, store = state.config(), state.store()
+    from core.runner import RunInterrupted
+
+    with CtrlC(state) as ctrl_c:
+        try:
+            report = run_operation(
+                config, state.plugins, op, name, dry_run=dry_run, only=only or None,
+                limit=limit, force=force, transport=state.transport,
+                # The bar goes to stderr, and only on a terminal: pipes and --json stay clean.
+                show_progress=not as_json and state.err.is_terminal, console=state.err,
+                store=store, interrupted=ctrl_c.pressed,
+            )
+        except RunInterrupted as stopped:
+            _print_report(state, stopped.report, as_json)
+            # The plugin's thread may still be inside a request: do not wait for it. What it
+            # had written is recorded (run row, audit, in_flight states).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(stopped.report.exit_code)
+    _print_report(state, report, as_json)
+    raise typer.Exit(_exit_code(report))
+
+
+def _print_report(state: CliState, report: Any, as_json: bool) -> None:
     if as_json:
         state.emit_json(report)
     else:
@@ -120,7 +144,35 @@ def run_command(
 
         # print_run writes rich markup; QuietConsole: `| head` does not end the command.
         print_run(report, QuietConsole(highlight=False), errors=state.err)
-    raise typer.Exit(_exit_code(report))
+
+
+class CtrlC:
+    """During a run: the first Ctrl-C asks the run to stop after the batch in flight (and
+    says so at once); the second stops it at once. Other signals keep their handlers."""
+
+    def __init__(self, state: CliState) -> None:
+        self.state = state
+        self.count = 0
+        self._previous: Any = None
+
+    def pressed(self) -> bool:
+        return self.count > 0
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count > 1:
+            raise KeyboardInterrupt
+        self.state.echo("\nCtrl-C: stopping after the batch in flight (its results are "
+                        "recorded); press Ctrl-C again to stop at once", err=True)
+
+    def __enter__(self) -> CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _exit_code(report: Any) -> int:
@@ -148,7 +200,7 @@ def render_command(
 
     state = get_state(ctx)
     state.json_mode = as_json  # without --json an error goes to stderr only
-    op = operation.value
+    op = Operation(operation).value
     name = pick_connection(state, connection, op)
     try:
         payloads = render_operation(state.config(), state.plugins, op, name, record_id,

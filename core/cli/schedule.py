@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from core.cli.context import get_state
+from core.cli.usage import known_connection
 
 
 class LogFormat(StrEnum):
@@ -41,6 +42,7 @@ def schedule_command(
 
     state = get_state(ctx)
     state.json_mode = log_format is LogFormat.json
+    known_connection(state, connection)
     config = state.config()
     scheduler = Scheduler(config, state.plugins, state.store(), connection=connection,
                           transport=state.transport, log_format=log_format.value,

@@ -84,13 +84,16 @@ def _api() -> ModuleType:
                        hint="reinstall flx") from exc
 
 
-def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def status_command(ctx: typer.Context, as_json: JsonOption = False,
+                   connection: ConnectionOption = None) -> None:
     """Record counts and sync states per connection.
 
-    For each connection and operation: how many records are in each state."""
+    For each connection and operation: the last run, and how many records are done, failing,
+    waiting, queued, in flight and not picked up by any run yet."""
     state = get_state(ctx)
     state.json_mode = as_json
-    summary = _api().status_summary(state.config(), state.store())
+    _known_connection(state, connection)
+    summary = _api().status_summary(state.config(), state.store(), connection=connection)
     if as_json:
         state.emit_json(summary)
         return

@@ -8,6 +8,7 @@ shows what NetSuite (the emulator) now holds and the one error the sample data c
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,9 +92,27 @@ def run_demo(workdir: Path, console: Console) -> int:
                   f"Demo finished in {time.monotonic() - started:.1f}s.")
     console.print(f"The workspace stays in {workdir} for a look (`flx --config "
                   f"{workdir / 'flx.toml'} runs`); its emulator has stopped.\n"
-                  "Next: `flx init` writes a flx.toml for your own account; README.md has the "
-                  "tour.")
+                  + path_hint() +
+                  "Next: `flx init` writes a flx.toml for your own account (`flx init "
+                  "--emulator` for the emulator); README.md has the tour.", soft_wrap=True)
     return 0
+
+
+def path_hint() -> str:
+    """How to type `flx` in this shell, when it is not on PATH yet (`make demo` runs it from
+    .venv/bin): every `flx ...` printed above and below must work as printed."""
+    here = Path(sys.prefix, "bin", "flx")
+    found = shutil.which("flx")
+    if found and Path(found).resolve() == here.resolve():
+        return ""
+    activate = Path(sys.prefix, "bin", "activate")
+    try:
+        shown = os.path.relpath(activate)
+    except ValueError:  # another drive (Windows)
+        shown = str(activate)
+    if shown.startswith(".."):
+        shown = str(activate)
+    return f"First `. {shown}`: it puts flx on your PATH (for this shell).\n"
 
 
 def _ref(value: Any) -> str:
@@ -154,6 +173,12 @@ def add_demo_command(app: typer.Typer) -> None:
             "--dir", help="Workspace for flx.toml and the demo database (default: a new "
                           "temporary folder).")] = None,
     ) -> None:
-        """Run the whole flow against the bundled NetSuite emulator (no account needed)."""
+        """Run the whole flow against the bundled NetSuite emulator (no account needed).
+
+        Examples:
+
+        \b
+          flx demo
+          flx demo --dir ./demo      # keep the workspace where you can find it"""
         workdir = directory or Path(tempfile.mkdtemp(prefix="flx-demo-"))
         raise typer.Exit(run_demo(workdir.resolve(), Console()))

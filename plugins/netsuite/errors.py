@@ -156,9 +156,12 @@ def error_from_response(response: httpx.Response, *, secrets: Sequence[str] = ()
         challenge = response.headers.get("www-authenticate", "")
         reason = re.search(r'error="([^"]*)"', challenge)
         extra = f" ({reason.group(1)})" if reason else ""
+        # The emulator names the exact cause and its fix (NetSuite keeps it in its audit trail).
+        told = response.headers.get("x-flx-emulator-login-failure", "").partition("; fix: ")
         return AuthenticationError(
-            f"NetSuite refused the credentials on {what}{extra}" + (f": {said}" if said else ""),
-            hint=LOGIN_HINT, **ctx)
+            f"NetSuite refused the credentials on {what}{extra}" + (f": {said}" if said else "")
+            + (f" ({told[0]})" if told[2] else ""),
+            hint=told[2] or LOGIN_HINT, **ctx)
     if status == 403 or "INSUFFICIENT_PERMISSION" in codes:
         permission = permission_for(request.url.path)
         return PermissionDeniedError(

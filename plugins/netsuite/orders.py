@@ -314,15 +314,34 @@ class OrderSender:
                         "Item in NetSuite, so NetSuite would create no Purchase Order",
                         "tick 'Drop Ship Item' (with a preferred vendor) on the item, or set "
                         'options.dropship_mode = "explicit_po" in the profile'))
-            elif p.warehouse is not None and locations:
-                p.location_id = locations.get(p.warehouse)
-                if not p.location_id:
-                    problems.append(Problem(
-                        f"order {order_id}: warehouse {p.warehouse!r} of fulfillment request "
-                        f"{p.fr_id} has no NetSuite location",
-                        f'add "{p.warehouse}": "<location internal id>" under '
-                        "tables.locations in the mapping profile"))
+            elif self.ctx.options.get("line_location") != "netsuite":
+                problem = self._location(order_id, p, locations)
+                if problem is not None:
+                    problems.append(problem)
         return problems
+
+    @staticmethod
+    def _location(order_id: str, p: PlannedLine, locations: dict[str, Any]) -> Problem | None:
+        """A line shipped from a warehouse gets its location from tables.locations. Without
+        one, the Sales Order line has no location and its shipment later fails on it, so the
+        order is refused now, with the line to add (or the option that leaves it to
+        NetSuite)."""
+        p.location_id = locations.get(p.warehouse) if p.warehouse is not None else None
+        if p.location_id:
+            return None
+        leave = ('or set options.line_location = "netsuite" in the profile if NetSuite picks '
+                 "the location (an item or subsidiary default)")
+        if p.warehouse is None:
+            return Problem(
+                f"order {order_id}: fulfillment request {p.fr_id} names no warehouse, so its "
+                "Sales Order lines would have no location",
+                f"give the fulfillment request a warehouse in the source data, {leave}",
+                kind="data")
+        return Problem(
+            f"order {order_id}: warehouse {p.warehouse!r} of fulfillment request {p.fr_id} "
+            "has no NetSuite location",
+            f'add "{p.warehouse}": "<location internal id>" under tables.locations in the '
+            f"mapping profile, {leave}")
 
     def _create_problems(self, order: dict[str, Any]) -> list[Problem]:
         """What would stop flx creating this order's Sales Order before anything is written:

@@ -28,6 +28,18 @@ def connection_schema() -> dict[str, Any]:
     return json.loads(text.read_text())
 
 
+def _profile_gaps(operation: str, profile: dict[str, Any], records: Any) -> list[str]:
+    from plugins.netsuite.profile_gaps import profile_gaps
+
+    return profile_gaps(operation, profile, records)
+
+
+def _emulator_starter(env: Any) -> Any:
+    from plugins.netsuite.emulator.cli import init_starter
+
+    return init_starter(env)
+
+
 @hookimpl
 def register_connectors(register: RegisterConnector) -> None:
     register(Connector(
@@ -38,7 +50,8 @@ def register_connectors(register: RegisterConnector) -> None:
         templates_package="plugins.netsuite",
         payload_schemas={f"{name}.json.j2": payload_schema(name) for name in PAYLOADS},
         mappings_package="mappings.netsuite",
-        extra={"display_name": "NetSuite", "env_prefix": "NS"},
+        extra={"display_name": "NetSuite", "env_prefix": "NS",
+               "emulator_starter": _emulator_starter, "profile_gaps": _profile_gaps},
         mapping_schema=json.loads(resources.files("plugins.netsuite")
                                   .joinpath("schemas/mapping.schema.json").read_text()),
     ))

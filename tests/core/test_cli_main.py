@@ -108,8 +108,55 @@ def test_a_bad_operation_names_the_choices_in_plain_words(app, runner):
     result = runner.invoke(app, ["run", "send-everything"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
-        "error: invalid value for 'OPERATION': 'send-everything' is not one of 'send-orders', "
-        "'send-shipments', 'send-vendor-bills'.")
+        "error: invalid value for 'OPERATION': 'send-everything' is not an operation; use one "
+        "of send-orders, send-shipments, send-vendor-bills")
+
+
+def test_a_near_operation_gets_did_you_mean_everywhere(app, runner, cfg):
+    for args in (["run", "send-order"], ["render", "send-order", "--id", "X"]):
+        result = runner.invoke(app, ["--config", str(cfg), *args], env={"FB_TOKEN": SECRET})
+        assert result.exit_code == 2, result.output
+        assert "did you mean 'send-orders'?" in result.stderr
+        assert f"fix: see `flx {args[0]} --help`" in result.stderr
+
+
+def test_an_unknown_connection_is_a_usage_error_everywhere(app, runner, cfg):
+    for args in (["run", "send-orders", "-c", "prd"], ["render", "send-orders", "--id", "X",
+                                                         "--connection", "prd"],
+                 ["connections", "test", "prd"], ["schedule", "--once", "-c", "prd"],
+                 ["status", "--connection", "prd"], ["errors", "--connection", "prd"]):
+        result = runner.invoke(app, ["--config", str(cfg), *args], env={"FB_TOKEN": SECRET})
+        assert result.exit_code == 2, (args, result.output)
+        assert "'prd' is not a connection" in result.stderr, args
+        assert "did you mean 'prod'?" in result.stderr, args
+
+
+def test_bare_flx_and_bare_groups_print_their_help(app, runner):
+    for args, words in (([], "Commands:"), (["connections"], "test")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("Usage: flx")
+        assert words in result.stdout and not result.output.startswith("error:")
+
+
+def test_every_command_has_examples_and_human_value_names(app, runner):
+    commands = ["plugins", "init", "import", "run", "render", "status", "errors", "retry",
+                "resolve", "runs", "show", "schedule", "connections list", "connections test"]
+    for command in commands:
+        result = runner.invoke(app, [*command.split(), "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Examples:" in result.stdout and f"flx {command}" in result.stdout, command
+        assert "<" not in result.stdout.replace("<location", ""), (command, result.stdout)
+        assert "{" not in result.stdout.split("\n")[0], command  # the usage line
+    assert "Usage: flx import [OPTIONS] FILES..." in runner.invoke(
+        app, ["import", "--help"]).stdout
+    assert "--note TEXT" in runner.invoke(app, ["resolve", "--help"]).stdout
+    assert "--limit N" in runner.invoke(app, ["runs", "--help"]).stdout
+
+
+def test_shell_completion_is_offered(app, runner):
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
 
 
 def test_config_errors_exit_1_with_every_problem_and_no_traceback(app, runner, tmp_path):
@@ -174,18 +221,18 @@ def test_errors_from_plugin_commands_are_redacted_and_exit_1(app, runner, cfg):
 def test_unknown_connection_name(app, runner, cfg):
     result = runner.invoke(app, ["--config", str(cfg), "connections", "test", "prd"],
                            env={"FB_TOKEN": SECRET})
-    assert result.exit_code == 1, result.output
-    assert "no connection named 'prd'" in result.stderr
-    assert "known connections: prod" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert "invalid value for 'NAME': 'prd' is not a connection" in result.stderr
+    assert "use one of prod" in result.stderr
     assert "did you mean 'prod'?" in result.stderr
 
 
 def test_json_mode_error_is_one_json_document_on_stdout(app, runner, cfg):
     result = runner.invoke(app, ["--config", str(cfg), "connections", "test", "nope", "--json"],
                            env={"FB_TOKEN": SECRET})
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     error = json.loads(result.stdout)["error"]
-    assert error["class"] == "config" and "nope" in error["message"]
+    assert error["class"] == "usage" and "nope" in error["message"]
 
 
 def test_apps_are_independent(runner):

@@ -139,7 +139,7 @@ def test_show_tells_where_one_record_stands_and_what_was_written_for_it(env: Env
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ORD-1: order imported ")
-    assert "prod send-orders: sent" in lines
+    assert any(line.startswith("prod send-orders: sent, 1 attempt, last ") for line in lines)
     assert "prod send-shipments" not in result.stdout  # an order has no shipment operation
     [write] = [line for line in lines if " POST " in line]
     assert "/orders" in write and "(run 1)" in write
@@ -273,3 +273,37 @@ def test_schedule_refuses_to_start_with_nothing_to_do(tmp_path: Path) -> None:
         in result.stderr
     result = flx(env, "schedule", "--log-format", "xml")
     assert result.exit_code == 2
+
+
+def test_show_after_fail_retry_sent_counts_both_attempts_and_lists_real_writes(env: Env):
+    assert flx(env, "run", "send-orders").exit_code == 3  # ORD-2 rejected
+    failed = json.loads(flx(env, "show", "ORD-2", "--json").stdout)["sync"][0]
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+
+    del env.ledger.reject["flx-ORD-2"]
+    assert flx(env, "retry", "ORD-2").exit_code == 0
+    assert flx(env, "run", "send-orders").exit_code == 0
+    shown = json.loads(flx(env, "show", "ORD-2", "--json").stdout)
+    sent = shown["sync"][0]
+    assert (sent["status"], sent["attempts"]) == ("sent", 2)
+    # The sending attempt's time (the store keeps whole seconds: the same second is possible).
+    assert sent["last_attempt_at"] >= failed["last_attempt_at"]
+    assert sent["last_attempt_at"] >= shown["writes"][0]["at"]
+    assert shown["writes"] and all(w["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                                   and w["run_id"] is not None for w in shown["writes"])
+    text = flx(env, "show", "ORD-2").stdout
+    assert "RETRY" not in text and "(run None)" not in text
+    assert "2 attempts" in text
+
+
+def test_status_counts_the_backlog_no_run_has_picked_up(env: Env) -> None:
+    assert flx(env, "run", "send-orders", "--limit", "1").exit_code == 0
+    env.load(orders=[make_order(f"ORD-{n}") for n in range(10, 14)])
+    rows = {r["operation"]: r for r in json.loads(flx(env, "status", "--json").stdout)["sync"]}
+    orders = rows["send-orders"]
+    assert orders["imported"] == 7 and sum(orders["counts"].values()) == 1
+    assert orders["backlog"] == 6
+    text = flx(env, "status", "--connection", "prod").stdout
+    assert "6 not picked up yet" in text
+    other = flx(env, "status", "--connection", "nope")
+    assert other.exit_code == 2 and "'nope' is not a connection" in other.stderr

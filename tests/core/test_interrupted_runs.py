@@ -62,14 +62,14 @@ def test_the_next_real_run_shows_a_killed_run_as_interrupted(env: Env) -> None:
     text = flx(env, "runs")
     assert text.exit_code == 0, text.output
     assert "interrupted" in text.stdout
-    assert "killed before the run finished" in text.stdout
+    assert "stopped before the run finished" in text.stdout
 
 
 def test_runs_without_an_interrupted_one_print_no_hint(env: Env) -> None:
     assert flx(env, "run", OP).exit_code == 0
     result = flx(env, "runs")
     assert result.exit_code == 0, result.output
-    assert "killed before the run finished" not in result.stdout
+    assert "stopped before the run finished" not in result.stdout
 
 
 def test_a_dry_run_leaves_a_running_run_alone(env: Env) -> None:
@@ -126,3 +126,19 @@ def test_store_marks_stale_runs_and_keeps_their_counts(store: Store) -> None:
     assert (runs[done]["status"], runs[done]["counts"]) == ("ok", {"sent": 3})
     assert runs[dry]["status"] == "running"
     assert store.interrupt_stale_runs("prod", OP) == 0
+
+
+def test_the_run_bar_knows_its_total_and_shows_the_time_left(env: Env) -> None:
+    import io
+
+    from rich.console import Console
+
+    env.load(orders=[make_order(f"ORD-{n}") for n in range(3, 7)])  # 6 orders in all
+    env.store.set_sync("prod", OP, "ORD-1", status="sent")  # done: not in the total
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    report = env.run(show_progress=True, console=console)
+    assert report.counts["sent"] == 5
+    shown = screen.getvalue()
+    assert "/5" in shown and "/?" not in shown  # the total is known before the first record
+    assert "eta" in shown

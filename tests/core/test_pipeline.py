@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from core import batches
 from core.errors import AbortError, AuthenticationError
 from core.model import Connection, RecordResult
 from core.runtime import Runtime
@@ -27,6 +30,7 @@ from tests.fake_plugin import plugin as fake  # noqa: E402
 from tests.fake_plugin.harness import Env, make_env, make_order  # noqa: E402
 
 Send = Callable[[str, Connection, Sequence[dict[str, Any]], Runtime], Any]
+PATIENCE = 120  # seconds: a safety net against a hung test, never what decides it
 
 
 class HookCrash(BaseException):
@@ -173,12 +177,23 @@ def test_every_record_of_several_batches_is_sent_once_and_reported(env: Env,
 # --- (b) hooks never overlap ----------------------------------------------------------------------
 
 
+def main_thread_waits_for_a_result() -> bool:
+    """The main thread (the runner) is blocked in Future.result(): waiting for the hook."""
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name == "result" and "concurrent" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def test_hooks_never_overlap_while_the_next_batch_is_claimed(env: Env, hooks: Hooks,
                                                              monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
     orders(env, 6)  # three batches
     claims: list[threading.Event] = [threading.Event() for _ in range(4)]
     real_claim = env.store.claim
+    submitted: list[int] = []
 
     def claim(*args: Any, **kwargs: Any) -> list[str]:
         out = real_claim(*args, **kwargs)
@@ -187,13 +202,26 @@ def test_hooks_never_overlap_while_the_next_batch_is_claimed(env: Env, hooks: Ho
 
     monkeypatch.setattr(env.store, "claim", claim)
 
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            submitted.append(len(submitted) + 1)
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(batches, "ThreadPoolExecutor", CountingPool)
+
     def holding(number: int) -> Send:
-        """Batch `number` stays in the hook until the runner has claimed the next batch, and
-        gives a wrongly started next hook time to show up while it is still inside."""
+        """Batch `number` stays in the hook until the runner has claimed the next batch and
+        has nothing left to do but wait for this hook: no wall clock decides anything. By
+        then, the next hook must not even have been handed over."""
         def action(kind: str, connection: Connection, records: Sequence[dict[str, Any]],
                    runtime: Runtime) -> Any:
-            assert claims[number].wait(timeout=5), "the next batch was never claimed"
-            hooks.entry(number + 1).wait(timeout=0.1)  # set only by an overlapping hook
+            assert claims[number].wait(timeout=PATIENCE), "the next batch was never claimed"
+            deadline = time.monotonic() + PATIENCE
+            while not main_thread_waits_for_a_result():  # a condition, polled
+                assert time.monotonic() < deadline, "the runner never waited for the hook"
+                time.sleep(0.001)
+            assert len(submitted) == number, "a hook was handed over while one was inside"
+            assert not hooks.entry(number + 1).is_set()
             return hooks.original(kind, connection, records, runtime)
         return action
 
@@ -201,7 +229,7 @@ def test_hooks_never_overlap_while_the_next_batch_is_claimed(env: Env, hooks: Ho
     report = env.run()
 
     assert hooks.most_inside == 1
-    assert len(hooks.batches) == 3
+    assert len(hooks.batches) == 3 and len(submitted) == 3
     assert report.counts["sent"] == 6
     assert claimed(env) == []
 

@@ -335,23 +335,29 @@ def test_a_lock_has_one_owner_until_it_expires(store: Store) -> None:
 
 def test_only_one_of_several_processes_gets_a_lock(store_url: str, tmp_path: Path) -> None:
     Store(store_url).close()  # create the schema first; the race is about the lock
+    # A barrier, not a clock: each process says it is connected, then waits for "go", which
+    # is sent once all are ready; a loaded machine cannot make one start before the others.
     script = textwrap.dedent("""
-        import sys, time
+        import sys
         from core.store import Store
-        url, owner, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+        url, owner = sys.argv[1], sys.argv[2]
         with Store(url) as store:
             store.count_records("order")  # connect and check the schema before the race
-            while time.time() < start:
-                time.sleep(0.001)
-            print("won" if store.acquire_lock("the-lock", owner, 300) else "lost")
+            print("ready", flush=True)
+            sys.stdin.readline()
+            print("won" if store.acquire_lock("the-lock", owner, 300) else "lost", flush=True)
     """)
-    import time
-
-    start = str(time.time() + 1.5)
     root = Path(__file__).resolve().parents[2]
-    procs = [subprocess.Popen([sys.executable, "-c", script, store_url, f"p{n}", start],
-                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for n in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", script, store_url, f"p{n}"],
+                              cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for n in range(4)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", \
+            proc.stderr.read() if proc.stderr else ""
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     outcomes = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

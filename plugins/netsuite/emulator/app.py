@@ -188,11 +188,46 @@ def _authenticate(emu: Emulator, request: Request, body: bytes) -> None:
                content_type=request.headers.get("content-type", ""), now=emu.clock())
     except AuthFailure as failure:
         emu.audit_login(request.method, request.url.path, failure.reason, failure.detail)
+        request.state.login_fix = realm_fix(emu, failure)
         raise invalid_login() from None
+
+
+LOGIN_REASON_HEADER = "X-Flx-Emulator-Login-Failure"
+
+
+def realm_fix(emu: Emulator, failure: AuthFailure) -> str | None:
+    """A wrong account id is the usual first mistake against the emulator, and unlike NetSuite
+    it may say so: the exact reason and the line to write (NetSuite keeps it in its Login
+    Audit Trail)."""
+    if failure.reason != "InvalidRealm":
+        return None
+    return (f"the account id (OAuth realm) is not the emulator's account, {emu.account_id}; "
+            f"fix: set account_id = \"{emu.account_id}\" in flx.toml")
+
+
+class Hold:
+    """A test's control (`POST /_emulator/hold {"after": N}`, `POST /_emulator/release`):
+    once N requests have arrived, each further one waits, unanswered, until released. A test
+    that must act while a client is mid-run (kill it, interrupt it) then does not race it."""
+
+    def __init__(self) -> None:
+        self.after: int | None = None
+        self.held = 0
+        self.released: asyncio.Event | None = None
+
+    async def wait_if_held(self, emu: Emulator) -> None:
+        if self.after is None or self.released is None or emu.requests <= self.after:
+            return
+        self.held += 1
+        try:
+            await self.released.wait()
+        finally:
+            self.held -= 1
 
 
 async def services(request: Request) -> Response:
     emu: Emulator = request.app.state.emulator
+    await request.app.state.hold.wait_if_held(emu)
     body = await request.body()
     route = f"{request.method} {request.url.path}"
     try:
@@ -208,6 +243,9 @@ async def services(request: Request) -> Response:
     except NsError as err:
         headers = {"WWW-Authenticate": f'OAuth realm="{emu.account_id}", '
                    'error="token_rejected"'} if err.status == 401 else None
+        fix = getattr(request.state, "login_fix", None)
+        if headers is not None and fix:  # NetSuite's body stays as it is; the reason rides
+            headers[LOGIN_REASON_HEADER] = fix  # in a header only the emulator sends
         response = error_response(err, headers)
         if err.status == 401:
             route = "401 (login)"
@@ -374,7 +412,25 @@ def _suiteql(emu: Emulator, request: Request, body: bytes) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse(request.app.state.emulator.stats())
+    return JSONResponse({**request.app.state.emulator.stats(),
+                         "held": request.app.state.hold.held})
+
+
+async def hold(request: Request) -> Response:
+    after = (json.loads(await request.body() or b"{}")).get("after")
+    if not isinstance(after, int) or after < 0:
+        return JSONResponse({"error": '"after" must be a whole number of requests'}, 400)
+    state: Hold = request.app.state.hold
+    state.after, state.released = after, asyncio.Event()
+    return Response(status_code=204)
+
+
+async def release(request: Request) -> Response:
+    state: Hold = request.app.state.hold
+    state.after = None
+    if state.released is not None:
+        state.released.set()
+    return Response(status_code=204)
 
 
 async def list_records(request: Request) -> Response:
@@ -403,8 +459,11 @@ def create_app(emulator: Emulator) -> Starlette:
             Route("/_emulator/records/{type}", list_records, methods=["GET"]),
             Route("/_emulator/login-audit", login_audit, methods=["GET"]),
             Route("/_emulator/reset", reset, methods=["POST"]),
+            Route("/_emulator/hold", hold, methods=["POST"]),
+            Route("/_emulator/release", release, methods=["POST"]),
         ],
         middleware=[Middleware(Governance, emulator=emulator)],
     )
     app.state.emulator = emulator
+    app.state.hold = Hold()
     return app

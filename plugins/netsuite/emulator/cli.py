@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,7 +42,8 @@ def parse_fault_rates(values: list[str], seed: int) -> FaultPlan | None:
         else:
             raise typer.BadParameter(f"{value!r}: the kinds are {', '.join(FAULT_KINDS)}")
     try:
-        return FaultPlan(seed, **rates)
+        return FaultPlan(seed, error_5xx=rates[ERROR_5XX], drop_before=rates[DROP_BEFORE],
+                         drop_after=rates[DROP_AFTER])
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -98,11 +100,30 @@ def serve(emulator: Emulator, host: str, port: int, custom_seed: Path | None) ->
     sock.close()
 
 
+PORT_ENV = "FLX_EMULATOR_PORT"
+DEFAULT_PORT = 8765
+
+
+def init_starter(env: Mapping[str, str]) -> Any:
+    """`flx init --emulator`: the emulator's account, address and (public) demo tokens, and
+    the shipped profile that holds its ids."""
+    from core.cli.init import Starter
+
+    port = env.get(PORT_ENV) or str(DEFAULT_PORT)
+    seed = load_default_seed()
+    creds = seed["credentials"]
+    settings: dict[str, Any] = {"account_id": seed["account"]["id"],
+                                "base_url": f"http://127.0.0.1:{port}"}
+    settings |= {env_name[3:].lower(): creds[key] for key, env_name in ENV_NAMES.items()}
+    return Starter(settings=settings, profile="demo", command="flx emulator")
+
+
 def add_emulator_command(app: typer.Typer) -> None:
     @app.command("emulator")
     def emulator_command(
-        port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0 picks a free one).")]
-        = 8765,
+        port: Annotated[int, typer.Option(
+            envvar=PORT_ENV, help="TCP port on 127.0.0.1 (0 picks a free one).")]
+        = DEFAULT_PORT,
         latency: Annotated[float, typer.Option(help="Milliseconds each request takes, "
                                                "the emulator's own work included.", min=0)] = 0.0,
         concurrency: Annotated[int, typer.Option(help="The account's concurrency limit; "
@@ -116,7 +137,14 @@ def add_emulator_command(app: typer.Typer) -> None:
         fault_seed: Annotated[int, typer.Option(help="Seed that makes faults repeatable.")]
         = 0,
     ) -> None:
-        """Serve the bundled NetSuite emulator on loopback until Ctrl-C."""
+        """Serve the bundled NetSuite emulator on loopback until Ctrl-C.
+
+        Examples:
+
+        \b
+          flx emulator
+          flx emulator --port 0 --latency 50 --concurrency 5
+          flx emulator --fault-rate 0.03 --fault-seed 7"""
         faults = parse_fault_rates(fault_rate or [], fault_seed)
         emulator = Emulator(load_seed(seed), latency=latency / 1000.0,
                             concurrency=concurrency or None, faults=faults)

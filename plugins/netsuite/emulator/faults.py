@@ -22,6 +22,10 @@ class FaultPlan:
     error_5xx: float = 0.0
     drop_before: float = 0.0
     drop_after: float = 0.0
+    # Each kind with a rate above 0 hits at least once, on the first requests it may hit
+    # (drop_after on the first write): a short test run then meets every kind for certain,
+    # whatever order concurrent requests arrive in.
+    ensure_each: bool = False
 
     def __post_init__(self) -> None:
         rates = (self.error_5xx, self.drop_before, self.drop_after)
@@ -52,6 +56,9 @@ class FaultInjector:
             self._seen[digest] += 1
         rng = random.Random(f"{plan.seed}:{digest}:{occurrence}")
         draw, variant = rng.random(), rng.randrange(2)
+        owed = self._owed(plan, is_write)
+        if owed is not None:
+            return Fault(owed, variant)  # counted when it was claimed
         kind: str | None = None
         if draw < plan.error_5xx:
             kind = ERROR_5XX
@@ -64,6 +71,20 @@ class FaultInjector:
         with self._lock:
             self.injected[kind] += 1
         return Fault(kind, variant)
+
+    def _owed(self, plan: FaultPlan, is_write: bool) -> str | None:
+        """With `ensure_each`, a kind that has not hit yet (in the order 5xx, drop before,
+        drop after), claimed under the lock so that two racing requests never both take it."""
+        if not plan.ensure_each:
+            return None
+        rates = ((ERROR_5XX, plan.error_5xx), (DROP_BEFORE, plan.drop_before),
+                 (DROP_AFTER, plan.drop_after))
+        with self._lock:
+            for kind, rate in rates:
+                if rate > 0 and not self.injected[kind] and (is_write or kind != DROP_AFTER):
+                    self.injected[kind] += 1
+                    return kind
+        return None
 
     def reset(self) -> None:
         with self._lock:

@@ -52,7 +52,9 @@ def assert_golden(folder: str, name: str, payloads: Any) -> None:
 def render(ws: Workspace, operation: str, record_id: str) -> list[dict[str, Any]]:
     code, output = ws.flx("render", operation, "--connection", "ns", "--id", record_id)
     assert code == 0, output
-    payloads = json.loads(output)
+    # The payloads (stdout); warnings of stderr come first in the runner's combined output.
+    payloads = json.loads(output[output.index("\n[") + 1:] if not output.startswith("[")
+                          else output)
     assert isinstance(payloads, list)
     return payloads
 

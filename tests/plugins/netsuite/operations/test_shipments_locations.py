@@ -1,7 +1,8 @@
 """Where a fulfillment's stock lines ship from: the Sales Order line's location, else the
 fulfillment request's warehouse mapped through tables.locations (as send-orders maps it).
 Starts from the profile `flx init` points at (the shipped `default`, tables.locations empty):
-an order sent without locations must become shippable by adding the warehouse to the table,
+such an order is refused before anything is sent; with options.line_location = "netsuite" it
+goes out without locations and must become shippable by adding the warehouse to the table,
 and a line with no location anywhere fails with both ways to fix it."""
 
 from __future__ import annotations
@@ -26,6 +27,30 @@ def default_profile(workspace: Workspace) -> Workspace:
     return workspace
 
 
+@pytest.fixture
+def netsuite_picks(default_profile: Workspace) -> Workspace:
+    """The default profile, saying NetSuite picks each line's location."""
+    default_profile.profile["options"]["line_location"] = "netsuite"
+    return default_profile
+
+
+def test_the_default_profile_refuses_an_order_with_no_location(
+        default_profile: Workspace) -> None:
+    ws = default_profile
+    code, output = ws.import_records(orders=[make_order("ORD-7600", [("SKU001", 1)])])
+    assert code == 0, output
+    dry = ws.run("send-orders", "--dry-run")
+    report = ws.run("send-orders")
+    for run in (dry, report):
+        row = ws.rows(run)["ORD-7600"]
+        assert row["status"] == "failed" and row["error_class"] == "reference", row
+        assert "warehouse 'MAIN' of fulfillment request ORD-7600-FR1 has no NetSuite " \
+               "location" in row["message"]
+        assert '"MAIN": "<location internal id>" under tables.locations' in row["hint"]
+        assert 'options.line_location = "netsuite"' in row["hint"]
+    assert ws.records("salesOrder") == []
+
+
 def so_locations(ws: Workspace, order_id: str) -> list[Any]:
     so = ws.by_external_id("salesOrder", order_id)
     return [ln.get("location") for ln in so["item"]["items"]]
@@ -37,8 +62,8 @@ def if_locations(ws: Workspace, shipment_id: str) -> list[str]:
 
 
 def test_an_order_sent_without_locations_ships_once_the_warehouse_is_mapped(
-        default_profile: Workspace) -> None:
-    ws = default_profile
+        netsuite_picks: Workspace) -> None:
+    ws = netsuite_picks
     send_orders(ws, make_order("ORD-7601", [("SKU001", 2), ("SKU002", 1)]))
     assert so_locations(ws, "ORD-7601") == [None, None]  # empty table: no location sent
     ws.import_records(shipments=[
@@ -69,8 +94,8 @@ def test_an_order_sent_without_locations_ships_once_the_warehouse_is_mapped(
     assert so_locations(ws, "ORD-7601") == [None, None]
 
 
-def test_render_previews_the_location_the_table_gives(default_profile: Workspace) -> None:
-    ws = default_profile
+def test_render_previews_the_location_the_table_gives(netsuite_picks: Workspace) -> None:
+    ws = netsuite_picks
     send_orders(ws, make_order("ORD-7602", [("SKU001", 1)]))
     ws.import_records(shipments=[make_shipment("SHP-7602", "ORD-7602", [("SKU001", 1)])])
     ws.profile["tables"]["locations"] = {"MAIN": "2"}
@@ -82,8 +107,8 @@ def test_render_previews_the_location_the_table_gives(default_profile: Workspace
 
 
 def test_a_warehouse_missing_from_a_non_empty_table_fails_before_anything_is_sent(
-        default_profile: Workspace) -> None:
-    ws = default_profile
+        netsuite_picks: Workspace) -> None:
+    ws = netsuite_picks
     send_orders(ws, make_order("ORD-7603", [("SKU001", 1)]))
     ws.import_records(shipments=[make_shipment("SHP-7603", "ORD-7603", [("SKU001", 1)])])
     ws.profile["tables"]["locations"] = {"EAST": "2"}  # MAIN is not mapped
