@@ -41,9 +41,10 @@ class RenderLimits:
     """Per record and per template (or profile expression). Defaults fit every shipped
     template with a wide margin: an order renders in about a millisecond, a few KB."""
 
-    seconds: float = 2.0            # wall time of one render
-    output_chars: int = 1_000_000   # the rendered text, and any one string built on the way
-    loop_iterations: int = 100_000  # all `{% for %}` iterations of one render together
+    seconds: float = 2.0             # wall time of one render
+    output_chars: int = 5_000_000    # the rendered text (a 10,000-line order fits), and any
+                                     # one string, list or dict built on the way
+    loop_iterations: int = 1_000_000  # all `{% for %}` iterations of one render together
     number_digits: int = 1_000      # an integer computed by `*` or `**`
 
     @classmethod
@@ -82,7 +83,7 @@ class _Budget:
         self.limits = limits
         self.deadline = time.monotonic() + limits.seconds
         self.iterations = limits.loop_iterations
-        self.built = 8 * limits.output_chars  # text built by guarded operations in one render
+        self.built = 4 * limits.output_chars  # text built by guarded operations in one render
         self._checks = 0
 
     def clock(self) -> None:
