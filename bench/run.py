@@ -4,10 +4,14 @@ client, with issue 9's targets checked. See docs/performance.md.
     python bench/run.py [--orders 2000] [--latency 50] [--concurrency 5] [--quick]
                         [--baseline-orders 150] [--warm 200] [--scale 10000 100000]
                         [--no-baseline] [--no-scale] [--trace]
+                        [--postgres URL] [--workers 1 2 4] [--no-postgres]
 
 Three processes: the emulator (its CPU is not flx's), flx (import, send-orders,
 send-shipments, send-vendor-bills, then warm-cache orders; CPU and peak RSS measured there)
-and this one, which generates the data and reports. A full run writes
+and this one, which generates the data and reports. The PostgreSQL phases (bench/workers.py)
+then send the same number of orders with 1, 2 and 4 `flx worker` processes sharing one store
+and one account: % of the bound, 429s, duplicates, connections at peak (pg_stat_activity).
+A full run writes
 bench/results/latest.json and docs/performance.png; --quick writes bench/results/quick.json.
 Exit code 0 whether or not targets are met (the table says which); 1 when the run itself
 failed (records lost, duplicates, a step that did not run).
@@ -120,6 +124,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-scale", action="store_true")
     parser.add_argument("--trace", action="store_true",
                         help="record each request's time in flight (slot occupancy)")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "FLX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="PostgreSQL server for the worker phases (a schema of its own, dropped after)")
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4],
+                        help="worker processes of each PostgreSQL phase")
+    parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
                         help="only print the tables and redraw the chart of a results file")
@@ -198,6 +208,13 @@ def bench(args: argparse.Namespace, work: Path, console: Console) -> int:
         from bench.scale import measure
 
         results["scale"] = measure(args.scale, work, log=console.print)
+    if not args.no_postgres and args.workers:
+        from bench.workers import postgres_phases, postgres_table
+
+        results["postgres"] = postgres_phases(work, args.postgres, args.orders,
+                                              concurrency=conc, latency=latency,
+                                              workers=args.workers, log=console.print)
+        console.print(postgres_table(results["postgres"]))
     results["totals"] = totals(results)
     results["targets"] = targets(results)
     print_results(results, console)
@@ -213,7 +230,8 @@ def bench(args: argparse.Namespace, work: Path, console: Console) -> int:
             console.print("[yellow]No chart: matplotlib is not installed "
                           "(.venv/bin/pip install matplotlib).[/yellow]")
     broken = results["emulator"]["duplicate_external_ids"] or results["totals"]["failed"] \
-        or not results["flx"]["import"]["ok"]
+        or not results["flx"]["import"]["ok"] \
+        or not all(p["ok"] for p in results.get("postgres", []))
     return 1 if broken else 0
 
 

@@ -1,6 +1,7 @@
 """`make soak`: every record reaches NetSuite exactly once, whatever goes wrong on the way.
 
     python bench/soak.py [--orders 1000] [--kills 6] [--seed 1] [--latency 10]
+                         [--postgres URL] [--no-postgres]
 
 Phase 1, faults: the emulator injects 5xx answers and connection drops before and after the
 write is applied (seeded), and flx is configured for more concurrency than the account
@@ -12,7 +13,12 @@ Phase 3, poison: a faulty run (as phase 1) with orders among the good ones whose
 e-mail, name or number holds a control character NetSuite refuses to look up: each must
 fail alone (class data, its field named) and never reach NetSuite; the good ones go once.
 
-Both phases then check the emulator's account against the data: one Sales Order per order,
+Phase 3, postgres (bench/workers.py): three `flx worker` processes on a PostgreSQL store share
+the orders; two are SIGKILLed and every store connection of the run is terminated mid-run
+(pg_terminate_backend: what a server restart does to flx, without restarting a shared
+server); the survivor takes over the dead workers' records when their lease lapses.
+
+The first two phases then check the emulator's account against the data: one Sales Order per order,
 one Item Fulfillment per shipment, one Vendor Bill per invoice, one Purchase Order per
 drop-ship request, one customer per new customer, no duplicate external id, and every record
 marked sent or linked in flx's store. tests/bench/test_reliability.py runs a small version.
@@ -20,7 +26,7 @@ marked sent or linked in flx's store. tests/bench/test_reliability.py runs a sma
 A SIGKILLed run leaves its run lock and its batch's claims behind; the restarted `flx run`
 sees that their process is gone and takes them over by itself (core/owners.py).
 `left_behind` counts what each kill left, to show the restart really had to.
-Exit code 0 when both phases pass, 1 otherwise.
+Exit code 0 when every phase passes, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -316,6 +322,19 @@ def _one_run(ws: Workspace, emu: EmulatorProcess, op: str, env: dict[str, str], 
     return entry
 
 
+def _postgres_phase(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from bench.workers import soak_phase
+
+    print(f"soak: postgres phase (3 workers, 2 SIGKILLed, store connections terminated), "
+          f"{args.orders} orders ...", flush=True)
+    folder.mkdir()
+    r = soak_phase(folder, args.postgres, args.orders, seed=args.seed,
+                   latency=args.latency / 1000)
+    print(json.dumps({k: r[k] for k in ("ok", "problems", "found", "events", "throttled",
+                                         "peak_connections", "wall_s")}, indent=1), flush=True)
+    return r
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="flx reliability soak")
     parser.add_argument("--orders", type=int, default=1000)
@@ -323,6 +342,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency", type=float, default=10.0, help="ms per request")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "soak.json")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="server of the PostgreSQL phase (a schema of its own, dropped)")
+    parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="flx-soak-") as tmp:
@@ -338,6 +360,8 @@ def main() -> int:
             print(json.dumps({k: r[k] for k in ("ok", "problems", "found", "expected",
                                                  "duplicate_external_ids", "faults",
                                                  "throttled", "wall_s")}, indent=1), flush=True)
+        if not args.no_postgres:
+            results["postgres"] = _postgres_phase(Path(tmp) / "postgres", args)
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     ok = all(r["ok"] for r in results.values())

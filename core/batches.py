@@ -13,8 +13,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from core import eligibility
-from core.errors import AbortError, PluginError, RecordError
+from core.claims import CLAIM_LEASE
+from core.errors import AbortError, PluginError, RecordError, StoreUnavailableError
 from core.model import DONE_STATUSES, OPERATIONS, Connection, Connector, RecordResult
 from core.outcomes import error_details, next_retry_at, plugin_fault, unreachable
 from core.records import content_hash
@@ -39,7 +42,8 @@ HOOKS: dict[str, tuple[str, str]] = {
     "send-vendor-bills": ("send_vendor_bills", "vendor_bills"),
 }
 DEFAULT_BATCH = 250
-CLAIM_TTL = 900.0  # seconds a worker holds the records of one batch
+CLAIM_TTL = CLAIM_LEASE  # seconds a claim lasts unless its worker renews it (core/claims.py)
+MAX_PASSES = 50  # re-scans of one run (records freed by a lapsed worker meanwhile)
 
 
 @dataclass
@@ -62,6 +66,14 @@ class OperationRun:
     # Issue 8 (core/schedule.py): asked between batches; True ends the run after the batch
     # in flight (SIGTERM to `flx schedule`, or the run lock lost to another process).
     should_stop: Callable[[], bool] | None = None
+    claim_lease: float = CLAIM_TTL
+
+    def __post_init__(self) -> None:
+        self._visited: set[str] = set()  # records this run handled (sent, waiting, failed)
+        self._claimed = 0  # records claimed in the current pass
+        self._stopped = False
+        self._others: set[str] = set()  # records another worker took first
+        self._abandoned = False  # a second Ctrl-C left the batch in flight behind
 
     @property
     def dry_run(self) -> bool:
@@ -76,44 +88,79 @@ class OperationRun:
         so records of one batch never race those of another)."""
         kind = OPERATIONS[self.operation]
         seen: set[str] = set()
-        pending: Future[_Sent] | None = None
-        pending_ids: list[str] = []
         hooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch")
-        abandoned = False
+        self._abandoned = False
         try:
             try:
-                for batch, states in self._batches(kind, only, limit, force, seen):
-                    ready = self._claim(batch, states)
-                    ready_ids = [str(r["id"]) for r in ready[0]]
-                    try:
-                        sent = pending.result() if pending is not None else None
-                        pending = None
-                        stop = sent is not None and self._stopping(sent)
-                        if not stop and ready_ids:
-                            pending = hooks.submit(self._call, *ready)
-                            pending_ids, ready_ids = ready_ids, []
-                    finally:
-                        self._release(ready_ids)  # claimed, never handed to the plugin
-                    if sent is not None:
-                        self._finish(sent)
-                    if stop:
-                        return
-                if pending is not None:
-                    sent, pending = pending.result(), None
-                    self._finish(sent)
-            except KeyboardInterrupt:
-                # Stop at once (a second Ctrl-C): the batch in flight is not waited for; its
-                # records stay in_flight, and the next run checks each remotely first.
-                abandoned = pending is not None
-                self.report.in_flight = len(pending_ids) if abandoned else 0
-                raise
-            finally:
-                if pending is not None and not abandoned:  # the walk broke: store what the
-                    self._settle(pending, pending_ids)     # plugin did, if any
+                for _ in range(MAX_PASSES):
+                    self._claimed = 0
+                    self._walk_batches(kind, only, limit, force, seen, hooks)
+                    if (self.owner is None or only or limit or self._stopped
+                            or self.report.aborted):
+                        break
+                    held = self._held_by_others()
+                    # With other workers about, re-scan before ending: records one of them
+                    # gave back, or held under a lease that lapsed, may be free now.
+                    if self._claimed == 0 or not (held or self._others):
+                        break
+                self._note_held_by_others()
+            except StoreUnavailableError as exc:  # the records stay as they were: retried
+                self.abort(exc)
         finally:
-            hooks.shutdown(wait=not abandoned, cancel_futures=True)
+            hooks.shutdown(wait=not self._abandoned, cancel_futures=True)
         if only:
             self.explain_missing([i for i in only if i not in seen], kind)
+
+    def _held_by_others(self) -> list[dict[str, Any]]:
+        if self.owner is None or not hasattr(self.store, "claims_held"):
+            return []
+        return self.store.claims_held(self.connection.name, self.operation,
+                                      except_owner=self.owner)
+
+    def _note_held_by_others(self) -> None:
+        held = self._held_by_others()
+        count = sum(int(row["count"]) for row in held)
+        self.report.held_by_others = count
+        if count:
+            workers = len({row["owner"] for row in held})
+            self.report.notes.append(
+                f"{count} record{'s' * (count != 1)} held by {workers} other "
+                f"worker{'s' * (workers != 1)} right now (they send them; if one stopped, its "
+                f"records are free {self.claim_lease:g} s after its last heartbeat)")
+
+    def _walk_batches(self, kind: str, only: Sequence[str] | None, limit: int | None,
+                      force: bool, seen: set[str], hooks: ThreadPoolExecutor) -> None:
+        pending: Future[_Sent] | None = None
+        pending_ids: list[str] = []
+        try:
+            for batch, states in self._batches(kind, only, limit, force, seen):
+                ready = self._claim(batch, states)
+                ready_ids = [str(r["id"]) for r in ready[0]]
+                try:
+                    sent = pending.result() if pending is not None else None
+                    pending = None
+                    stop = sent is not None and self._stopping(sent)
+                    if not stop and ready_ids:
+                        pending = hooks.submit(self._call, *ready)
+                        pending_ids, ready_ids = ready_ids, []
+                finally:
+                    self._release(ready_ids)  # claimed, never handed to the plugin
+                if sent is not None:
+                    self._finish(sent)
+                if stop:
+                    return
+            if pending is not None:
+                sent, pending = pending.result(), None
+                self._finish(sent)
+        except KeyboardInterrupt:
+            # Stop at once (a second Ctrl-C): the batch in flight is not waited for; its
+            # records stay in_flight, and the next run checks each remotely first.
+            self._abandoned = pending is not None
+            self.report.in_flight = len(pending_ids) if self._abandoned else 0
+            raise
+        finally:
+            if pending is not None and not self._abandoned:  # the walk broke: store what
+                self._settle(pending, pending_ids)               # the plugin did, if any
 
     def _batches(self, kind: str, only: Sequence[str] | None, limit: int | None, force: bool,
                  seen: set[str]) -> Iterator[tuple[list[dict[str, Any]],
@@ -126,7 +173,9 @@ class OperationRun:
             self.connection.name, self.operation, kind, only=list(only) if only else None,
             limit=limit, include_done=bool(force and only), owner=self.owner)
         for page in chunks(candidates, batch_size):
+            page = [(r, st) for r, st in page if str(r["id"]) not in self._visited]
             seen.update(str(record["id"]) for record, _ in page)
+            self._visited.update(str(record["id"]) for record, _ in page)
             for record, state in self._eligible(page):
                 batch.append(record)
                 states[str(record["id"])] = state
@@ -172,6 +221,7 @@ class OperationRun:
         if sent.abort is not None:
             return True
         if self.should_stop is not None and self.should_stop():
+            self._stopped = True
             self.report.notes.append("stopped after the batch in flight; the other records "
                                      "go at the next run")
             return True
@@ -222,21 +272,27 @@ class OperationRun:
             return batch, states
         conn, op = self.connection.name, self.operation
         ids = [str(r["id"]) for r in batch]
-        claimed = set(self.store.claim(conn, op, ids, self.owner, ttl_seconds=CLAIM_TTL))
+        claimed = set(self.store.claim(conn, op, ids, self.owner, ttl_seconds=self.claim_lease))
         # Another worker may have finished a record between our read and our claim (its
         # claim ends with its result): take only records still as we read them.
         now = self.store.get_syncs(conn, op, claimed)
         mine = [r for r in batch if str(r["id"]) in claimed
                 and _unchanged(states.get(str(r["id"])), now.get(str(r["id"])))]
+        self._claimed += len(mine)
         if len(mine) < len(batch):
             self.advance(len(batch) - len(mine))
-            self.report.others += len(batch) - len(mine)
+            self._others.update(set(ids) - {str(r["id"]) for r in mine})
+            self.report.others = len(self._others)
+            self._visited.difference_update(set(ids) - {str(r["id"]) for r in mine})
             self._release(sorted(claimed - {str(r["id"]) for r in mine}))
         return mine, {str(r["id"]): now.get(str(r["id"])) for r in mine}
 
     def _release(self, ids: Sequence[str]) -> None:
         if self.owner is not None and ids:
-            self.store.release_claims(self.connection.name, self.operation, ids, self.owner)
+            try:
+                self.store.release_claims(self.connection.name, self.operation, ids, self.owner)
+            except StoreUnavailableError as exc:  # the claims lapse with their lease
+                log.warning("claims not released: %s", self.redactor.text(exc.message))
 
     def _call(self, batch: list[dict[str, Any]], states: dict[str, SyncState | None]) -> _Sent:
         """The plugin's hook for one batch (on the pipeline's thread): its results, matched
@@ -262,6 +318,12 @@ class OperationRun:
                          "reinstall or upgrade it")
         except AbortError as exc:
             return _Sent(batch, [], {}, abort=exc, requests=0, untouched=True)
+        except sa.exc.SQLAlchemyError as exc:  # the store, not the plugin: nothing is lost
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            return _Sent(batch, [], {}, abort=StoreUnavailableError(
+                f"the store failed during the batch: {self.redactor.text(reason)}",
+                hint="check the store's database; the records were left as they were and go "
+                     "at the next run"), requests=0, untouched=True)
         except Exception as exc:  # never lose the batch: every record gets this failure
             log.warning("%s raised for a batch of %d: %s", hook_name, len(batch),
                         self.redactor.text(f"{type(exc).__name__}: {exc}"))
@@ -322,8 +384,15 @@ class OperationRun:
                     if row is not None:
                         rows.append(row)
                 if not self.dry_run:
-                    self.store.put_syncs(rows, release_claims=True,
-                                         audit_rows=self.runtime.take_audit())
+                    try:
+                        self.store.put_syncs(rows, release_claims=True,
+                                             audit_rows=self.runtime.take_audit())
+                    except StoreUnavailableError as exc:
+                        # The records stay in_flight: the next run finds them by external id.
+                        sent.abort = sent.abort or exc
+                        self.report.notes.append(
+                            "the results of the last batch could not be stored; the next run "
+                            "checks those records in the accounting system and sends none twice")
         finally:
             self._release([str(r["id"]) for r in sent.batch])
         if sent.abort is not None:

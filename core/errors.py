@@ -83,6 +83,13 @@ class PermissionDeniedError(AbortError):
     error_class = "permission"
 
 
+class StoreUnavailableError(AbortError):
+    """The store could not be reached or lost its connection: the run stops and its records
+    stay as they were (reconciled by external id at the next run), never failed."""
+
+    error_class = "store"
+
+
 class PluginError(AbortError):
     error_class = "plugin"
 

@@ -69,6 +69,7 @@ class RunReport:
     aborted_class: str | None = None  # error_class of the abort (authentication, outage ...)
     out_of_scope: int = 0
     others: int = 0  # taken by another worker running at the same time
+    held_by_others: int = 0  # claimed by other workers when the run ended
     notes: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # --only ids not in the store
     redactor: Redactor = field(default_factory=Redactor, repr=False)
@@ -120,7 +121,8 @@ class RunReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "duration_seconds": round(self.duration, 3),
             "counts": {**self.counts, "out_of_scope": self.out_of_scope,
-                       "other_worker": self.others},
+                       "other_worker": self.others,
+                       "held_by_other_workers": self.held_by_others},
             "requests": self.requests,
             "aborted": self.aborted,
             "aborted_class": self.aborted_class,

@@ -34,7 +34,8 @@ from rich.progress import (
 
 # Re-exported: tests, core/status.py and embedding code import these from core.runner.
 from core.batches import CLAIM_TTL, DEFAULT_BATCH, HOOKS, OperationRun  # noqa: F401
-from core.errors import ConfigError, PluginError
+from core.claims import ClaimLease
+from core.errors import ConfigError, PluginError, StoreUnavailableError
 from core.mapping import Profile, load_profile
 from core.model import DONE_STATUSES, OPERATIONS, Connection, Connector
 from core.outcomes import (  # noqa: F401
@@ -151,17 +152,20 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
                   transport: httpx.BaseTransport | None = None, show_progress: bool = False,
                   console: Console | None = None, store: Store | None = None,
                   should_stop: Callable[[], bool] | None = None,
-                  exclusive: bool = True,
+                  exclusive: bool = True, owner: str | None = None,
+                  claim_lease: float | None = None,
                   interrupted: Callable[[], bool] | None = None) -> RunReport:
     """Run `operation` for `connection_name` and return the report (its `.exit_code` is the
     CLI's). Raises ConfigError/PluginError for problems found before any record is touched.
 
     Issue 8: a real run holds the store's run lock of connection + operation (RunLockedError
     when another process holds it; `exclusive=False` for callers that coordinate by claims
-    alone); `should_stop()` is asked between batches (graceful stop). `interrupted()` too
-    (the user's Ctrl-C): when it says so the run ends after the batch in flight and is
-    recorded as `interrupted` with its counts; a KeyboardInterrupt during the run (a second
-    Ctrl-C) stops it at once, records it so, and raises RunInterrupted with the report."""
+    alone, as `flx worker` does); `should_stop()` is asked between batches (graceful stop).
+    `interrupted()` too (the user's Ctrl-C): when it says so the run ends after the batch in
+    flight and is recorded as `interrupted` with its counts; a KeyboardInterrupt during the
+    run (a second Ctrl-C) stops it at once, records it so, and raises RunInterrupted with the
+    report. `owner` names the claimer (a worker keeps one name for its life); claims are
+    leases of `claim_lease` seconds (core/claims.py), renewed while the run lasts."""
     connection, connector, settings, profile, renderer = _prepare(
         config, plugins, operation, connection_name)
     order_settings = (config.operation_settings(connection, "send-orders")
@@ -169,6 +173,9 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
                       else None)
     redactor = _redactor(config, connection)
     store, owned = _open_store(config, store)
+    workers = int(connection.settings.get("concurrency") or DEFAULT_CONCURRENCY)
+    if hasattr(store, "fit_pool"):  # the plugin's threads, the walk, the pipeline, a lease
+        store.fit_pool(workers + 2)
     lock = None
     try:
         # Issue 8: one run per connection + operation at a time, across processes and
@@ -190,18 +197,21 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             store=store, connection=connection, connector=connector, operation=operation,
             dry_run=dry_run, renderer=renderer, profile=profile.data, transport=transport,
             run_id=run_id, logger=logging.getLogger(f"flx.{connector.name}"),
-            workers=int(connection.settings.get("concurrency") or DEFAULT_CONCURRENCY))
+            workers=workers)
         if dry_run:  # what a real run would meet: said before it does
             report.notes += _profile_warnings(connector, operation, profile, store,
                                               connection.name)
         label = f"{operation} → {connection.name}" + (" (dry run)" if dry_run else "")
         total = _expected_total(store, connection.name, operation, only, limit) \
             if show_progress else None
+        claimer = None if dry_run else (owner or _owner(store))
+        lease = _claim_lease(store, connection.name, operation, claimer, claim_lease)
         with _progress(show_progress, console or Console(), label, total) as advance:
             run = OperationRun(store, plugins, connection, connector, operation, settings,
                        order_settings, runtime, report, redactor, advance,
-                       owner=None if dry_run else _owner(store),
-                       should_stop=_stop_check(should_stop, lock, interrupted))
+                       owner=claimer,
+                       should_stop=_stop_check(should_stop, lock, interrupted, lease),
+                       claim_lease=lease.seconds if lease is not None else CLAIM_TTL)
             try:
                 run.walk(only, limit, force)
             except KeyboardInterrupt:
@@ -211,9 +221,12 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
                 raise RunInterrupted(report) from None
             except BaseException:
                 report.finished_at = dt.datetime.now(dt.UTC)
-                store.finish_run(run_id, report.counts, "error")
+                with contextlib.suppress(StoreUnavailableError):
+                    store.finish_run(run_id, report.counts, "error")
                 raise
             finally:
+                if lease is not None:
+                    lease.stop()
                 if report.in_flight == 0:  # else the plugin still uses them: left to exit
                     runtime.close()  # the plugin's HTTP connections: a scheduler runs for days
         if interrupted is not None and interrupted() and not report.aborted:
@@ -221,8 +234,13 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
         report.finished_at = dt.datetime.now(dt.UTC)
         if not only and not report.aborted:
             _note_changed(store, report, connection.name, operation)
-        store.finish_run(run_id, report.counts, report.status, error={
-            "class": report.aborted_class, "message": report.aborted} if report.aborted else None)
+        try:
+            store.finish_run(run_id, report.counts, report.status, error={
+                "class": report.aborted_class, "message": report.aborted}
+                if report.aborted else None)
+        except StoreUnavailableError:
+            if report.aborted_class != "store":
+                raise  # else the run already says the store failed; `flx runs` shows running
         # (an interrupted run keeps its counts: what it did before it stopped)
         # Issue 8: the built-in webhook notifier (core/alerts.py) reads [alerts] of flx.toml.
         from core.alerts import configure_alerts
@@ -255,13 +273,24 @@ def _note_changed(store: Store, report: RunReport, connection: str, operation: s
         report.notes.append(changed_note(count, ids))
 
 
+def _claim_lease(store: Store, connection: str, operation: str, owner: str | None,
+                 seconds: float | None) -> ClaimLease | None:
+    """The heartbeat of this run's claims (a store that supports them, a real run)."""
+    if owner is None or not hasattr(store, "renew_claims"):
+        return None
+    return ClaimLease(store, connection, operation, owner, seconds or CLAIM_TTL).start()
+
+
 def _stop_check(should_stop: Callable[[], bool] | None, lock: Any,
-                interrupted: Callable[[], bool] | None = None) -> Callable[[], bool]:
-    """Stop between batches when asked to, when the user pressed Ctrl-C, or when the run lock
-    was lost."""
+                interrupted: Callable[[], bool] | None = None,
+                lease: ClaimLease | None = None) -> Callable[[], bool]:
+    """Stop between batches when asked to, when the user pressed Ctrl-C, when the run lock
+    was lost, or when the claims went a whole lease without renewal (other workers may take
+    those records now)."""
     return lambda: bool((should_stop is not None and should_stop())
                         or (interrupted is not None and interrupted())
-                        or (lock is not None and lock.lost))
+                        or (lock is not None and lock.lost)
+                        or (lease is not None and lease.lost))
 
 
 class RunInterrupted(KeyboardInterrupt):

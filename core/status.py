@@ -143,6 +143,7 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
     for row in store.sync_summary():
         counts.setdefault((row["connection"], row["operation"]), {})[row["status"]] = \
             int(row["count"])
+    held = _held_by_workers(store)
     sync = []
     for conn, op in _pairs(config, store, connection):
         by_status = counts.get((conn, op), {})
@@ -166,11 +167,25 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
             "changed_since_sent": _changed(store, conn, op) if by_status else None,
             "schedule": schedule,
             "next_run_at": None,
+            "held_by_workers": held.get((conn, op), {"records": 0, "workers": 0}),
         }
         if schedule and enabled:
             entry["next_run_at"] = iso_utc(next_run_at(store, conn, op, schedule, now))
         sync.append(entry)
     return {"records": records, "sync": sync}
+
+
+def _held_by_workers(store: Store) -> dict[tuple[str, str], dict[str, int]]:
+    """Records workers hold right now (unexpired claims), and how many workers, per pair."""
+    if not hasattr(store, "claims_held"):
+        return {}
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for row in store.claims_held():
+        entry = out.setdefault((row["connection"], row["operation"]),
+                               {"records": 0, "workers": 0})
+        entry["records"] += int(row["count"])
+        entry["workers"] += 1
+    return out
 
 
 def backlog(imported: int, by_status: dict[str, int]) -> int:
@@ -271,6 +286,11 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
                          "them)")
         lines.append("  " + "; ".join(parts))
         lines.extend(f"  {w['count']} waiting: {w['reason']}" for w in row.get("waiting") or [])
+        held = row.get("held_by_workers") or {}
+        if held.get("records"):
+            lines.append(f"  {held['records']} held by {held['workers']} worker"
+                         f"{'s' * (held['workers'] != 1)} right now (being sent; a stopped "
+                         "worker's records go to the others when its lease lapses)")
         changed = row.get("changed_since_sent")
         if changed:
             lines.append(f"  {changed_note(changed['count'], changed['ids'])}")

@@ -22,13 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from core import store_engine
-from core.errors import AbortError, FlxError, RetryableError
+from core.errors import AbortError, FlxError, RetryableError, StoreUnavailableError
 from core.model import RECORD_KINDS
 from core.owners import default_owner, owner_is_dead
 from core.records import content_hash
 from core.store_engine import BEGIN_OPTION, create_store_engine, is_memory_sqlite, masked
 from core.store_engine import normalize_url as _normalize_url
-from core.store_sync import BATCH, SyncMixin, SyncState, chunks
+from core.store_sync import BATCH, SyncMixin, SyncState, chunks, reconnecting
 from core.store_tables import audit, locks, lookup_cache, migrate, records, runs, utcnow
 
 __all__ = ["Store", "SyncState", "ImportCounts", "audit_row", "default_owner"]
@@ -57,7 +57,7 @@ class ImportCounts:
 
 
 class Store(SyncMixin):
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 3) -> None:
         self._url = _normalize_url(url)
         self.url = masked(self._url)  # safe to show: no password
         self.dialect = self._url.get_backend_name()  # "sqlite" | "postgresql"
@@ -76,6 +76,14 @@ class Store(SyncMixin):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def fit_pool(self, threads: int) -> None:
+        """Size the PostgreSQL connection pool for `threads` threads that may use the store at
+        once (a run's concurrency plus its own few); it only grows. SQLite is unaffected."""
+        if self._sqlite or threads <= self.engine.pool.size():  # type: ignore[attr-defined]
+            return
+        old, self.engine = self.engine, create_store_engine(self._url, pool_size=threads)
+        old.dispose()  # connections in use finish their work and are closed when returned
 
     def __enter__(self) -> Store:
         return self
@@ -104,22 +112,24 @@ class Store(SyncMixin):
             return
         self._ensure_schema()
         serialise = self._sqlite and (write or self._memory)
-        with self._write_lock if serialise else nullcontext(), self.engine.connect() as conn:
-            if self._sqlite:
-                conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE" if write else "DEFERRED"})
-            try:
+        try:
+            with (self._write_lock if serialise else nullcontext(),
+                  self.engine.connect() as conn):
+                if self._sqlite:
+                    conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE" if write
+                                              else "DEFERRED"})
                 with conn.begin():
                     self._local.current = (conn, write)
                     try:
                         yield conn
                     finally:
                         self._local.current = None
-            except sa.exc.OperationalError as exc:
-                raise self._translate(exc) from None
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            raise self._translate(exc) from None
 
-    def _translate(self, exc: sa.exc.OperationalError) -> FlxError:
+    def _translate(self, exc: sa.exc.SQLAlchemyError) -> FlxError:
         """A database failure in words (never the SQL or its parameters, which hold data)."""
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
         if self._sqlite and ("locked" in reason or "busy" in reason):
             return RetryableError(
                 f"the store {self.url} is busy: another flx process kept it locked for "
@@ -128,6 +138,11 @@ class Store(SyncMixin):
                      "workers at once use PostgreSQL as the store")
         if self._url.password:
             reason = reason.replace(str(self._url.password), "***")
+        if not self._sqlite:  # a lost or refused connection: the next attempt may succeed
+            return StoreUnavailableError(
+                f"the store {self.url} failed: {reason}",
+                hint="check that the database is reachable and has space; records being "
+                     "sent were left as they were and go at the next run")
         return AbortError(f"the store {self.url} failed: {reason}",
                           hint="check that the database is reachable and has space, then "
                                "run the command again (nothing half-done was kept)")
@@ -217,12 +232,14 @@ class Store(SyncMixin):
                 changed)
         return ImportCounts(len(new), len(changed), len(prepared) - len(new) - len(changed))
 
+    @reconnecting
     def get_record(self, kind: str, record_id: str) -> dict[str, Any] | None:
         with self._conn(write=False) as conn:
             data = conn.scalar(sa.select(records.c.data).where(
                 records.c.kind == kind, records.c.id == record_id))
         return dict(data) if data is not None else None
 
+    @reconnecting
     def get_records(self, kind: str, record_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Many records of one kind at once, by id (absent ones are left out)."""
         out: dict[str, dict[str, Any]] = {}
@@ -233,6 +250,7 @@ class Store(SyncMixin):
             out.update((row.id, dict(row.data)) for row in rows)
         return out
 
+    @reconnecting
     def record_info(self, kind: str, record_id: str) -> dict[str, Any] | None:
         """Bookkeeping of one record: content_hash, imported_at, updated_at (no data)."""
         with self._conn(write=False) as conn:
@@ -250,6 +268,7 @@ class Store(SyncMixin):
             for row in query:
                 yield dict(row.data)
 
+    @reconnecting
     def ids_like(self, kind: str, prefix: str, limit: int = 200) -> list[str]:
         """Ids of a kind starting with `prefix`, letter case ignored (for "did you mean")."""
         pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%") \
@@ -261,6 +280,7 @@ class Store(SyncMixin):
         with self._conn(write=False) as conn:
             return [str(v) for v in conn.scalars(query)]
 
+    @reconnecting
     def count_records(self, kind: str) -> int:
         with self._conn(write=False) as conn:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(records)
@@ -283,8 +303,7 @@ class Store(SyncMixin):
                 if last is not None:
                     query = query.where(key > last)
                 size = batch if remaining is None else min(batch, remaining)
-                with self._conn(write=False) as conn:
-                    rows = list(conn.execute(query.order_by(key).limit(size)))
+                rows = self._page(query.order_by(key).limit(size))
                 if rows:
                     yield rows
                 if remaining is not None:
@@ -293,8 +312,14 @@ class Store(SyncMixin):
                     break
                 last = rows[-1]._mapping[key.name]
 
+    @reconnecting
+    def _page(self, query: sa.Select[Any]) -> list[Any]:
+        with self._conn(write=False) as conn:
+            return list(conn.execute(query))
+
     # --- lookup cache ------------------------------------------------------------------------
 
+    @reconnecting
     def cache_get_many(self, connection: str, kind: str, keys: Iterable[str]) -> dict[str, str]:
         """Cached remote ids (or small JSON strings) for `keys`; missing keys are absent."""
         found: dict[str, str] = {}
@@ -306,6 +331,7 @@ class Store(SyncMixin):
                         lookup_cache.c.key.in_(chunk))).all())
         return found
 
+    @reconnecting
     def cache_put_many(self, connection: str, kind: str, mapping: dict[str, str]) -> None:
         if not mapping:
             return
@@ -338,6 +364,7 @@ class Store(SyncMixin):
                 started_at=utcnow(), status="running"))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
+    @reconnecting
     def finish_run(self, run_id: int, counts: dict[str, Any], status: str,
                    error: dict[str, Any] | None = None) -> None:
         """`error`: why an aborted run stopped ({"class", "message"}, already redacted)."""
@@ -357,6 +384,7 @@ class Store(SyncMixin):
             ).values(finished_at=utcnow(), status="interrupted"))
             return int(result.rowcount or 0)
 
+    @reconnecting
     def recent_runs(self, connection: str | None = None, operation: str | None = None,
                     limit: int = 20, *, real_only: bool = False) -> list[dict[str, Any]]:
         """Newest first; `real_only` leaves dry runs out."""
@@ -393,6 +421,7 @@ class Store(SyncMixin):
 
     # --- locks -------------------------------------------------------------------------------
 
+    @reconnecting
     def acquire_lock(self, name: str, owner: str, ttl_seconds: float, *,
                      now: datetime | None = None) -> bool:
         """Take the lock `name` for `ttl_seconds`, or renew it if `owner` holds it. True when
@@ -417,6 +446,7 @@ class Store(SyncMixin):
                 holder = conn.scalar(sa.select(locks.c.owner).where(locks.c.name == name))
         return holder == owner
 
+    @reconnecting
     def release_lock(self, name: str, owner: str) -> bool:
         """Release the lock if `owner` holds it; True when it did."""
         with self._conn(write=True) as conn:
@@ -424,6 +454,7 @@ class Store(SyncMixin):
                                                          locks.c.owner == owner))
             return bool(result.rowcount)
 
+    @reconnecting
     def lock_holder(self, name: str, *, now: datetime | None = None) -> str | None:
         """Who holds an unexpired lock `name`, or None."""
         with self._conn(write=False) as conn:

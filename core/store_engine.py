@@ -25,7 +25,7 @@ from sqlalchemy.pool import StaticPool
 from core.errors import ConfigError
 from core.records import normalize
 
-__all__ = ["normalize_url", "create_store_engine", "masked", "BEGIN_OPTION"]
+__all__ = ["normalize_url", "create_store_engine", "masked", "BEGIN_OPTION", "pg_connect_args"]
 
 BUSY_TIMEOUT_MS = 30_000
 BEGIN_OPTION = "flx_begin"  # execution option read by the SQLite "begin" listener
@@ -76,12 +76,39 @@ def is_memory_sqlite(url: URL) -> bool:
 
 
 def create_store_engine(url: URL, *, pool_size: int = 10) -> Engine:
+    """On PostgreSQL a bounded pool: at most `pool_size` connections, never more (a thread
+    that finds them all busy waits for one), each checked on checkout, so a connection the
+    server dropped is replaced instead of failing the next statement."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
+    target, args = pg_connect_args(url)
     return sa.create_engine(
-        url, json_serializer=_dumps, pool_size=pool_size, max_overflow=pool_size,
-        pool_pre_ping=True, connect_args={"connect_timeout": 10},
+        target, json_serializer=_dumps, pool_size=pool_size, max_overflow=0, pool_timeout=120,
+        pool_pre_ping=True, connect_args=args,
     )
+
+
+def pg_connect_args(url: URL) -> tuple[URL, dict[str, Any]]:
+    """The URL to connect to and psycopg's arguments: a connect timeout, `flx` as the
+    application name in pg_stat_activity unless the URL names one (?application_name=...),
+    and `?prepare_threshold=none` (taken out of the URL) to never use server-side prepared
+    statements, for PgBouncer in transaction mode before 1.21."""
+    args: dict[str, Any] = {"connect_timeout": 10}
+    if "application_name" not in url.query:
+        args["application_name"] = "flx"
+    threshold = url.query.get("prepare_threshold")
+    if threshold is not None:
+        value = threshold if isinstance(threshold, str) else threshold[0]
+        if value.strip().lower() in ("none", "off", "never"):
+            args["prepare_threshold"] = None
+        elif value.strip().isdigit():
+            args["prepare_threshold"] = int(value)
+        else:
+            raise ConfigError(f"prepare_threshold={value!r} in the store url is not a number",
+                              hint="use ?prepare_threshold=none (never prepare: PgBouncer in "
+                                   "transaction mode) or a whole number")
+        url = url.difference_update_query(["prepare_threshold"])
+    return url, args
 
 
 def _sqlite_engine(url: URL) -> Engine:

@@ -6,22 +6,25 @@ A mixin of Store, kept apart because it is the part the runner and the plugins l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from core.errors import StoreUnavailableError
 from core.model import DONE_STATUSES, SyncStatus
 from core.owners import owner_is_dead
 from core.store_tables import audit as audit_table
 from core.store_tables import records, sync_state, utcnow
 
 __all__ = ["SyncState", "SyncMixin", "SYNC_STATUSES", "OPEN_STATUSES", "chunks", "BATCH",
-           "next_state", "blank_state"]
+           "next_state", "blank_state", "reconnecting"]
 
 BATCH = 1000
 SYNC_STATUSES = frozenset(get_args(SyncStatus))
@@ -29,6 +32,26 @@ KEEP: Any = object()  # set_sync(error=KEEP): leave the stored error as it is
 OPEN_STATUSES = ("pending", "waiting", "in_flight")  # always offered to a run
 _SYNC_FIELDS = ("status", "remote_ids", "attempts", "error", "content_hash", "first_failed_at",
                 "last_attempt_at", "next_retry_at", "updated_at")
+
+RECONNECT_WAITS = (0.2, 1.0, 3.0)  # a lost connection: try again after these pauses
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def reconnecting(method: _F) -> _F:
+    """A store call that is safe to repeat (a read, or a write of whole rows) is tried again on
+    a fresh connection when the database dropped the one it used (a server restart, a
+    terminated backend), unless it runs inside a caller's transaction."""
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self._local, "current", None) is not None:
+            return method(self, *args, **kwargs)
+        for pause in RECONNECT_WAITS:
+            try:
+                return method(self, *args, **kwargs)
+            except StoreUnavailableError:
+                time.sleep(pause)
+        return method(self, *args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass
@@ -125,12 +148,14 @@ class SyncMixin:
                     ids: Iterable[str] | None, batch: int,
                     limit: int | None = None) -> Iterator[list[Any]]: ...
 
+    @reconnecting
     def get_sync(self, connection: str, operation: str, record_id: str) -> SyncState | None:
         with self._conn(write=False) as conn:
             row = conn.execute(sa.select(sync_state).where(
                 _key(connection, operation, record_id))).first()
         return _state(row) if row is not None else None
 
+    @reconnecting
     def get_syncs(self, connection: str, operation: str,
                   record_ids: Iterable[str]) -> dict[str, SyncState]:
         """The sync rows of many records at once (absent ones are left out)."""
@@ -155,6 +180,7 @@ class SyncMixin:
             for row in page:
                 yield _state(row)
 
+    @reconnecting
     def sync_summary(self, connection: str | None = None) -> list[dict[str, Any]]:
         """Counts per connection, operation and status: [{connection, operation, status,
         count}], for `flx status`."""
@@ -202,6 +228,7 @@ class SyncMixin:
                 state = _state(row, "s_") if row.s_record_id is not None else None
                 yield dict(row.data), state
 
+    @reconnecting
     def changed_since_done(self, connection: str, operation: str, kind: str, *,
                            limit: int = 3) -> tuple[int, list[str]]:
         """Records sent or linked whose content changed since (imported again with other
@@ -219,6 +246,7 @@ class SyncMixin:
                 .where(where).order_by(r.c.id).limit(limit))] if count else []
         return count, ids
 
+    @reconnecting
     def set_sync(self, connection: str, operation: str, record_id: str, *,
                  status: str | None,
                  remote_ids: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
@@ -252,6 +280,7 @@ class SyncMixin:
                 _key(connection, operation, record_id)).values(**values))
         return new
 
+    @reconnecting
     def put_syncs(self, states: Sequence[SyncState], *, release_claims: bool = False,
                   audit_rows: Sequence[dict[str, Any]] = ()) -> None:
         """Write whole sync rows computed by `next_state` from a state this process holds (a
@@ -281,6 +310,7 @@ class SyncMixin:
                                 sync_state.c.record_id], set_=update)
         return cache[release_claims]
 
+    @reconnecting
     def claim(self, connection: str, operation: str, ids: Iterable[str], owner: str, *,
               ttl_seconds: float = 900, now: datetime | None = None) -> list[str]:
         """Claim records for one worker so that others skip them; returns the ids claimed (in
@@ -315,6 +345,7 @@ class SyncMixin:
                 claimed.extend(free)
         return claimed
 
+    @reconnecting
     def release_dead_claims(self, connection: str, operation: str,
                             now: datetime | None = None) -> None:
         """Free every claim of this connection + operation whose holder process on this
@@ -338,6 +369,40 @@ class SyncMixin:
                 s.c.connection == connection, s.c.operation == operation,
                 s.c.claimed_by.in_(dead)).values(claimed_by=None, claim_expires_at=None))
 
+    @reconnecting
+    def renew_claims(self, connection: str, operation: str, owner: str, ttl_seconds: float,
+                     now: datetime | None = None) -> int:
+        """The heartbeat of a worker's claims: every claim `owner` holds on this connection +
+        operation lasts `ttl_seconds` from now. Returns how many it holds."""
+        s = sync_state
+        with self._conn(write=True) as conn:
+            result = conn.execute(sa.update(s).where(
+                s.c.connection == connection, s.c.operation == operation,
+                s.c.claimed_by == owner).values(
+                claim_expires_at=(now or utcnow()) + timedelta(seconds=ttl_seconds)))
+            return int(result.rowcount or 0)
+
+    @reconnecting
+    def claims_held(self, connection: str | None = None, operation: str | None = None, *,
+                    except_owner: str | None = None,
+                    now: datetime | None = None) -> list[dict[str, Any]]:
+        """Unexpired claims per connection, operation and holder: [{connection, operation,
+        owner, count}] (what other workers are sending right now)."""
+        s = sync_state
+        query = (sa.select(s.c.connection, s.c.operation, s.c.claimed_by.label("owner"),
+                           sa.func.count().label("count"))
+                 .where(s.c.claimed_by.is_not(None), s.c.claim_expires_at > (now or utcnow()))
+                 .group_by(s.c.connection, s.c.operation, s.c.claimed_by))
+        if connection is not None:
+            query = query.where(s.c.connection == connection)
+        if operation is not None:
+            query = query.where(s.c.operation == operation)
+        if except_owner is not None:
+            query = query.where(s.c.claimed_by != except_owner)
+        with self._conn(write=False) as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    @reconnecting
     def release_claims(self, connection: str, operation: str, ids: Iterable[str],
                        owner: str) -> None:
         """Give back claims `owner` holds on these records."""

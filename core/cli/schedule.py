@@ -50,5 +50,43 @@ def schedule_command(
     raise typer.Exit(scheduler.run(once=once))
 
 
+def worker_command(
+    ctx: typer.Context,
+    connection: Annotated[str | None, typer.Option(
+        "--connection", "-c", metavar="NAME",
+        help="Only this connection's operations (default: every connection).")] = None,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Work until nothing is left (records other workers hold included: "
+                       "done by them, or taken over after their lease), then exit.")] = False,
+    poll: Annotated[float, typer.Option(
+        "--poll", metavar="SECONDS", min=0.1,
+        help="How long to wait before looking again when there was nothing to do.")] = 10.0,
+    lease: Annotated[float, typer.Option(
+        "--lease", metavar="SECONDS", min=1.0,
+        help="How long a claim lasts without a heartbeat: a dead worker's records go to the "
+             "others this long after its last one.")] = 30.0,
+    log_format: Annotated[LogFormat, typer.Option(
+        "--log-format", help="One line per run as text, or as one JSON object per line.")
+    ] = LogFormat.text,
+) -> None:
+    """Work on the enabled operations together with any number of other workers.
+
+    Start one per machine (or several): they share a PostgreSQL store, split the records by
+    claims, and keep together within the account's concurrency limit. A worker that dies is
+    taken over by the others within --lease seconds. SIGINT/SIGTERM finish the batch in flight
+    and exit 0. With --once the exit code is the worst outcome: 0 fine, 3 some records failed,
+    1 a run aborted."""
+    from core.worker import Worker
+
+    state = get_state(ctx)
+    state.json_mode = log_format is LogFormat.json
+    config = state.config()
+    worker = Worker(config, state.plugins, state.store(), connection=connection,
+                    transport=state.transport, poll=poll, lease=lease,
+                    log_format=log_format.value, emit=state.echo, redactor=state.redactor)
+    raise typer.Exit(worker.run(once=once))
+
+
 def register(app: typer.Typer) -> None:
     app.command("schedule")(schedule_command)
+    app.command("worker")(worker_command)

@@ -147,7 +147,9 @@ class NetSuiteClient:
                                      settings.concurrency)
             # Several workers on one PostgreSQL store share the account's limit through it.
             budget = database_budget(runtime.store, f"netsuite:{settings.account_id}",
-                                     settings.concurrency)
+                                     settings.concurrency,
+                                     stated_limit=settings.account_concurrency,
+                                     request_timeout=settings.timeout)
             if budget is not None:
                 limiter.budget = budget
             client = cls(settings, http, logger=runtime.logger.getChild("netsuite"),

@@ -58,6 +58,7 @@ class NetSuiteSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
     name: str = ""
+    account_concurrency: int | None = None  # shared by all workers of a PostgreSQL store
 
     def __post_init__(self) -> None:
         if not self.base_url:
@@ -116,6 +117,9 @@ class NetSuiteSettings:
                                    MAX_CONCURRENCY, where, problems)
         timeout = _float_setting(settings, "timeout", DEFAULT_TIMEOUT, MAX_TIMEOUT,
                                  where, problems)
+        account_concurrency = (None if settings.get("account_concurrency") is None else
+                               _int_setting(settings, "account_concurrency", DEFAULT_CONCURRENCY,
+                                            1, MAX_CONCURRENCY, where, problems))
         base_url = _base_url_setting(settings.get("base_url"), where, problems)
 
         if problems:
@@ -127,7 +131,8 @@ class NetSuiteSettings:
                      "docs/netsuite.md explains each one",
             )
         return cls(account_id=account_id, base_url=base_url, concurrency=concurrency,
-                   timeout=timeout, name=name, **secrets)
+                   timeout=timeout, name=name, account_concurrency=account_concurrency,
+                   **secrets)
 
 
 def normalize_account_id(value: object) -> str:

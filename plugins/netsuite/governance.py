@@ -31,11 +31,19 @@ from core.errors import AuthenticationError, RetryableError
 
 
 class Budget(Protocol):
-    """A concurrency budget shared beyond this process (one slot per request in flight)."""
+    """A concurrency budget shared beyond this process (one slot per request in flight). It
+    may also have record_rate_limited()/record_success(): then the back-off is shared too."""
 
     def acquire(self) -> None: ...
 
     def release(self) -> None: ...
+
+
+def _tell(budget: Budget | None, event: str) -> None:
+    """Pass a 429 or a success on to a budget that shares the back-off (optional methods)."""
+    method = getattr(budget, event, None)
+    if callable(method):
+        method()
 
 
 class AdaptiveLimiter:
@@ -122,6 +130,7 @@ class AdaptiveLimiter:
 
     def record_success(self) -> None:
         """A request was admitted by NetSuite; enough of these in a row win back one slot."""
+        _tell(self.budget, "record_success")
         with self._cond:
             if self._limit >= self.max_limit:
                 self._streak = 0
@@ -134,6 +143,7 @@ class AdaptiveLimiter:
 
     def record_rate_limited(self) -> None:
         """NetSuite refused a request for concurrency: give up one slot (never below 1)."""
+        _tell(self.budget, "record_rate_limited")
         with self._cond:
             self._streak = 0
             self._limit = max(1, self._limit - 1)

@@ -3,7 +3,8 @@
 PostgreSQL is found through FLX_TEST_POSTGRES_URL (default: the project machines' server on
 loopback). Each PostgreSQL test gets its own fresh schema, dropped afterwards, so tests never
 see each other's rows and several test runs may share the database. When the server does not
-answer, the PostgreSQL variants are skipped with the reason.
+answer, the PostgreSQL variants are skipped with the reason, unless FLX_REQUIRE_POSTGRES=1
+(CI sets it): then they fail, so a missing server can never pass unnoticed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def _pg_url() -> str:
     return os.environ.get("FLX_TEST_POSTGRES_URL") or DEFAULT_PG_URL
 
 
+def postgres_required() -> bool:
+    return os.environ.get("FLX_REQUIRE_POSTGRES", "").strip() not in ("", "0")
+
+
 def _libpq_url(url: str) -> str:
     """The URL psycopg itself accepts (no SQLAlchemy driver suffix)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -32,7 +37,8 @@ def _libpq_url(url: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """The admin URL of the test PostgreSQL server, or skip (with the reason) when it is down."""
+    """The admin URL of the test PostgreSQL server; when it is down, skip (with the reason), or
+    fail under FLX_REQUIRE_POSTGRES=1."""
     import psycopg
 
     url = _pg_url()
@@ -41,6 +47,10 @@ def postgres_url() -> str:
     except Exception as exc:  # any failure to connect means: no PostgreSQL here
         shown = make_url(url).render_as_string(hide_password=True)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if postgres_required():
+            pytest.fail(f"PostgreSQL at {shown} does not answer ({reason}) and "
+                        "FLX_REQUIRE_POSTGRES is set: start the server or unset it",
+                        pytrace=False)
         pytest.skip(f"PostgreSQL at {shown} does not answer ({reason}); "
                     "set FLX_TEST_POSTGRES_URL to run these variants")
     return url

@@ -5,18 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sys
 import threading
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from rich.console import Console
-from sqlalchemy.engine import make_url
 
 from core.errors import AuthenticationError, ConfigError, RateLimitError
 from core.model import Connector, RecordResult
@@ -496,30 +492,13 @@ def test_progress_bar_only_on_a_terminal(env: Env) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path):
-    """A store two workers share: a SQLite file, or a fresh PostgreSQL database."""
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store two workers share: a SQLite file, or a fresh PostgreSQL schema (the server
+    found by conftest's `postgres_url`: skipped when absent, failed under
+    FLX_REQUIRE_POSTGRES=1)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    base = os.environ.get("FLX_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("FLX_TEST_POSTGRES_URL is not set: PostgreSQL runner test skipped")
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    name = f"flx_runner_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {url.render_as_string(hide_password=True)} does not "
-                    f"answer: {exc.orig}")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return str(request.getfixturevalue("postgres_schema_url"))
 
 
 def test_parallel_workers_never_send_a_record_twice(tmp_path: Path, shared_url: str) -> None:
