@@ -57,9 +57,12 @@ def render_payloads(operation: str, connection: Connection, record: dict[str, An
 
 
 @hookspec(firstresult=True)
-def test_connection(connection: Connection, runtime: Runtime) -> list[CheckResult] | None:
+def test_connection(connection: Connection, runtime: Runtime,
+                    deep: bool) -> list[CheckResult] | None:
     """Check credentials, permissions and reachability with read-only calls. Return one
-    CheckResult per check, or None when `connection` belongs to another plugin."""
+    CheckResult per check, or None when `connection` belongs to another plugin. With `deep`
+    (`flx connections test --deep`), also probe how the account behaves, read-only, using
+    `runtime.profile`; an implementation may leave `deep` out of its parameters."""
 
 
 @hookspec

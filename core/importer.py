@@ -7,38 +7,60 @@ Two file forms (docs/records.md):
   one record a line, either flat `{"kind": "order", "id": ...}` or wrapped
   `{"kind": "order", "record": {...}}`. NDJSON is streamed, never loaded whole.
 
-Each file is one transaction: a crash mid-file leaves nothing of that file written. JSON
-numbers are parsed as Decimal so money is checked exactly as written.
+Records are committed in chunks of COMMIT_EVERY, each chunk whole: a crash mid-file leaves
+whole records only, and importing the file again stores the rest (a record already stored is
+counted unchanged). JSON is read by core.safe_json: numbers exactly as written, and nothing
+hostile (deep nesting, huge numbers, duplicate keys, lone surrogates, control characters)
+can crash or stall an import; each such value refuses its own record, naming its path.
 
 An id given twice in one file is rejected naming the place of the first. To keep memory flat,
 a file's ids are remembered only as 64-bit digests (about 0.1 KB a record); a digest seen
 again makes the record a suspect, and only when there are suspects is the file read a second
 time, to confirm each one by its real id and name the first place (`_resolve_suspects`).
+
+What each record holds is worked out by core.import_lines (in worker processes for a big
+NDJSON file); this module keeps the file's order, the duplicates, the counts and the writes.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Generator
-from contextlib import closing
+import sys
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from core import safe_json
+from core.import_lines import Examined, examine_record, examined_lines
+from core.import_lines import kind_of as _kind_of
 from core.model import RECORD_KINDS
-from core.records import Problem, validate_record
-from core.store import ImportCounts, Store
+from core.records import Problem
+from core.safe_json import safe_text
+from core.store import ImportCounts, Prepared, Store
 
-__all__ = ["import_files", "ImportReport", "ImportProblem", "LIST_KEYS"]
+__all__ = ["import_files", "ImportReport", "ImportProblem", "ImportProgress", "LIST_KEYS"]
 
 LIST_KEYS = {"orders": "order", "shipments": "shipment", "vendor_bills": "vendor_bill"}
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-BATCH = 1000
+BATCH = 1000  # records a store write (what is held in memory)
+COMMIT_EVERY = 5000  # records a transaction: a short write lock, few commits
+PROGRESS_EVERY = 250  # records between two progress reports
 
-# (kind, place, record) of each entry of a file, in order
-Entries = Generator[tuple[str | None, str, Any], None, None]
+# each entry of a file, examined, in order
+Entries = Generator[Examined, None, None]
+
+
+class ImportProgress(Protocol):
+    """Told how many records there are (file by file, as soon as known) and how many are
+    done; `flx import` draws a bar with it."""
+
+    def add_total(self, records: int) -> None: ...
+
+    def advance(self, records: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -105,17 +127,38 @@ class _FileError(Exception):
         self.code = code
 
 
-def import_files(paths: list[Path], store: Store) -> ImportReport:
-    """Import each file in turn (each in its own transaction) and report on all of them."""
+def import_files(paths: list[Path], store: Store, progress: ImportProgress | None = None,
+                 *, parallel: bool = True) -> ImportReport:
+    """Import each file in turn and report on all of them: a file that cannot be read is one
+    problem, and the files after it are still imported. A big NDJSON file is read by worker
+    processes (core.import_lines) unless `parallel` is False; they are spawned, so a script
+    that calls this must do so under `if __name__ == "__main__":`."""
     report = ImportReport()
-    for path in paths:
-        path = Path(path)
-        report.files.append(str(path))
-        try:
-            _FileImport(path, store, report).run()
-        except _FileError as exc:
-            report.problems.append(ImportProblem(str(path), "", "", str(exc), exc.code))
+    paths = [Path(path) for path in paths]
+    if progress is not None:  # NDJSON totals at once (a quick count), documents once parsed
+        progress.add_total(sum(_count_lines(path) for path in paths if _is_ndjson(path)))
+    with _no_cycle_collection():
+        for path in paths:
+            report.files.append(str(path))
+            try:
+                _FileImport(path, store, report, progress, parallel).run()
+            except _FileError as exc:
+                report.problems.append(ImportProblem(str(path), "", "", str(exc), exc.code))
     return report
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Parsed records are trees (no reference cycles): reference counting frees them, and
+    the cycle collector, which would walk the thousands of records held per chunk again and
+    again, costs a quarter of an import's time for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,38 +173,64 @@ class _Suspect:
 
 
 class _FileImport:
-    def __init__(self, path: Path, store: Store, report: ImportReport) -> None:
-        self.path, self.store, self.report = path, store, report
+    def __init__(self, path: Path, store: Store, report: ImportReport,
+                 progress: ImportProgress | None = None, parallel: bool = True) -> None:
+        self.path, self.store, self.report, self.progress = path, store, report, progress
+        self.parallel = parallel
         self.name = str(path)
         self.ndjson = False
         self.data: dict[str, Any] = {}  # a JSON document, kept for a second look
         self.stored_ids: set[int] = set()  # _id_digest of each (kind, id) stored from the file
         self.suspects: dict[str, _Suspect] = {}  # by place
         self.suspect_ids: set[int] = set()  # the digests that came more than once
-        self.pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
-        self.counts = {kind: ImportCounts() for kind in RECORD_KINDS}
+        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in RECORD_KINDS}
+        self.suspect = False  # the document may hold something hostile
+        self.transaction: ExitStack | None = None  # of the chunk being written
+        self.written = {kind: ImportCounts() for kind in RECORD_KINDS}  # not yet committed
         self.rejected = dict.fromkeys(RECORD_KINDS, 0)
         self.problems: list[ImportProblem] = []
         self.unreadable = 0
+        self.taken = 0  # entries read since the last commit
 
     def run(self) -> None:
         if not self.path.is_file():
             raise _FileError("file not found" if not self.path.exists() else "not a file",
                              "file")
         self.ndjson = _is_ndjson(self.path)
-        entries = self._ndjson() if self.ndjson else self._document()
-        with self.store.transaction():
-            for kind, location, record in entries:
-                self._take(kind, location, record)
+        entries = self._ndjson(self.parallel) if self.ndjson else self._document()
+        try:
+            with closing(entries):  # stops a file's worker processes whatever happens
+                for examined in entries:
+                    self._take(examined)
+                    self.taken += 1
+                    if self.taken >= COMMIT_EVERY:
+                        self._commit()
+                    elif self.progress is not None and self.taken % PROGRESS_EVERY == 0:
+                        self.progress.advance(PROGRESS_EVERY)
             self._resolve_suspects()
-            for kind in RECORD_KINDS:
-                self._flush(kind)
-        # Only after the commit: a crash above leaves the report as untouched as the store.
-        for kind in RECORD_KINDS:
-            self.report.accepted[kind] = self.report.accepted[kind] + self.counts[kind]
-            self.report.rejected[kind] += self.rejected[kind]
+            self._commit()
+        except BaseException:
+            if self.transaction is not None:  # what was written since the last commit goes
+                self.transaction.__exit__(*sys.exc_info())
+            raise
         self.report.problems.extend(self.problems)
         self.report.unreadable += self.unreadable
+
+    def _commit(self) -> None:
+        """Commit what was written since the last commit, then count it (a crash before the
+        commit leaves the report as untouched as the store)."""
+        for kind in RECORD_KINDS:
+            self._flush(kind)
+        if self.transaction is not None:
+            transaction, self.transaction = self.transaction, None
+            transaction.close()
+        for kind in RECORD_KINDS:
+            self.report.accepted[kind] = self.report.accepted[kind] + self.written[kind]
+            self.report.rejected[kind] += self.rejected[kind]
+            self.written[kind], self.rejected[kind] = ImportCounts(), 0
+        if self.progress is not None and self.taken % PROGRESS_EVERY:
+            self.progress.advance(self.taken % PROGRESS_EVERY)  # the rest was said already
+        self.taken = 0
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -170,24 +239,40 @@ class _FileImport:
         if not text.strip():
             raise _FileError("the file is empty; expected a JSON object such as "
                              '{"orders": [...]}', "empty")
+        reader = safe_json.Reader()
         try:
-            data = _loads(text)
+            try:
+                parsed = reader.loads(text, extra_depth=2)  # {"orders": [record, ...]}
+            except safe_json.TooDeep:  # one record, surely: read them one by one
+                parsed = reader.by_element(text)
         except json.JSONDecodeError as exc:
             raise _FileError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
                              f"{exc.msg}", "malformed_json") from None
-        except ValueError as exc:
-            raise _FileError(str(exc), "malformed_json") from None
+        except safe_json.TooDeep as exc:
+            raise _FileError(f"{exc}; records nest at most {safe_json.MAX_DEPTH} levels: "
+                             "fix the exporter (nothing of this file was imported)",
+                             "too_deep") from None
+        data = parsed.value
         allowed = ", ".join(f'"{k}"' for k in LIST_KEYS)
         if not isinstance(data, dict):
             raise _FileError(
                 f"expected a JSON object with the keys {allowed}, got {_kind_of(data)}; for "
                 f"one record a line use NDJSON (a .ndjson file)", "shape")
-        self.data = data
+        twice = [key for key in getattr(data, "duplicates", ()) if key in LIST_KEYS]
+        if twice:
+            raise _FileError(
+                f"the key {twice[0]!r} is given more than once at the top level: put all its "
+                "records in one list (a JSON reader would keep only one of the lists; nothing "
+                "of this file was imported)", "duplicate_key")
+        self.data, self.suspect = data, parsed.suspect
         unknown = [k for k in data if k not in LIST_KEYS]
         for key in unknown:
             self.problems.append(ImportProblem(
-                self.name, str(key), "$", f"unknown top-level key {key!r}: its records were "
-                f"not imported (allowed keys: {allowed})", "shape"))
+                self.name, safe_text(str(key)), "$", f"unknown top-level key {key!r}: its "
+                f"records were not imported (allowed keys: {allowed})", "shape"))
+        if self.progress is not None:
+            self.progress.add_total(sum(len(v) for k, v in data.items()
+                                        if k in LIST_KEYS and isinstance(v, list)))
         return self._document_entries(data)
 
     def _document_entries(self, data: dict[str, Any], quiet: bool = False) -> Entries:
@@ -202,65 +287,25 @@ class _FileImport:
                         f"{_kind_of(items)}", "shape"))
                 continue
             for index, record in enumerate(items):
-                yield kind, f"{key}[{index}]", record
+                yield examine_record(kind, f"{key}[{index}]", record, self.suspect)
 
-    def _ndjson(self, quiet: bool = False) -> Entries:
+    def _ndjson(self, parallel: bool = True) -> Entries:
         try:
-            handle = self.path.open("rb")
+            self.path.open("rb").close()
         except OSError as exc:
             raise _FileError(f"cannot read the file: {exc.strerror}", "file") from None
-        return self._ndjson_lines(handle, quiet)
-
-    def _ndjson_lines(self, handle: Any, quiet: bool) -> Entries:
-        kinds = ", ".join(f'"{k}"' for k in RECORD_KINDS)
-
-        def unreadable(where: str, record_id: str | None, message: str, code: str) -> None:
-            if not quiet:  # a second look reports nothing twice
-                self._problem(where, None, record_id, "$", message, code)
-                self.unreadable += 1
-
-        with handle:
-            for number, raw in enumerate(handle, start=1):
-                where = f"line {number}"
-                try:
-                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    unreadable(where, None, "the line is not UTF-8 text (bad byte at column "
-                               f"{exc.start + 1})", "encoding")
-                    continue
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                try:
-                    entry = _loads(line)
-                except json.JSONDecodeError as exc:
-                    unreadable(where, None, f"malformed JSON at column {exc.pos + 1}: "
-                               f"{exc.msg}", "malformed_json")
-                    continue
-                except ValueError as exc:
-                    unreadable(where, None, str(exc), "malformed_json")
-                    continue
-                if not isinstance(entry, dict):
-                    unreadable(where, None, "each line must be a JSON object with a "
-                               f"\"kind\", got {_kind_of(entry)}", "shape")
-                    continue
-                kind = entry.get("kind")
-                if kind not in RECORD_KINDS:
-                    said = "no \"kind\"" if "kind" not in entry else f"kind {kind!r}"
-                    unreadable(where, _id_of(entry), f"unknown record kind: the line has "
-                               f"{said}; use one of {kinds}", "unknown_kind")
-                    continue
-                if set(entry) == {"kind", "record"}:
-                    yield kind, where, entry["record"]
-                else:
-                    yield kind, where, {k: v for k, v in entry.items() if k != "kind"}
+        return examined_lines(self.path, parallel=parallel)
 
     # --- storing -------------------------------------------------------------------------------
 
-    def _take(self, kind: str | None, where: str, record: Any) -> None:
-        assert kind is not None
-        record_id = _id_of(record)
-        problems: list[Problem] = validate_record(kind, record)
+    def _take(self, examined: Examined) -> None:
+        kind, where, record_id = examined.kind, examined.where, examined.record_id
+        problems = list(examined.problems)
+        if kind is None:  # an NDJSON line that is not a record of a known kind
+            for p in problems:
+                self._problem(where, None, record_id, p.path, p.message, p.code)
+            self.unreadable += 1
+            return
         digest = None if record_id is None else _id_digest(kind, record_id)
         if digest in self.stored_ids:
             # Taken for a duplicate until _resolve_suspects confirms it and names the first.
@@ -275,7 +320,7 @@ class _FileImport:
             return
         assert digest is not None  # a valid record has a text id
         self.stored_ids.add(digest)
-        self._store(kind, record)
+        self._store(kind, examined)
 
     def _resolve_suspects(self) -> None:
         """A second look at the file, only when some id digest came twice: each suspect is a
@@ -287,17 +332,17 @@ class _FileImport:
         firsts: dict[tuple[str, str], str] = {}  # stored (kind, id) among suspect digests
         dropped: set[int] = set()
         left = len(self.suspects)
-        entries = (self._ndjson(quiet=True) if self.ndjson
+        entries = (self._ndjson(parallel=False) if self.ndjson
                    else self._document_entries(self.data, quiet=True))
         with closing(entries):
-            for kind, where, record in entries:
-                assert kind is not None
-                record_id = _id_of(record)
-                if record_id is None or _id_digest(kind, record_id) not in self.suspect_ids:
+            for examined in entries:
+                kind, where, record_id = examined.kind, examined.where, examined.record_id
+                if kind is None or record_id is None or \
+                        _id_digest(kind, record_id) not in self.suspect_ids:
                     continue
                 suspect = self.suspects.get(where)
                 if suspect is None:
-                    if not validate_record(kind, record):  # stored by _take
+                    if not examined.problems:  # stored by _take
                         firsts[(kind, record_id)] = where
                     continue
                 if (suspect.kind, suspect.record_id) != (kind, record_id):
@@ -313,7 +358,7 @@ class _FileImport:
                     if suspect.valid:
                         firsts[(kind, record_id)] = where
                         self.rejected[kind] -= 1
-                        self._store(kind, record)
+                        self._store(kind, examined)
                 if not left:
                     break
         if left:
@@ -322,22 +367,28 @@ class _FileImport:
         if dropped:
             self.problems = [p for i, p in enumerate(self.problems) if i not in dropped]
 
-    def _store(self, kind: str, record: dict[str, Any]) -> None:
+    def _store(self, kind: str, examined: Examined) -> None:
+        assert examined.record_id and examined.text and examined.content_hash
         batch = self.pending[kind]
-        batch.append(record)
+        batch.append(Prepared(examined.record_id, examined.text, examined.content_hash))
         if len(batch) >= BATCH:
             self._flush(kind)
 
     def _flush(self, kind: str) -> None:
-        batch = self.pending[kind]
-        if batch:
-            self.counts[kind] = self.counts[kind] + self.store.upsert_records(kind, batch)
-            self.pending[kind] = []
+        """Write what is pending, in the transaction of the current chunk."""
+        batch, self.pending[kind] = self.pending[kind], []
+        if not batch:
+            return
+        if self.transaction is None:
+            self.transaction = ExitStack()
+            self.transaction.enter_context(self.store.transaction())
+        self.written[kind] = self.written[kind] + self.store.upsert_records(kind, batch)
 
     def _problem(self, where: str, kind: str | None, record_id: str | None, path: str,
                  message: str, code: str) -> None:
-        self.problems.append(ImportProblem(self.name, where, path, message, code, record_id,
-                                           kind))
+        self.problems.append(ImportProblem(
+            self.name, where, path, message, code,
+            None if record_id is None else safe_text(record_id), kind))
 
 
 def _duplicate(kind: str, record_id: str, first: str) -> Problem:
@@ -351,17 +402,6 @@ def _id_digest(kind: str, record_id: str) -> int:
     # Equal digests of different ids are possible (if very unlikely): the caller confirms.
     data = f"{kind}\0{record_id}".encode("utf-8", "surrogatepass")  # ids may hold lone surrogates
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_constant=_non_finite)
-
-
-def _non_finite(name: str) -> Decimal:
-    # NaN / Infinity are not JSON, but some exporters write them: read them as what they say,
-    # so that validation rejects the record naming the field (records._non_finite), instead
-    # of refusing the whole file or line without saying where.
-    return Decimal(name)
 
 
 def _read_text(path: Path) -> str:
@@ -383,24 +423,20 @@ def _is_ndjson(path: Path) -> bool:
     try:
         with path.open("r", encoding="utf-8-sig") as handle:
             first = handle.readline(1_000_000)
-        entry = json.loads(first)
+        entry = safe_json.loads(first).value
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(entry, dict) and "kind" in entry
 
 
-def _id_of(record: Any) -> str | None:
-    value = record.get("id") if isinstance(record, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, str):
-        return "text"
-    if value is None:
-        return "null"
-    return "a number" if not isinstance(value, bool) else "true/false"
+def _count_lines(path: Path) -> int:
+    """Lines in the file, counted in big blocks (about 0.1 s for 100 MB)."""
+    count, last = 0, b"\n"
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                count += block.count(b"\n")
+                last = block[-1:]
+    except OSError:
+        return 0
+    return count + (last != b"\n")

@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 
 from core.errors import RecordValidationError
 from core.model import RECORD_KINDS
+from core.record_check import compile_check
 from core.record_messages import Problem, show, translate
 
 __all__ = [
@@ -138,6 +139,14 @@ def _validator(kind: str) -> Any:
                       format_checker=_format_checker)
 
 
+@cache
+def _fast_check(kind: str) -> Any:
+    """The yes/no pre-check of core.record_check, built on this module's own rules."""
+    return compile_check(_validator(kind).schema, is_integer=_is_integer, is_number=_is_number,
+                         pattern=_compiled, is_datetime=_is_datetime,
+                         money_problem=money_problem)
+
+
 def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline_refs(v, defs) for v in node]
@@ -154,10 +163,15 @@ def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
 # --- validation ----------------------------------------------------------------------------
 
 
-def validate_record(kind: str, record: Any) -> list[Problem]:
-    """Every problem with `record` as a `kind` (order, shipment, vendor_bill); [] when valid."""
+def validate_record(kind: str, record: Any, *, finite: bool = False) -> list[Problem]:
+    """Every problem with `record` as a `kind` (order, shipment, vendor_bill); [] when valid.
+    `finite`: the caller knows the record holds no NaN or infinity (the importer's parser
+    says so), which lets a valid record skip the slower paths."""
     if not isinstance(record, dict):
         return [Problem("$", f"a record must be a JSON object, got {show(record)}", "type")]
+    check = _fast_check(kind) if finite else None
+    if check is not None and check(record):
+        return _kind_checks(kind, record)
     problems = list(_non_finite(record, "$"))
     said = {p.path for p in problems}  # one problem per non-finite value is enough
     seen: set[tuple[str, str]] = set()
@@ -166,11 +180,15 @@ def validate_record(kind: str, record: Any) -> list[Problem]:
             if (problem.path, problem.message) not in seen and problem.path not in said:
                 seen.add((problem.path, problem.message))
                 problems.append(problem)
+    return problems + _kind_checks(kind, record)
+
+
+def _kind_checks(kind: str, record: dict[str, Any]) -> list[Problem]:
     if kind == "order":
-        problems.extend(_order_checks(record))
-    elif kind == "vendor_bill":
-        problems.extend(_bill_checks(record))
-    return problems
+        return _order_checks(record)
+    if kind == "vendor_bill":
+        return _bill_checks(record)
+    return []
 
 
 def _non_finite(value: Any, path: str) -> Iterator[Problem]:
@@ -206,6 +224,8 @@ def _bill_checks(bill: dict[str, Any]) -> list[Problem]:
 def _units(value: Any) -> int | None:
     """A quantity as int, only when it is a whole number within bounds (a 1E+999999 written
     in a file must not become a million-digit int)."""
+    if type(value) is int:  # the common case, quickly
+        return value if 0 <= value <= MAX_QUANTITY else None
     if _is_integer(None, value) and 0 <= value <= MAX_QUANTITY:
         return int(value)
     return None
@@ -219,9 +239,10 @@ def _order_checks(order: dict[str, Any]) -> list[Problem]:
     problems += _duplicates("fulfillment_requests", _list(order.get("fulfillment_requests")),
                             "fulfillment request")
     ids = [ln["id"] for ln in lines if isinstance(ln, dict) and isinstance(ln.get("id"), str)]
-    line_ids = list(dict.fromkeys(ids))
-    ambiguous = {i for i in ids if ids.count(i) > 1}  # routing by a duplicated id means nothing
-    routed: Counter[str] = Counter()
+    line_ids = dict.fromkeys(ids)  # in order, and quick to look up
+    # routing by a duplicated id means nothing
+    ambiguous = {i for i in ids if ids.count(i) > 1} if len(line_ids) < len(ids) else set()
+    routed: dict[str, int] = {}
     for i, fr in enumerate(_list(order.get("fulfillment_requests"))):
         if not isinstance(fr, dict):
             continue
@@ -238,7 +259,7 @@ def _order_checks(order: dict[str, Any]) -> list[Problem]:
                     f"no order line has id {ref!r} (the order's line ids: {known})",
                     "unknown_line"))
             elif (units := _units(item.get("quantity"))) is not None:
-                routed[ref] += units
+                routed[ref] = routed.get(ref, 0) + units
     for i, line in enumerate(_list(order.get("lines"))):
         ordered_units = _units(line.get("quantity")) if isinstance(line, dict) else None
         if ordered_units is None:
@@ -358,8 +379,14 @@ def normalize(value: Any) -> Any:
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 text: equal records give equal strings. Decimals are
     written as `normalize` stores them, so a record hashes the same before and after storing."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_default)
+    return _canonical_encoder().encode(value)
+
+
+@cache
+def _canonical_encoder() -> json.JSONEncoder:
+    # Built once: json.dumps with options builds a new encoder per call.
+    return json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

@@ -26,15 +26,18 @@ if TYPE_CHECKING:
 
 # Fields that say which other records a record belongs to.
 _LINKS = ("number", "order_id", "fulfillment_request_id", "status", "total")
+# Lists counted first, in this order; others follow by name (the store may keep keys sorted).
+_LISTS = ("lines", "fulfillment_requests", "packages")
 
 
 def summary(record: Mapping[str, Any]) -> dict[str, Any]:
     """The few facts that identify a record at a glance: its links and how many of each list
     it has (lines, fulfillment requests, packages), never the whole record."""
     out: dict[str, Any] = {k: record[k] for k in _LINKS if record.get(k) not in (None, "")}
-    for key, value in record.items():
-        if isinstance(value, list):
-            out[key] = len(value)
+    rest = sorted(k for k in record if k not in _LISTS)
+    for key in (*_LISTS, *rest):
+        if isinstance(record.get(key), list):
+            out[key] = len(record[key])
     return out
 
 

@@ -66,7 +66,16 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+class JsonText(str):
+    """JSON already written (by core.records.canonical_json): stored as it is, so a record
+    is serialised once to be hashed and stored."""
+
+    __slots__ = ()
+
+
 def _dumps(value: Any) -> str:
+    if type(value) is JsonText:
+        return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default,
                       allow_nan=False)
 

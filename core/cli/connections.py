@@ -131,16 +131,21 @@ def _echo_wrapped(state: CliState, text: str, indent: str = "  ") -> None:
     state.echo(_printable(state, wrapped))
 
 
-def run_checks(state: CliState, name: str) -> list[CheckResult]:
-    """Call the owning plugin's `test_connection` hook; read-only by contract."""
+def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResult]:
+    """Call the owning plugin's `test_connection` hook; read-only by contract, and held to it
+    by the dry-run guard (a write is refused before it leaves the machine). `deep` asks the
+    connector to probe how the account behaves too, with the mapping profile of the
+    connection's first operation."""
     from core.runtime import Runtime
 
     connection = state.connection(name)
     connector = state.plugins.connector(connection.plugin)
     runtime = Runtime(store=state.store(), connection=connection, connector=connector,
-                      transport=state.transport)
+                      transport=state.transport, dry_run=True,
+                      profile=_first_profile(state, connection, connector) if deep else {})
     try:
-        results = state.plugins.hook.test_connection(connection=connection, runtime=runtime)
+        results = state.plugins.hook.test_connection(connection=connection, runtime=runtime,
+                                                     deep=deep)
     finally:
         runtime.close()  # its HTTP clients: a command must not leave sockets behind
     if results is None:
@@ -149,6 +154,16 @@ def run_checks(state: CliState, name: str) -> list[CheckResult]:
             hint=f"the {connection.plugin!r} plugin does not implement test_connection; "
                  "report it to its authors")
     return list(results)
+
+
+def _first_profile(state: CliState, connection: Any, connector: Any) -> dict[str, Any]:
+    from core.mapping import load_profile
+
+    for settings in connection.operations.values():
+        if settings.get("enabled") is not False:
+            return dict(load_profile(connector, settings.get("mapping"),
+                                     base_dir=getattr(state.config(), "base_dir", None)).data)
+    return {}
 
 
 def profile_checks(state: CliState, name: str) -> list[CheckResult]:
@@ -178,6 +193,9 @@ def test_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The connection, as in [connections.NAME].")],
     as_json: JsonOption = False,
+    deep: Annotated[bool, typer.Option(
+        "--deep", help="Also probe how the account behaves (the connector's own read-only "
+                       "checks), each finding with the profile setting that fits it.")] = False,
 ) -> None:
     """Check credentials, permissions, reachability and the mapping profiles.
 
@@ -187,7 +205,7 @@ def test_command(
     state = get_state(ctx)
     state.json_mode = as_json
     known_connection(state, name, "'NAME'")
-    results = run_checks(state, name) + profile_checks(state, name)
+    results = run_checks(state, name, deep) + profile_checks(state, name)
     failed = [r for r in results if not r.ok]
     if as_json:
         state.emit_json({"connection": name, "ok": not failed,

@@ -61,6 +61,41 @@ def _print_import(state: CliState, report: Any) -> None:
         state.echo("no records found in the file(s)")
 
 
+class _ImportBar:
+    """`flx import`'s progress on a terminal: records done of the total known so far (NDJSON
+    files are counted up front, a JSON document once read), with rate and time left."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+            TextColumn("records, about"), TimeRemainingColumn(), TextColumn("left"),
+            console=console, transient=True)
+        self.task = self.progress.add_task("import", total=None)
+
+    def add_total(self, records: int) -> None:
+        total = self.progress.tasks[0].total or 0
+        self.progress.update(self.task, total=total + records)
+
+    def advance(self, records: int) -> None:
+        self.progress.advance(self.task, records)
+
+    def __enter__(self) -> _ImportBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
 def import_command(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(
@@ -70,12 +105,19 @@ def import_command(
 ) -> None:
     """Import orders, shipments and vendor bills.
 
-    Each rejected record is reported with its file, place and what is wrong."""
+    Each rejected record is reported with its file, place and what is wrong. On a terminal
+    a progress bar shows the records done, the total and the time left."""
     from core.importer import import_files
 
     state = get_state(ctx)
     state.json_mode = as_json
-    report = import_files(list(files), state.store())
+    store = state.store()
+    # The bar goes to stderr, and only on a terminal: pipes and --json stay clean.
+    if not as_json and state.err.is_terminal:
+        with _ImportBar(state.err) as bar:
+            report = import_files(list(files), store, progress=bar)
+    else:
+        report = import_files(list(files), store)
     if as_json:
         state.emit_json(report)
     else:

@@ -225,6 +225,8 @@ class BillSender:
             raise duplicate
         try:
             body, replace, warnings = self.payload(bill, order, po_id, planned)
+        except AwaitingReceipt as waiting:
+            return RecordResult(bill["id"], "waiting", message=str(waiting))
         except OverQuantityError:
             found = self.unrecorded(bill)
             if found is None:
@@ -288,7 +290,8 @@ class BillSender:
             raise MappingError(f"options.bill_strategy {self.strategy!r} is not known",
                                hint=f"use one of: {', '.join(STRATEGIES)}", record_id=bill["id"])
         po = self.ctx.client.get("purchaseOrder", po_id, expand=True)
-        lines = remote_lines(po, "quantityBilled", planned)
+        # The planned lines' numbers are the Sales Order's: PO lines pair by item, in order.
+        lines = remote_lines(po, "quantityBilled", [{**p, "line": None} for p in planned])
         what = f"vendor bill {bill['id']} (invoice {bill.get('number')})"
         transaction = f"Purchase Order {po.get('tranId') or po_id}"
         rates: dict[int, Decimal] = {}
@@ -312,6 +315,8 @@ class BillSender:
                     warnings.append(
                         f"{item['sku']}: invoiced cost {cost} differs from the PO rate "
                         f"{_shown(po_rate)} on PO line {ln.line}; billed at {cost}")
+        if self.ctx.options.get("bill_timing") == "after_shipment":
+            _await_receipt(po, lines, transaction)
         if self.strategy == "replace_lines":
             chosen, replace = [ln for ln in lines if ln.taken > 0], "item"
         else:
@@ -362,6 +367,24 @@ class BillSender:
     def _item_id(self, sku: str) -> str | None:
         found = self.items.resolve([sku])
         return found[sku].id if sku in found else None
+
+
+class AwaitingReceipt(Exception):
+    """options.bill_timing = "after_shipment": the PO lines billed are not received (or
+    marked shipped) yet, and the account refuses billing before receipt (§10.8)."""
+
+
+def _await_receipt(po: dict[str, Any], lines: list[Any], transaction: str) -> None:
+    received = {int(raw["line"]): int(float(raw.get("quantityReceived") or 0))
+                for raw in (po.get("item") or {}).get("items") or []}
+    short = [f"line {ln.line}: {max(received.get(ln.line, 0) - ln.done, 0)} of "
+             f"{ln.taken} received" for ln in lines
+             if ln.taken and ln.done + ln.taken > received.get(ln.line, 0)]
+    if short:
+        raise AwaitingReceipt(
+            f"{transaction} is not yet received or marked shipped for what this bill bills "
+            f"({', '.join(short)}); with options.bill_timing = \"after_shipment\" the bill "
+            "waits for its shipment")
 
 
 def charge_lines(bill: dict[str, Any], options: dict[str, Any], warnings: list[str],

@@ -77,6 +77,9 @@ _CACHE_LOCK = threading.Lock()
 # -- SuiteQL literals ---------------------------------------------------------------------------
 
 
+CREATE_FORM = "application/vnd.oracle.resource+json; type=create-form"
+
+
 def suiteql_quote(value: str | int) -> str:
     """A SuiteQL literal: text in single quotes with `'` doubled (`O'Brien` -> `'O''Brien'`),
     whole numbers as digits. The quotes are included: write `WHERE x = {suiteql_quote(v)}`."""
@@ -206,6 +209,23 @@ class NetSuiteClient:
                 f"/!transform/{_rtype(target_type)}")
         return self._create(path, target_type, body, external_id,
                             {"replace": replace} if replace else None)
+
+    def prefilled(self, source_type: str, source_id: str | int, target_type: str,
+                  body: Mapping[str, Any]) -> dict[str, Any]:
+        """The record a transform would create, prefilled by NetSuite and not saved
+        (`Accept: ...; type=create-form`, netsuite-rest.md §10.5). Marked read-only, so the
+        dry-run guard lets it through and nothing else."""
+        path = (f"{RECORD_PATH}/{_rtype(source_type)}/{_rid(source_id)}"
+                f"/!transform/{_rtype(target_type)}")
+        response = self._request("POST", path, json=dict(body), headers={"Accept": CREATE_FORM},
+                                 read_only=True)
+        return json_object(response)
+
+    def metadata(self, record_type: str) -> dict[str, Any]:
+        """The record type's fields as this account has them (JSON Schema)."""
+        response = self._request("GET", f"{RECORD_PATH}/metadata-catalog/{_rtype(record_type)}",
+                                 headers={"Accept": "application/schema+json"})
+        return json_object(response)
 
     def get(self, record_type: str, id: str | int, *, expand: bool = False,
             fields: Sequence[str] | None = None) -> dict[str, Any]:

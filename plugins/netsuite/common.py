@@ -108,10 +108,11 @@ class NetSuiteContext:
 
     def render(self, name: str, context: dict[str, Any], record_id: str) -> dict[str, Any]:
         assert self.runtime.renderer is not None
-        payload = self.runtime.renderer.render_json(
+        body: dict[str, Any] = self.runtime.renderer.render_json(
             f"{name}.json.j2", context, record_id=record_id, schema=payload_schema(name))
-        check_identity(name, payload, context, record_id)
-        return payload
+        check_identity(name, body, context, record_id)  # before any field is omitted
+        return omit(body, self.options.get("omit_fields") or ())
+
 
     def render_expr(self, expr: Any, context: dict[str, Any], record_id: str,
                     where: str = "mapping value") -> Any:
@@ -144,6 +145,22 @@ class NetSuiteContext:
     def custom(self, section: str, context: dict[str, Any], record_id: str) -> dict[str, Any]:
         fields = (self.profile.get("custom_fields") or {}).get(section) or {}
         return self.fields(fields, context, record_id, f"custom_fields.{section}")
+
+
+def omit(body: dict[str, Any], names: Any) -> dict[str, Any]:
+    """`options.omit_fields`: fields the account lacks (a feature turned off) left out of the
+    body and of every sublist line, since X-NetSuite-PropertyNameValidation: Error (kept, so a
+    misspelt field still fails) would refuse them (netsuite-rest.md §10.7)."""
+    gone = set(names)
+    if not gone:
+        return body
+    out = {k: v for k, v in body.items() if k not in gone}
+    for key, value in out.items():
+        if isinstance(value, dict) and isinstance(value.get("items"), list):
+            out[key] = {**value, "items": [
+                {k: v for k, v in line.items() if k not in gone} if isinstance(line, dict)
+                else line for line in value["items"]]}
+    return out
 
 
 def with_defaults(order: dict[str, Any]) -> dict[str, Any]:

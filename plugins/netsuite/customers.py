@@ -4,6 +4,7 @@ from the customer template (or, per profile, a failure or a default customer).""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -84,6 +85,9 @@ class CustomerResolver:
         found = self.find(order)
         if found:
             return found
+        inactive = self.inactive_error(order)
+        if inactive is not None:
+            raise inactive
         if self.on_missing == "default" and self.default_id:
             return str(self.default_id), "default"
         if self.on_missing != "create":
@@ -98,10 +102,29 @@ class CustomerResolver:
                 record_id=order["id"])
         return self._create(order), "created"
 
+    def inactive_error(self, order: dict[str, Any]) -> MappingError | None:
+        """An order whose customer matches only inactive NetSuite customers: neither linked
+        to one (NetSuite refuses an inactive customer) nor given a new one silently."""
+        customer = order.get("customer") or {}
+        keys = [("email", (customer.get("email") or "").lower()),
+                ("name", name_key(customer) or "")]
+        for kind, key in keys:
+            if kind in self.match and key and key in self.finder.inactive[kind]:
+                found_id, name = self.finder.inactive[kind][key]
+                return MappingError(
+                    f"order {order['id']}: the customer ({kind} {key}) matches only inactive "
+                    f"NetSuite customer {found_id} ({name}), which NetSuite refuses on a Sales "
+                    "Order", hint=f"reactivate customer {found_id} in NetSuite (clear "
+                    "Inactive), or give the order the customer.netsuite_id of an active "
+                    "customer; then `flx retry " + order["id"] + "`", record_id=order["id"])
+        return None
+
     def payload(self, order: dict[str, Any]) -> dict[str, Any]:
         customer = order.get("customer") or {}
         person = {key: customer.get(key) for key in
                   ("email", "first_name", "last_name", "company", "phone")}
+        if not customer.get("company"):
+            person["first_name"], person["last_name"], _ = person_name(order)
         context = {
             "order": order, "customer": person, "external_id": self.external_id(order),
             "is_person": not customer.get("company"),
@@ -228,6 +251,42 @@ class CustomerResolver:
             elif name_key(customer):
                 self.finder.remember("name", name_key(customer) or "", created.id)
             return created.id
+
+
+def person_name(order: dict[str, Any]) -> tuple[str, str, str | None]:
+    """First and last name for a person customer, never empty (NetSuite probably refuses a
+    person without them, §10.10): the order's, else the shipping or billing address's name,
+    else the e-mail's local part; a missing half takes the other. The note says what was
+    derived (None when the order named both)."""
+    customer = order.get("customer") or {}
+    first = (customer.get("first_name") or "").strip()
+    last = (customer.get("last_name") or "").strip()
+    if first and last:
+        return first, last, None
+    source = ""
+    if not first and not last:
+        for key, label in (("shipping_address", "shipping address"),
+                           ("billing_address", "billing address")):
+            name = ((order.get(key) or {}).get("name") or "").strip()
+            if name:
+                first, _, last = name.partition(" ")
+                source = f"the {label}'s name {name!r}"
+                break
+        email = (customer.get("email") or "").strip()
+        if not first and email:
+            local = email.split("@", 1)[0]
+            parts = [p for p in re.split(r"[._+-]+", local) if p]
+            first, last = (parts[0].capitalize(), " ".join(p.capitalize() for p in parts[1:])) \
+                if parts else (local, "")
+            source = f"the e-mail {email!r}"
+        if not first:
+            return first, last, None  # nothing to go on: _identity refuses the order
+    else:
+        source = "its other half"
+    first, last = (first or last).strip(), (last or first).strip()
+    return first, last, (f"the customer has no first and last name, so the new NetSuite "
+                         f"customer is named {first} {last} (from {source}); correct it in "
+                         "NetSuite if that is wrong")
 
 
 def _email(order: dict[str, Any]) -> str:

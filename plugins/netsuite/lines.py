@@ -27,6 +27,7 @@ class RemoteLine:
     fr_type: str | None = None  # "internal" (the merchant's stock) or "external" (drop ship)
     source: str | None = None  # the request's warehouse or vendor, as people name it
     order_line_id: str | None = None  # the flx order line this share comes from
+    itemtype: str | None = None  # SuiteQL item type when flx sent the line (Service, ...)
     taken: int = 0  # allocated by the record being built
 
     @property
@@ -38,6 +39,10 @@ def remote_lines(record: dict[str, Any], done_field: str,
                  planned: list[dict[str, Any]] | None) -> list[RemoteLine]:
     """The record's lines; `planned` (what flx sent, in order) adds SKUs and routing."""
     items = ((record.get("item") or {}).get("items")) or []
+    plan = planned or []
+    paired = {ns_index: plan[index] for index, ns_index in
+              pair_lines([(str(p.get("item_id")), p.get("line")) for p in plan],
+                         items).items()}
     out = []
     for index, raw in enumerate(items):
         item_id = str((raw.get("item") or {}).get("id", ""))
@@ -49,15 +54,43 @@ def remote_lines(record: dict[str, Any], done_field: str,
             rate=float(raw["rate"]) if raw.get("rate") not in (None, "") else None,
             location_id=str((raw.get("location") or {}).get("id")) if raw.get("location") else None,
         )
-        if planned and index < len(planned) and str(planned[index].get("item_id")) == item_id:
-            p = planned[index]
+        p = paired.get(index)
+        if p is not None:
             line.skus = {str(s) for s in (p.get("sku"), p.get("order_sku")) if s}
             line.fr_id = p.get("fr_id")
             line.fr_type = p.get("fr_type")
             line.source = (f"warehouse {p['warehouse']}" if p.get("warehouse") else
                            p.get("vendor_name") or p.get("vendor_key"))
             line.order_line_id = p.get("order_line_id")
+            line.itemtype = p.get("itemtype")
         out.append(line)
+    return out
+
+
+def pair_lines(planned: list[tuple[str, int | None]], items: list[dict[str, Any]],
+               ) -> dict[int, int]:
+    """Planned line index -> index of its line in `items` (a record read back). A planned
+    line whose NetSuite line number is known takes that line; the others take the first
+    unpaired line of the same item, in line order. Never by position alone: NetSuite may
+    insert lines flx did not send (an item group's components, a kit's members)."""
+    by_number = {int(raw["line"]): i for i, raw in enumerate(items)
+                 if raw.get("line") is not None}
+    taken: set[int] = set()
+    out: dict[int, int] = {}
+    for index, (item_id, number) in enumerate(planned):
+        found = by_number.get(int(number)) if number is not None else None
+        if found is not None and found not in taken and \
+                str((items[found].get("item") or {}).get("id", "")) == item_id:
+            out[index] = found
+            taken.add(found)
+    for index, (item_id, _) in enumerate(planned):
+        if index in out:
+            continue
+        found = next((i for i, raw in enumerate(items) if i not in taken
+                      and str((raw.get("item") or {}).get("id", "")) == item_id), None)
+        if found is not None:
+            out[index] = found
+            taken.add(found)
     return out
 
 

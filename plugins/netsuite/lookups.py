@@ -96,6 +96,8 @@ class ItemResolver:
         self._known: dict[str, Item] = {}
         self._absent: set[str] = set()  # asked this run and not found: not asked again
         self.refused: dict[str, str] = {}  # SKUs NetSuite would not look up -> why
+        # SKU -> (id, itemid) of the inactive item that alone matched it (§10.9)
+        self._inactive: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     def resolve(self, skus: Iterable[str]) -> dict[str, Item]:
@@ -108,13 +110,17 @@ class ItemResolver:
             found: dict[str, str] = {}
             for part in chunks(missing):
                 rows = query_parts(self.ctx, part, lambda p: self.ctx.client.suiteql(
-                    f"SELECT id, itemid, itemtype, isdropshipitem, {self.field} FROM item "
-                    f"WHERE {self.field} IN {in_list(p)} ORDER BY id"
+                    f"SELECT id, itemid, itemtype, isdropshipitem, isinactive, {self.field} "
+                    f"FROM item WHERE {self.field} IN {in_list(p)} ORDER BY id"
                     if self.field != "itemid" else
-                    f"SELECT id, itemid, itemtype, isdropshipitem FROM item "
+                    f"SELECT id, itemid, itemtype, isdropshipitem, isinactive FROM item "
                     f"WHERE itemid IN {in_list(p)} ORDER BY id"), self.refused)
                 for row in rows:
                     sku = row.get(self.field, "")
+                    if row.get("isinactive") == "T":  # NetSuite refuses an inactive item
+                        with self._lock:
+                            self._inactive.setdefault(sku, (row["id"], row.get("itemid", "")))
+                        continue
                     if sku in part and sku not in found:
                         flag = row.get("isdropshipitem")
                         item = Item(row["id"], sku, row.get("itemtype", ""),
@@ -132,6 +138,13 @@ class ItemResolver:
         found = self.resolve([sku])
         if sku in self.refused:
             raise refused_error(record_id, where, "sku", sku, self.refused[sku])
+        if sku not in found and sku in self._inactive:
+            item_id, name = self._inactive[sku]
+            raise MappingError(
+                f"{where}: SKU {sku!r} matches only inactive NetSuite item {item_id} ({name}), "
+                "which NetSuite refuses on a transaction",
+                hint=f"reactivate item {item_id} in NetSuite (clear Inactive), or give the SKU "
+                     f"an active item with {self.field} = {sku!r}", record_id=record_id)
         if sku not in found:
             raise MappingError(
                 f"{where}: SKU {sku!r} has no NetSuite item (searched item.{self.field})",
@@ -160,17 +173,20 @@ class CustomerFinder:
         # them in a crash costs a look-up by e-mail next time, never a duplicate).
         self._unsaved: dict[str, dict[str, str]] = {"email": {}, "name": {}}
         self.refused: dict[str, dict[str, str]] = {"email": {}, "name": {}}  # key -> why
+        # kind -> key -> (id, entityid) of the inactive customer that alone matched (§10.9)
+        self.inactive: dict[str, dict[str, tuple[str, str]]] = {"email": {}, "name": {}}
         self._lock = threading.Lock()
 
     def by_email(self, emails: Iterable[str]) -> dict[str, str]:
         return self._find("email", sorted({e.lower() for e in emails if e}),
-                          "SELECT id, email, entityid, firstname, lastname, companyname "
-                          "FROM customer WHERE LOWER(email) IN {values} ORDER BY id",
+                          "SELECT id, email, entityid, firstname, lastname, companyname, "
+                          "isinactive FROM customer WHERE LOWER(email) IN {values} ORDER BY id",
                           lambda row: [row.get("email", "").lower()])
 
     def by_name(self, names: Iterable[str]) -> dict[str, str]:
         return self._find("name", sorted({n for n in names if n}),
-                          "SELECT id, entityid, companyname FROM customer WHERE LOWER(entityid) "
+                          "SELECT id, entityid, companyname, isinactive FROM customer WHERE "
+                          "LOWER(entityid) "
                           "IN {values} OR LOWER(companyname) IN {values} ORDER BY id",
                           lambda row: [row.get("entityid", "").lower(),
                                        row.get("companyname", "").lower()])
@@ -207,7 +223,14 @@ class CustomerFinder:
             rows = query_parts(self.ctx, part, lambda p: self.ctx.client.suiteql(
                 query.format(values=in_list(p))), self.refused[kind])
             wanted = set(part)
-            for row in rows:  # ordered by id: the oldest matching customer wins
+            for row in rows:  # ordered by id: the oldest active matching customer wins
+                if row.get("isinactive") == "T":
+                    for key in keys_of(row):
+                        if key in wanted:
+                            with self._lock:
+                                self.inactive[kind].setdefault(
+                                    key, (row["id"], row.get("entityid", "")))
+                    continue
                 for key in keys_of(row):
                     if key in wanted and key not in fresh:
                         fresh[key] = row["id"]

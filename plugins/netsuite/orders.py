@@ -26,7 +26,7 @@ from plugins.netsuite.common import (
     with_defaults,
     worker_threads,
 )
-from plugins.netsuite.customers import CustomerResolver
+from plugins.netsuite.customers import CustomerResolver, person_name
 from plugins.netsuite.linking import foreign_match
 from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions, refused_error
 from plugins.netsuite.order_checks import (
@@ -68,6 +68,9 @@ class OrderSender:
         self.sku_level = self.ctx.profile.get("sku_level", "order")
         self.mode = self.ctx.options.get("dropship_mode", "create_po")
         self.purchase_orders = PurchaseOrders(runtime, self.ctx, self.mode)
+        # "price": {"id": "-1"} (Custom) with every rate, so NetSuite keeps flx's rate rather
+        # than re-source it from a price level (netsuite-rest.md §10.1).
+        self.custom_price = bool(self.ctx.options.get("custom_price_level", True))
 
     # -- the batch -------------------------------------------------------------------------------
 
@@ -235,16 +238,24 @@ class OrderSender:
         remote: dict[str, Any] = {"sales_order": so_id}
         if customer_id:
             remote.update(customer=customer_id, customer_match=how)
-        if any(p.dropship for p in lines):
+        if how == "created" and not (order.get("customer") or {}).get("company"):
+            named = person_name(order)[2]
+            if named:
+                warnings.append(named)
+        read_back = bool(lines) and (status == "linked" or self.purchase_orders.needs_read_back(
+            lines, self.custom_price))
+        if read_back or (lines and self.mode == "explicit_po" and any(p.dropship for p in lines)):
             # More NetSuite work follows (the PO read-back or creates): keep the Sales Order id
             # now, so a crash before the result is recorded resumes instead of re-linking.
             self.runtime.checkpoint(order_id, remote_ids=remote)
         remote["lines"] = [p.summary() for p in lines]
         if status == "sent":  # flx's own payload (a linked order was made by someone else)
             warnings += self.order_warnings(order, lines)
-        if lines and (any(p.dropship for p in lines) or status == "linked"):
-            remote["purchase_orders"] = self.purchase_orders.record(order, so_id, lines, warnings,
-                                                                   self.context(order))
+        explicit = self.mode == "explicit_po" and any(p.dropship for p in lines)
+        if lines and (read_back or explicit):
+            remote["purchase_orders"] = self.purchase_orders.record(
+                order, so_id, lines, warnings, self.context(order), read_back=read_back,
+                custom_price=self.custom_price, ours=status == "sent")
             remote["lines"] = [p.summary() for p in lines]
         message = ("linked to the existing Sales Order" if status == "linked"
                    else "Sales Order created")
@@ -297,6 +308,8 @@ class OrderSender:
                 problems.append(Problem.of(err))
             if item is not None:
                 p.item_id = item.id
+                p.dropship_item = item.dropship
+                p.itemtype = item.itemtype or None
             if p.dropship:
                 if not p.vendor_id and p.vendor_key:
                     p.vendor_id = self.ctx.table_value("vendors", p.vendor_key)
@@ -350,6 +363,9 @@ class OrderSender:
         problems = [p for p in (discount_item_problem(order, self.ctx.options),
                                 currency_id(order, self.ctx.tables)[1]) if p]
         if self.customers.find(order) is None:
+            inactive = self.customers.inactive_error(order)
+            if inactive is not None:
+                return [*problems, Problem.of(inactive)]
             try:
                 if self.customers.on_missing == "create":
                     self.customers.external_id(order)  # a customer needs an email or a name
@@ -407,6 +423,8 @@ class OrderSender:
                 "description": p.description,
                 "location_id": p.location_id,
                 "dropship": p.dropship and self.mode == "create_po",
+                "create_po": create_po(p, self.mode),
+                "custom_price": self.custom_price,
                 "vendor_id": p.vendor_id,
                 "po_rate": None if p.cost is None else float(p.cost),
                 "custom_columns": self.ctx.custom("column", line_ctx, order_id),
@@ -441,6 +459,7 @@ class OrderSender:
         customer_id = self._preview_customer(order, out)
         body = self.sales_order_payload(order, lines, customer_id)
         warnings = self.order_warnings(order, lines)
+        customer_notes = [w for e in out for w in e.get("warnings", [])]
         entry: dict[str, Any] = {"name": "salesOrder", "method": "POST",
                                  "path": "/services/rest/record/v1/salesOrder", "body": body}
         if warnings:  # so `flx render` shows them too
@@ -452,7 +471,7 @@ class OrderSender:
                             "path": "/services/rest/record/v1/purchaseOrder",
                             "body": self.purchase_orders.payload(
                                 order, fr_id, lines, "<new>", self.context(order))})
-        return out, warnings
+        return out, [*customer_notes, *warnings]
 
     def _preview_customer(self, order: dict[str, Any], out: list[dict[str, Any]]) -> str:
         # Read-only: previews run on several worker threads at once, so the resolver's
@@ -462,10 +481,24 @@ class OrderSender:
             return found[0]
         if self.customers.on_missing != "create":
             return self.customers.resolve(order)[0]  # the default customer, or the failure
-        out.append({"name": "customer", "method": "POST",
-                    "path": "/services/rest/record/v1/customer",
-                    "body": self.customers.payload(order)})
+        entry = {"name": "customer", "method": "POST",
+                 "path": "/services/rest/record/v1/customer",
+                 "body": self.customers.payload(order)}
+        named = None if (order.get("customer") or {}).get("company") else person_name(order)[2]
+        if named:
+            entry["warnings"] = [named]
+        out.append(entry)
         return "<new customer>"
+
+
+def create_po(line: PlannedLine, mode: str) -> str | None:
+    """What a Sales Order line says about a Purchase Order: "DropShip" on a dropship line
+    (create_po mode), "none" (an explicit null) on a line of a Drop Ship Item that is served
+    from stock or by an explicit PO (NetSuite would default it to Drop Ship), and None (the
+    field left out) on any other item, whose Create PO field NetSuite dims (§10.2)."""
+    if line.dropship and mode == "create_po":
+        return "DropShip"
+    return "none" if line.dropship_item else None
 
 
 def _number(value: Decimal) -> float | Decimal:

@@ -122,7 +122,8 @@ PERMISSION_CHECKS = (
 
 
 @hookimpl
-def test_connection(connection: Connection, runtime: Runtime) -> list[CheckResult] | None:
+def test_connection(connection: Connection, runtime: Runtime,
+                    deep: bool) -> list[CheckResult] | None:
     if not _mine(connection):
         return None
     from plugins.netsuite.client import NetSuiteClient
@@ -153,5 +154,13 @@ def test_connection(connection: Connection, runtime: Runtime) -> list[CheckResul
                                       f"give the integration role the '{permission}' permission"))
         except FlxError as err:
             checks.append(CheckResult(f"read {table} records", False, err.message,
+                                      err.hint or ""))
+    if deep:
+        from plugins.netsuite.probe import deep_checks
+
+        try:
+            checks += deep_checks(client, runtime.profile or {})
+        except FlxError as err:
+            checks.append(CheckResult("account behaviour (--deep)", False, err.message,
                                       err.hint or ""))
     return checks

@@ -37,6 +37,8 @@ class PlannedLine:
     location_id: str | None = None
     vendor_id: str | None = None
     line: int | None = None  # NetSuite's line number, once read back
+    dropship_item: bool | None = None  # the item's isdropshipitem (None: not said)
+    itemtype: str | None = None  # the item's SuiteQL type (InvtPart, Service, OthCharge...)
     discount: Decimal = field(default_factory=lambda: Decimal("0.00"))  # this share's part
     # This share's part of its order line's gross (split_lines); not in summary().
     share: Decimal | None = None

@@ -39,6 +39,11 @@ from plugins.netsuite.lookups import ItemResolver
 from plugins.netsuite.packages import LineWeights, packages
 
 OPERATION = "send-shipments"
+PACKAGE_SUFFIX = {"package": "", "packageUps": "Ups", "packageFedex": "FedEx",
+                  "packageUsps": "Usps"}
+# Item types NetSuite puts on no fulfillment (SuiteQL itemtype codes).
+UNFULFILLABLE = frozenset({"Service", "OthCharge", "Discount", "Markup", "Subtotal",
+                           "Description", "Payment"})
 _LOCATION_PATH = re.compile(r"item\.items\[(\d+)\]\.location")
 
 
@@ -68,6 +73,7 @@ class Built:
     transaction: str
     unlocated: dict[int, Unlocated]
     by_line_order: list[str]
+    source: tuple[str, str] = ("salesOrder", "")  # the record transformed (type, id)
 
     def explain(self, err: RemoteRejectedError, shipment_id: str) -> RemoteRejectedError:
         """A missing location is said with its line and warehouse; a refusal of lines flx
@@ -94,6 +100,7 @@ class ShipmentSender:
         self.runtime = runtime
         self.ctx = NetSuiteContext.of(runtime)
         self.items = ItemResolver(self.ctx)
+        self.via_po = self.ctx.options.get("dropship_fulfillment") == "purchase_order"
 
     def send(self, shipments: list[dict[str, Any]]) -> list[RecordResult]:
         self.runtime.prefetch("order", (s["order_id"] for s in shipments),
@@ -132,15 +139,15 @@ class ShipmentSender:
         body = built.body
         if self.runtime.dry_run:
             return RecordResult(shipment["id"], "dry_run", message="would send",
-                                payloads=[self._envelope(so_id, body)])
+                                payloads=[self._envelope(built.source, body)])
         try:
             created_id = transform_once(
-                self.ctx, shipment["id"], ("salesOrder", so_id), "itemFulfillment", body,
+                self.ctx, shipment["id"], built.source, "itemFulfillment", body,
                 f"the Item Fulfillment for shipment {shipment['id']}")
         except RemoteRejectedError as err:
             raise built.explain(err, shipment["id"]) from err
         shipped = sum(int(i["quantity"]) for i in shipment.get("items", []))
-        tracking = [p["packageTrackingNumber"] for p in body["package"]["items"]]
+        tracking = tracking_numbers(body)
         return RecordResult(
             shipment["id"], "sent",
             remote_ids={"item_fulfillment": created_id, "sales_order": so_id},
@@ -161,14 +168,15 @@ class ShipmentSender:
             return None
         return find_own_record(self.ctx, shipment["id"], "itemFulfillment")
 
-    def _envelope(self, so_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _envelope(self, source: tuple[str, str], body: dict[str, Any]) -> dict[str, Any]:
         return {"name": "itemFulfillment", "method": "POST",
-                "path": f"/services/rest/record/v1/salesOrder/{so_id}/!transform/itemFulfillment",
-                "body": body}
+                "path": f"/services/rest/record/v1/{source[0]}/{source[1]}/!transform/"
+                        "itemFulfillment", "body": body}
 
     def payload(self, shipment: dict[str, Any], order: dict[str, Any],
-                remote: dict[str, Any]) -> dict[str, Any]:
-        return self._build(shipment, order, remote).body
+                remote: dict[str, Any]) -> tuple[tuple[str, str], dict[str, Any]]:
+        built = self._build(shipment, order, remote)
+        return built.source, built.body
 
     def _build(self, shipment: dict[str, Any], order: dict[str, Any], remote: dict[str, Any],
                ) -> Built:
@@ -199,6 +207,14 @@ class ShipmentSender:
             taken = allocate(lines, item["sku"], int(item["quantity"]), **options)
             shipped.add(item, [(ln.line, units) for ln, units in taken])
         unlocated = self._locate(lines, so, shipment, order, remote, transaction)
+        source: tuple[str, str] = ("salesOrder", so_id)
+        listed = [ln for ln in lines if ln.quantity - ln.done > 0 and fulfillable(ln)]
+        if self.via_po:
+            dropship = [ln for ln in lines if ln.fr_type == "external"]
+            if any(ln.taken for ln in dropship):
+                source, listed = self._via_po(shipment, remote, lines, transaction)
+            else:  # NetSuite puts drop-ship lines on the PO's fulfillment, not this one
+                listed = [ln for ln in listed if ln.fr_type != "external"]
         header = self._header(shipment, order)
         context = {
             "shipment": shipment, "order": order, "profile": self.ctx.profile,
@@ -209,12 +225,63 @@ class ShipmentSender:
             "memo": header.pop("memo", None) or (
                 f"Shipment {shipment['id']} of order {order.get('number') or order.get('id')}"),
             "header": header,
-            "lines": [self._line(ln, shipped) for ln in lines if ln.quantity - ln.done > 0],
+            "lines": [self._line(ln, shipped) for ln in listed],
             "packages": packages(shipment, order, Decimal(str(
                 self.ctx.options.get("default_package_weight", "0.1")))),
+            **self._sublist(shipment, header),
         }
         body = self.ctx.render("itemFulfillment", context, shipment["id"])
-        return Built(body, transaction, unlocated, by_line_order)
+        return Built(body, transaction, unlocated, by_line_order, source)
+
+    def _sublist(self, shipment: dict[str, Any], header: dict[str, Any]) -> dict[str, str]:
+        """The package sublist the tracking goes in (tables.package_sublists, by the
+        shipment's method, else its carrier): carrier integration wants its own sublist
+        with suffixed field names (netsuite-rest.md §10.6)."""
+        table = self.ctx.tables.get("package_sublists") or {}
+        name = next((table[str(k)] for k in (shipment.get("method"), shipment.get("carrier"))
+                     if k is not None and str(k) in table), "package")
+        return {"package_sublist": name, "package_suffix": PACKAGE_SUFFIX[name]}
+
+    def _via_po(self, shipment: dict[str, Any], remote: dict[str, Any],
+                lines: list[RemoteLine], transaction: str,
+                ) -> tuple[tuple[str, str], list[RemoteLine]]:
+        """dropship_fulfillment = purchase_order: the vendor's parcel is fulfilled by
+        transforming its Purchase Order (Mark Shipped); the lines listed are the PO's, each
+        paired with the Sales Order line it was generated from by item."""
+        taken = [ln for ln in lines if ln.taken]
+        what = f"shipment {shipment['id']}"
+        if any(ln.fr_type != "external" for ln in taken):
+            raise MappingError(
+                f"{what} ships stock and drop-ship lines of {transaction} at once; with "
+                "options.dropship_fulfillment = \"purchase_order\" the vendor's parcel is "
+                "fulfilled through its Purchase Order",
+                hint="split it at the source into one shipment per fulfillment request (give "
+                     "each its fulfillment_request_id) and re-import them",
+                record_id=shipment["id"])
+        pos = remote.get("purchase_orders") or {}
+        po_ids = {pos.get(str(ln.fr_id)) for ln in taken}
+        if None in po_ids or len(po_ids) != 1:
+            raise MappingError(
+                f"{what}: no single dropship Purchase Order is recorded for its lines of "
+                f"{transaction} (fulfillment requests "
+                f"{', '.join(sorted({str(ln.fr_id) for ln in taken}))})",
+                hint="give the shipment its fulfillment_request_id at the source and "
+                     "re-import it, or `flx retry` the order so its POs are recorded",
+                record_id=shipment["id"])
+        po_id = str(po_ids.pop())
+        po = self.ctx.client.get("purchaseOrder", po_id, expand=True)
+        po_lines = remote_lines(po, "quantityReceived", None)
+        unused = list(po_lines)
+        for ln in taken:
+            match = next((p for p in unused if p.item_id == ln.item_id), None)
+            if match is None:
+                raise MappingError(
+                    f"{what}: item {ln.item_id} of line {ln.line} of {transaction} is on no "
+                    f"line of its Purchase Order {po.get('tranId') or po_id}",
+                    hint="check the Purchase Order in NetSuite", record_id=shipment["id"])
+            unused.remove(match)
+            match.taken = ln.taken
+        return ("purchaseOrder", po_id), [p for p in po_lines if p.quantity - p.done > 0]
 
     def _locate(self, lines: list[RemoteLine], so: dict[str, Any], shipment: dict[str, Any],
                 order: dict[str, Any], remote: dict[str, Any], transaction: str,
@@ -350,6 +417,19 @@ def _missing_location(err: RemoteRejectedError, body: dict[str, Any],
         record_id=err.record_id or shipment_id)
 
 
+def fulfillable(ln: RemoteLine) -> bool:
+    return ln.itemtype not in UNFULFILLABLE
+
+
+def tracking_numbers(body: dict[str, Any]) -> list[str]:
+    """The tracking numbers of a fulfillment body, whichever package sublist holds them."""
+    out = []
+    for name, suffix in PACKAGE_SUFFIX.items():
+        for package in (body.get(name) or {}).get("items") or []:
+            out.append(str(package.get(f"packageTrackingNumber{suffix}", "")))
+    return out
+
+
 def send_shipments(runtime: Runtime, shipments: list[dict[str, Any]]) -> list[RecordResult]:
     return ShipmentSender(runtime).send(list(shipments))
 
@@ -362,8 +442,7 @@ def render_shipment(runtime: Runtime, shipment: dict[str, Any]) -> list[dict[str
     earlier = sender.existing(shipment)
     if earlier is None:
         try:
-            return [sender._envelope(remote["sales_order"],
-                                     sender.payload(shipment, order, remote))]
+            return [sender._envelope(*sender.payload(shipment, order, remote))]
         except (OverQuantityError, AmbiguousShipmentError):
             earlier = sender.unrecorded(shipment)
             if earlier is None:

@@ -1,9 +1,11 @@
 """Hypothesis fuzzing of `flx import` (core.importer): every malformed input is rejected with a
 message that says where, nothing crashes, and nothing is half-written.
 
-Three angles: valid orders broken in one documented way each (docs/records.md), whole files
-of garbage (JSON documents and NDJSON lines), and arbitrary JSON values as records. The
-store is checked from the outside: exactly the records not reported are stored, as given."""
+Four angles: valid orders broken in one documented way each (docs/records.md), whole files
+of garbage (JSON documents and NDJSON lines), arbitrary JSON values as records, and hostile
+values (docs/records.md, "Hostile input") planted anywhere in valid orders. The store is
+checked from the outside: exactly the records not reported are stored, as given. Derandomized
+with a fixed budget: the same examples every run, in a few seconds."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from core.records import normalize
 from core.store import Store
 
 ORDERS = generate(12, seed=3, prefix="FZ").orders
-FUZZ = settings(max_examples=60, deadline=None,
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -237,3 +240,87 @@ def test_ndjson_bad_lines_are_reported_by_line_and_good_lines_are_stored(
         assert set(stored_orders(store)) == good
         assert report.accepted["order"].total == len(good)
         assert bad <= {p.location for p in report.problems}
+
+
+# Raw JSON text that must refuse the record it is in (each a case of docs/records.md,
+# "Hostile input"), and text that must not.
+HOSTILE = [
+    "1e5000", "-1e1000000", "1E-999999999", "9" * 5000, "0." + "0" * 120 + "1",
+    "[" * 70 + "]" * 70, "[" * 3000 + "]" * 3000, '{"a": ' * 80 + "1" + "}" * 80,
+    '"a\\u0000b"', '"\\u001b[31m"', '"\\u007f"', '"\\u0085"', '"\\ud800"', '"x\\udfff"',
+    '{"k": 1, "k": 2}', '{"\\u0000": 1}', '{"\\ud83d": 1}', "NaN", "-Infinity",
+]
+BENIGN = ['"tab\\there"', '"line\\nbreak\\r\\n"', '"\\ud83d\\ude00"', '"caf\\u00e9"',
+          "1e308", "5e-324", "-0.0", "1" * 100, '{"a": {"a": 1}}', "[" * 50 + "]" * 50]
+SLOT = "@@PLANTED@@"
+
+
+def planted(order: dict[str, Any], path: tuple[Any, ...]) -> str:
+    """The order as JSON text with the value at `path` replaced by SLOT (set or added)."""
+    target: Any = order
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = SLOT
+    return json.dumps(order)
+
+
+def places(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path in a record where a value can be put (each existing one, plus a new key in
+    each object)."""
+    out: list[tuple[Any, ...]] = []
+    if isinstance(value, dict):
+        out.append((*prefix, "planted"))
+        for key, item in value.items():
+            out += [(*prefix, key), *places(item, (*prefix, key))]
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += [(*prefix, index), *places(item, (*prefix, index))]
+    return out
+
+
+@settings(FUZZ, max_examples=200)
+@given(data=st.data(), form=st.sampled_from(["json", "ndjson"]),
+       count=st.integers(1, 6))
+def test_hostile_values_refuse_their_record_only_and_nothing_is_half_written(
+        data: st.DataObject, form: str, count: int) -> None:
+    texts, expected, hostile = [], {}, {}
+    for position in range(count):
+        order = copy.deepcopy(ORDERS[data.draw(st.integers(0, len(ORDERS) - 1))])
+        order["id"] = f"HX-{position}"
+        kind = data.draw(st.sampled_from(["hostile", "benign", "none"]))
+        if kind == "none":
+            texts.append(json.dumps(order))
+            expected[order["id"]] = copy.deepcopy(order)
+            continue
+        # hostile anywhere but the id; benign values where any value is allowed (new keys)
+        path = data.draw(st.sampled_from([p for p in places(order) if p[0] != "id" and (
+            kind == "hostile" or p[-1] == "planted")]))
+        raw = data.draw(st.sampled_from(HOSTILE if kind == "hostile" else BENIGN))
+        texts.append(planted(order, path).replace(json.dumps(SLOT), raw))
+        if kind == "hostile":
+            hostile[position] = raw
+        else:
+            expected[order["id"]] = json.loads(texts[-1], parse_float=Decimal)
+    with workspace() as (folder, store):
+        if form == "json":
+            path = folder / "orders.json"
+            path.write_text('{"orders": [' + ", ".join(texts) + "]}", encoding="utf-8")
+            place = "orders[{}]".format
+        else:
+            path = folder / "orders.ndjson"
+            path.write_text("".join('{"kind": "order", ' + t[1:] + "\n" for t in texts),
+                            encoding="utf-8")
+            place = lambda i: f"line {i + 1}"  # noqa: E731
+        later = folder / "later.json"
+        later.write_text(json.dumps({"orders": [{**ORDERS[0], "id": "LATER"}]}))
+        report = import_files([path, later], store)  # must not raise, whatever was planted
+        assert_reported_well(report)
+        reported = {p.location for p in report.problems if p.file == str(path)}
+        assert reported == {place(i) for i in hostile}, (hostile, report.problems)
+        kept = stored_orders(store)
+        assert kept.pop("LATER")["id"] == "LATER"  # the next file is imported
+        assert set(kept) == set(expected)  # nothing hostile stored, nothing valid lost
+        for order_id, order in expected.items():
+            assert kept[order_id] == normalize(order)  # whole records, as given
+        # a line too deep to parse has no known kind: it is counted unreadable
+        assert report.rejected["order"] + report.unreadable == len(hostile)

@@ -255,33 +255,41 @@ def test_a_missing_file_is_reported(tmp_path: Path, store: Store) -> None:
     assert messages(report) == [f"{tmp_path / 'nope.json'}: file not found"]
 
 
-def test_a_crash_mid_file_leaves_nothing_of_that_file(tmp_path: Path, store: Store,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_mid_file_keeps_whole_chunks_and_a_reimport_completes_it(
+        tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     first = write_json(tmp_path / "first.json", {"orders": [order("ORD-0")]})
     path = write_lines(tmp_path / "big.ndjson",
                        [{"kind": "order", **order(f"ORD-{i}")} for i in range(1, 8)])
-    monkeypatch.setattr(importer, "BATCH", 2)
+    monkeypatch.setattr(importer, "COMMIT_EVERY", 2)
     real = store.upsert_records
     calls: list[int] = []
 
     def failing(kind: str, records: list[dict[str, Any]]) -> Any:
         calls.append(len(records))
-        if len(calls) == 3:
+        if len(calls) == 4:
             raise OSError("disk full")
         return real(kind, records)
 
     monkeypatch.setattr(store, "upsert_records", failing)
     with pytest.raises(OSError, match="disk full"):
         import_files([first, path], store)
-    assert calls == [1, 2, 2]  # streamed in batches; two batches were written before the crash
-    assert [r["id"] for r in store.iter_records("order")] == ["ORD-0"]
+    assert calls == [1, 2, 2, 2]  # committed in chunks; two were written before the crash
+    stored = [r["id"] for r in store.iter_records("order")]
+    assert stored == ["ORD-0", "ORD-1", "ORD-2", "ORD-3", "ORD-4"]
+    assert all(r == order(r["id"]) for r in store.iter_records("order"))  # whole records
+    monkeypatch.setattr(store, "upsert_records", real)
+    report = import_files([path], store)  # the same file again: the rest, no duplicate
+    assert report.ok
+    assert counts(report, "order") == {"inserted": 3, "updated": 0, "unchanged": 4,
+                                       "rejected": 0}
+    assert store.count_records("order") == 8
 
 
-def test_large_ndjson_files_are_stored_in_batches(tmp_path: Path, store: Store,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_files_are_committed_in_chunks(tmp_path: Path, store: Store,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_lines(tmp_path / "big.ndjson",
                        [{"kind": "order", **order(f"ORD-{i:02d}")} for i in range(25)])
-    monkeypatch.setattr(importer, "BATCH", 10)
+    monkeypatch.setattr(importer, "COMMIT_EVERY", 10)
     sizes: list[int] = []
     real = store.upsert_records
 

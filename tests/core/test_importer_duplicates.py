@@ -142,7 +142,7 @@ def test_ids_sharing_a_digest_are_told_apart_by_their_real_id(tmp_path: Path,
 def test_ids_sharing_a_digest_in_large_files_are_all_stored(tmp_path: Path, store: Store,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
-    monkeypatch.setattr(importer, "BATCH", 10)
+    monkeypatch.setattr(importer, "COMMIT_EVERY", 10)
     path = tmp_path / "a.json"
     path.write_text(json.dumps({"orders": [order(f"ORD-{i}") for i in range(25)]}),
                     encoding="utf-8")

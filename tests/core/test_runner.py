@@ -469,10 +469,10 @@ def test_connection_check_hook(env: Env) -> None:
     runtime = Runtime(store=env.store, connection=conn,
                       connector=env.plugins.connector("fakebooks"),
                       transport=env.ledger.transport())
-    checks = env.plugins.hook.test_connection(connection=conn, runtime=runtime)
+    checks = env.plugins.hook.test_connection(connection=conn, runtime=runtime, deep=False)
     assert [(c.name, c.ok) for c in checks] == [("API key", True)]
     env.ledger.api_key = "another-key-9999"
-    checks = env.plugins.hook.test_connection(connection=conn, runtime=runtime)
+    checks = env.plugins.hook.test_connection(connection=conn, runtime=runtime, deep=False)
     assert (checks[0].ok, checks[0].fix) == (False, "check api_key for this connection")
 
 

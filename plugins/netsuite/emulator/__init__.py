@@ -1,6 +1,7 @@
 """A local stand-in for the parts of NetSuite REST that flx uses (see docs/emulator.md).
 
-    Emulator(seed=None, *, latency=0.0, concurrency=5, faults=None, clock=time.time)
+    Emulator(seed=None, *, latency=0.0, concurrency=5, faults=None, clock=time.time,
+             behaviour=None)
     create_app(emulator) -> Starlette
     EmulatorTransport(emulator)            sync httpx transport, in-process
     run_server(emulator, host, port)       context manager yielding a loopback base URL

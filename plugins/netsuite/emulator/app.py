@@ -256,12 +256,15 @@ async def services(request: Request) -> Response:
 def _record_route(emu: Emulator, request: Request, body: bytes,
                   rest: str) -> tuple[str, Response]:
     parts = [unquote(p) for p in rest.strip("/").split("/")]
+    if parts[0] == "metadata-catalog" and len(parts) == 2 and request.method == "GET":
+        return "GET metadata-catalog/{type}", ns_response(metadata(emu, parts[1]))
     record_type = S.canonical_type(parts[0])
     if record_type is None:
         raise NsError(404, "INVALID_RCRD_TYPE", f"The record type '{parts[0]}' is not "
                       "supported by the flx NetSuite emulator.")
     method, opts, base = request.method, _options(request), _base(request)
     route = f"{method} {record_type}" + ("/{id}" if len(parts) > 1 else "")
+    create_form = "type=create-form" in request.headers.get("accept", "").replace(" ", "")
     with emu.lock:
         if len(parts) == 1:
             if method == "POST":
@@ -270,7 +273,19 @@ def _record_route(emu: Emulator, request: Request, body: bytes,
             if method == "GET":
                 return route, _collection(emu, request, record_type, base)
         elif len(parts) == 4 and parts[2] == "!transform":
-            return f"POST {record_type}/!transform/{parts[3]}", _transform(
+            route = f"POST {record_type}/!transform/{parts[3]}"
+            if create_form:  # the record the transform would create, prefilled, not saved
+                with emu.scratch():
+                    response = _transform(emu, method, record_type, parts[1], parts[3],
+                                          _json(request, body), opts, base)
+                    target = S.canonical_type(parts[3]) or parts[3]
+                    new_id = response.headers["location"].rsplit("/", 1)[-1]
+                    view = render_record(emu, target, emu.get(target, new_id), base=base,
+                                         expand=True)
+                view.pop("id", None)
+                view.pop("links", None)
+                return f"{route} (create-form)", ns_response(view)
+            return route, _transform(
                 emu, method, record_type, parts[1], parts[3], _json(request, body), opts, base)
         elif len(parts) == 2 and method == "PUT" and parts[1].startswith("eid:"):
             return route, _upsert(emu, record_type, parts[1], _json(request, body), opts, base)
@@ -293,6 +308,34 @@ def _record_route(emu: Emulator, request: Request, body: bytes,
             return f"GET {record_type}/{{id}}/{parts[2]}", _sublist(
                 emu, record_type, parts, base)
     raise NsError(405, "INVALID_REQUEST", f"{method} is not supported on {request.url.path}.")
+
+
+def metadata(emu: Emulator, raw_type: str) -> dict[str, Any]:
+    """GET .../metadata-catalog/{type}: the record's fields as JSON Schema (what
+    `Accept: application/schema+json` answers), without those of features the account has
+    turned off (the missing_features switch)."""
+    record_type = S.canonical_type(raw_type)
+    if record_type is None or record_type not in S.FIELDS:
+        raise NsError(404, "INVALID_RCRD_TYPE", f"The record type '{raw_type}' is not "
+                      "supported by the flx NetSuite emulator.")
+    absent = emu.behaviour.absent
+
+    def props(spec: dict[str, S.F], name: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field, kind in spec.items():
+            if field in absent(name):
+                continue
+            if kind.kind == S.SUBLIST:
+                out[field] = {"type": "object", "properties": {"items": {
+                    "type": "array", "items": {"type": "object", "properties": props(
+                        S.LINES[kind.sublist], kind.sublist)}}}}
+            else:
+                out[field] = {"type": "object" if kind.kind in (S.REF, S.CHOICE, S.ADDRESS)
+                              else "string", "readOnly": kind.readonly}
+        return out
+
+    return {"type": "object", "title": record_type, "properties": props(
+        S.FIELDS[record_type], record_type)}
 
 
 def _warn(warnings: list[str]) -> dict[str, str]:
@@ -328,7 +371,9 @@ def _transform(emu: Emulator, method: str, source: str, key: str, target_raw: st
                       + ("not supported by the flx NetSuite emulator." if known
                          else "not allowed."))
     record = emu.get(source, key)
-    if target == "itemFulfillment":
+    if (source, target) == ("purchaseOrder", "itemFulfillment"):
+        new_id, warnings = transforms.fulfill_po(emu, record, body, opts)
+    elif target == "itemFulfillment":
         new_id, warnings = transforms.fulfill(emu, record, body, opts)
     else:
         new_id, warnings = transforms.bill(emu, record, body, opts)

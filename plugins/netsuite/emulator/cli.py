@@ -13,6 +13,7 @@ import typer
 
 from core.errors import ConfigError
 
+from .behaviour import Behaviour
 from .faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, FaultPlan
 from .server import base_url, bind, hidden_drops, make_server
 from .state import Emulator, load_default_seed
@@ -136,6 +137,9 @@ def add_emulator_command(app: typer.Typer) -> None:
         = None,
         fault_seed: Annotated[int, typer.Option(help="Seed that makes faults repeatable.")]
         = 0,
+        behave: Annotated[list[str] | None, typer.Option(
+            help="Pick a reading of an uncertain NetSuite behaviour, NAME=VALUE (see "
+                 "docs/emulator.md, Behaviour switches). Repeatable.")] = None,
     ) -> None:
         """Serve the bundled NetSuite emulator on loopback until Ctrl-C.
 
@@ -146,6 +150,11 @@ def add_emulator_command(app: typer.Typer) -> None:
           flx emulator --port 0 --latency 50 --concurrency 5
           flx emulator --fault-rate 0.03 --fault-seed 7"""
         faults = parse_fault_rates(fault_rate or [], fault_seed)
+        try:
+            behaviour = Behaviour.parse(behave or [])
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
         emulator = Emulator(load_seed(seed), latency=latency / 1000.0,
-                            concurrency=concurrency or None, faults=faults)
+                            concurrency=concurrency or None, faults=faults,
+                            behaviour=behaviour)
         serve(emulator, "127.0.0.1", port, seed)

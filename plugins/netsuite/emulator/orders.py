@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 SO_LINE_STEP = 3
 _RATE_PLACES = Decimal("0.00000001")
+INSERTED_ITEM = "601"  # the seed's GIFT-WRAP, a non-inventory sale item
 _FROZEN_WHEN_PO = ("item", "quantity", "createPo", "poVendor", "poRate")
 
 
@@ -27,8 +28,12 @@ def item_of(emu: Emulator, ref: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return emu.lookup(("item",), ref["id"])
 
 
+# Items NetSuite puts on no fulfillment: nothing ships for a discount, a service or a charge.
+UNFULFILLABLE = ("discountItem", "serviceSaleItem", "otherChargeSaleItem")
+
+
 def fulfillable(emu: Emulator, line: dict[str, Any]) -> bool:
-    return item_of(emu, line["item"])[0] != "discountItem"
+    return item_of(emu, line["item"])[0] not in UNFULFILLABLE
 
 
 # --- shared header and line checks -----------------------------------------------------------
@@ -106,6 +111,27 @@ def check_quantity(line: dict[str, Any], path: str, item_type: str) -> None:
         raise invalid_value(qty, "quantity", f"{path}.quantity", "must be greater than 0")
 
 
+def _reprice(emu: Emulator, line: dict[str, Any], raw: dict[str, Any], item: dict[str, Any],
+             item_type: str) -> None:
+    """The reprice_lines switch: a rate sent without the custom price level is replaced by
+    the item's base price, as an account re-sourcing rates from price levels does."""
+    if not emu.behaviour.reprice_lines or item_type == "discountItem" \
+            or item.get("basePrice") is None or (line.get("price") or {}).get("id") == "-1":
+        return
+    if raw.get("rate") is None and raw.get("amount") is None:
+        return
+    qty = Decimal(line["quantity"]) if line.get("quantity") is not None else Decimal(1)
+    line["rate"] = item["basePrice"]
+    line["amount"] = money(qty * line["rate"])
+
+
+def _component_line() -> dict[str, Any]:
+    """The line the insert_lines switch adds, as an item group adds its components."""
+    return {"item": {"id": INSERTED_ITEM}, "quantity": 1, "rate": Decimal("0"),
+            "amount": Decimal("0.00"), "description": "Item group component",
+            "createPo": None}
+
+
 def _check_so_line(emu: Emulator, so: dict[str, Any], line: dict[str, Any],
                    raw: dict[str, Any], path: str, old: dict[str, Any] | None) -> None:
     if line.get("item") is None:
@@ -125,11 +151,16 @@ def _check_so_line(emu: Emulator, so: dict[str, Any], line: dict[str, Any],
                              "the quantity can not go below that.", f"{path}.quantity")
     check_quantity(line, path, item_type)
     price_line(line, raw, item, item_type, path, "basePrice", old)
+    _reprice(emu, line, raw, item, item_type)
     check_location(emu, so, line.get("location"), f"{path}.location")
-    if "createPo" not in line and old is None and item.get("isDropShipItem") \
-            and item.get("vendor"):
+    behaviour = emu.behaviour
+    unsaid = "createPo" not in line or (line["createPo"] is None
+                                        and behaviour.null_create_po == "ignored")
+    if unsaid and old is None and item.get("isDropShipItem") and item.get("vendor") \
+            and "dropship" not in behaviour.missing_features:
         # NetSuite: a drop-ship item with a preferred vendor defaults Create PO to Drop Ship.
-        # Send "createPo": null to ship such an item from stock instead.
+        # Send "createPo": null to ship such an item from stock instead (unless the
+        # null_create_po switch says the account ignores a null on a line).
         line["createPo"] = "DropShip"
     create_po = line.get("createPo")
     if create_po == "SpecOrd":
@@ -267,10 +298,14 @@ def create_sales_order(emu: Emulator, record_type: str, clean: dict[str, Any]) -
     for index, raw in enumerate(raw_lines):
         line = dict(raw)
         _check_so_line(emu, so, line, raw, f"item.items[{index}]", None)
-        line.update(line=1 + SO_LINE_STEP * index, quantityFulfilled=0, quantityBilled=0,
-                    isClosed=bool(raw.get("isClosed")))
         lines.append((index, line))
-    so["item"] = [line for _, line in lines]
+    numbered = [line for _, line in lines]
+    if emu.behaviour.insert_lines:
+        numbered.insert(0, _component_line())
+    for position, line in enumerate(numbered):
+        line.update(line=1 + SO_LINE_STEP * position, quantityFulfilled=0, quantityBilled=0,
+                    isClosed=bool(line.get("isClosed")))
+    so["item"] = numbered
     so.setdefault("orderStatus", "A")  # no approval preference: orders wait for approval
     plan = plan_dropship(emu, so, lines) if so["orderStatus"] != "A" else {}
     so.setdefault("tranId", emu.next_tran_id("salesOrder"))

@@ -32,7 +32,7 @@ class Options:
 def make_checker(emu: Emulator, record_type: str, mode: str, opts: Options) -> Checker:
     return Checker(record_type, emu.resolve, lambda code: code in emu.countries,
                    opts.strict_names, opts.warn_names, mode, emu.custom_body,
-                   emu.custom_column)
+                   emu.custom_column, absent=emu.behaviour.absent)
 
 
 def ensure_unique_eid(emu: Emulator, record_type: str, eid: str | None,

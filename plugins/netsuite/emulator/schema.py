@@ -67,6 +67,13 @@ LINES: dict[str, dict[str, F]] = {
         "packageTrackingNumber": F(TEXT), "packageTrackingNumberReturn": F(TEXT),
         "packageWeight": F(NUMBER), "packageDescr": F(TEXT), "packageCartonNumber": F(TEXT),
     },
+    # Carrier-integration sublists: the same fields, suffixed (netsuite-rest.md §4.2, §10.6).
+    "itemFulfillment.packageUps": {"packageTrackingNumberUps": F(TEXT),
+                                   "packageWeightUps": F(NUMBER), "packageDescrUps": F(TEXT)},
+    "itemFulfillment.packageFedex": {"packageTrackingNumberFedEx": F(TEXT),
+                                     "packageWeightFedEx": F(NUMBER)},
+    "itemFulfillment.packageUsps": {"packageTrackingNumberUsps": F(TEXT),
+                                    "packageWeightUsps": F(NUMBER), "packageDescrUsps": F(TEXT)},
     "vendorBill.item": {
         **_LINE_COMMON, "orderLine": F(INT), "orderDoc": ref("purchaseOrder"),
         "item": ref("item"), "quantity": F(QTY), "rate": F(RATE), "amount": F(MONEY),
@@ -139,6 +146,9 @@ FIELDS: dict[str, dict[str, F]] = {
         "shippingCost": F(MONEY), "createdFrom": RO, "entity": RO, "subsidiary": RO,
         "status": RO, "createdDate": RO, "lastModifiedDate": RO,
         "item": _sub("itemFulfillment.item"), "package": _sub("itemFulfillment.package"),
+        "packageUps": _sub("itemFulfillment.packageUps"),
+        "packageFedex": _sub("itemFulfillment.packageFedex"),
+        "packageUsps": _sub("itemFulfillment.packageUsps"),
     },
     "vendorBill": {
         **_TRAN_COMMON, "dueDate": F(DATE), "account": ref("account"), "terms": ref("term"),
@@ -149,13 +159,15 @@ FIELDS: dict[str, dict[str, F]] = {
     "nonInventorySaleItem": _ITEM_FIELDS,
     "nonInventoryResaleItem": _ITEM_FIELDS,
     "discountItem": _ITEM_FIELDS,
+    "serviceSaleItem": _ITEM_FIELDS,
+    "otherChargeSaleItem": _ITEM_FIELDS,
 }
 
 TRANSACTIONS = ("salesOrder", "purchaseOrder", "itemFulfillment", "vendorBill", "cashSale")
 ENTITIES = ("customer", "vendor", "employee")
 ITEMS = ("inventoryItem", "nonInventorySaleItem", "nonInventoryResaleItem", "discountItem",
-         "shipItem")
-SALE_ITEMS = ITEMS[:4]  # what an item line may reference ("item" targets); not ship methods
+         "serviceSaleItem", "otherChargeSaleItem", "shipItem")
+SALE_ITEMS = ITEMS[:6]  # what an item line may reference ("item" targets); not ship methods
 LISTS = ("subsidiary", "location", "currency", "department", "classification",
          "customerCategory", "customerStatus", "customForm", "term", "priceLevel", "account")
 ALL_TYPES = TRANSACTIONS + ENTITIES + ITEMS + LISTS
@@ -168,6 +180,7 @@ SUITEQL_TRAN_TYPE = {"salesOrder": "SalesOrd", "purchaseOrder": "PurchOrd",
                      "cashSale": "CashSale"}
 SUITEQL_ITEM_TYPE = {"inventoryItem": "InvtPart", "nonInventorySaleItem": "NonInvtPart",
                      "nonInventoryResaleItem": "NonInvtPart", "discountItem": "Discount",
+                     "serviceSaleItem": "Service", "otherChargeSaleItem": "OthCharge",
                      "shipItem": "ShipItem"}
 
 _BY_LOWER = {name.lower(): name for name in ALL_TYPES}

@@ -4,6 +4,7 @@ the Python inspection API may call in from any thread."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import importlib.resources
@@ -11,11 +12,12 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from . import schema as S
+from .behaviour import Behaviour
 from .errors import NsError, not_found
 from .faults import FaultInjector, FaultPlan
 from .oauth import Credentials, NonceCache
@@ -52,7 +54,9 @@ class Emulator:
 
     def __init__(self, seed: dict[str, Any] | None = None, *, latency: float = 0.0,
                  concurrency: int | None = 5, faults: FaultPlan | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 behaviour: Behaviour | None = None) -> None:
+        self.behaviour = behaviour or Behaviour()
         self._seed = _decimalize(copy.deepcopy(seed)) if seed is not None \
             else load_default_seed()
         self.latency = latency
@@ -109,6 +113,20 @@ class Emulator:
             self._load()
             self.nonces.clear()
             self.faults.reset()
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[None]:
+        """Work that must leave no trace (a transform answering a prefilled record,
+        `type=create-form`): the account's state is put back afterwards. Callers hold the
+        lock."""
+        names = ("_records", "_eid", "_lookup", "_type_of", "_children", "_counters",
+                 "_tran_numbers")
+        saved = {name: copy.deepcopy(getattr(self, name)) for name in names}
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
 
     # --- storage primitives (callers hold the lock) ------------------------------------------
 
@@ -211,12 +229,12 @@ class Emulator:
     def resolve(self, types: tuple[str, ...], wanted: dict[str, Any]) -> str | None:
         """The validator's reference check: the id (or external id) exists in one of `types`."""
         for record_type in types:
-            if "id" in wanted and wanted["id"] in self._records[record_type]:
-                return str(wanted["id"])
-            if "externalId" in wanted:
-                found = self._eid[record_type].get(wanted["externalId"])
-                if found is not None:
-                    return found
+            found = str(wanted["id"]) if "id" in wanted else \
+                self._eid[record_type].get(wanted["externalId"])
+            record = self._records[record_type].get(found) if found is not None else None
+            # An inactive record cannot be chosen on a transaction (§10.9): a bad reference.
+            if record is not None and not record.get("isInactive"):
+                return found
         return None
 
     def lookup(self, targets: tuple[str, ...], record_id: str) -> tuple[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .behaviour import CARRIERS
 from .errors import NsError, invalid_value, missing_fields, user_error
 from .orders import check_location, fulfillable, so_status
 from .purchase import po_status
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from .state import Emulator
 
 NO_LINES = "You must enter at least one line item for this transaction."
-TRANSFORMS = {("salesOrder", "itemFulfillment"), ("purchaseOrder", "vendorBill")}
+TRANSFORMS = {("salesOrder", "itemFulfillment"), ("purchaseOrder", "vendorBill"),
+              ("purchaseOrder", "itemFulfillment")}
 KNOWN_ELSEWHERE = {("salesOrder", "invoice"), ("salesOrder", "cashSale"),
                    ("salesOrder", "fulfillmentRequest"), ("salesOrder", "returnAuthorization"),
                    ("purchaseOrder", "itemReceipt"),
@@ -82,12 +84,24 @@ def fulfill(emu: Emulator, so: dict[str, Any], body: Any, opts: Options) -> tupl
     if so["status"] in ("C", "H"):
         raise user_error("The sales order is closed; nothing can be fulfilled.")
     listed = _listed(clean.get("item") or [], so, "salesOrder")
+    via_po = emu.behaviour.dropship_fulfillment == "purchase_order"
     chosen: list[tuple[dict[str, Any], int, dict[str, Any] | None, str]] = []
     for so_line in so["item"]:
         number = so_line["line"]
         index, line = listed.get(number, (None, None))
         path = f"item.items[{index}]" if index is not None else "item"
-        if not fulfillable(emu, so_line) or so_line.get("isClosed"):
+        if via_po and so_line.get("createPo") == "DropShip":
+            # This reading: a drop-ship line is fulfilled only through its PO (Mark Shipped).
+            if line is not None:
+                raise user_error(f"Order line {number} is a drop-ship line; mark it shipped "
+                                 "on its purchase order instead.", f"{path}.orderLine")
+            continue
+        if not fulfillable(emu, so_line):
+            if line is not None:  # such a line is on no fulfillment, not even unticked
+                raise user_error(f"Order line {number} can not be fulfilled (its item is a "
+                                 "discount, service or charge).", f"{path}.orderLine")
+            continue
+        if so_line.get("isClosed"):
             if line is not None and line.get("itemReceive", True) and line.get("quantity", 1):
                 raise user_error(f"Order line {number} is closed or can not be fulfilled.",
                                  f"{path}.orderLine")
@@ -116,13 +130,64 @@ def fulfill(emu: Emulator, so: dict[str, Any], body: Any, opts: Options) -> tupl
     if not chosen:
         raise user_error(NO_LINES, "item")
     _check_locations(emu, so, chosen)
+    return _save_fulfillment(emu, so, clean, chosen, checker.warnings)
+
+
+def fulfill_po(emu: Emulator, po: dict[str, Any], body: Any,
+               opts: Options) -> tuple[str, list[str]]:
+    """purchaseOrder -> itemFulfillment, the dropship_fulfillment=purchase_order reading of
+    Mark Shipped: the body's lines name PO lines; the fulfillment is of the sales order the
+    PO was generated from. A PO line not listed is fulfilled in full, as on the SO."""
+    if emu.behaviour.dropship_fulfillment != "purchase_order":
+        raise user_error("Transforming purchaseOrder to itemFulfillment is not allowed.")
+    checker = make_checker(emu, "itemFulfillment", "transform", opts)
+    clean = checker.body(body)
+    ensure_unique_eid(emu, "itemFulfillment", clean.get("externalId"), None)
+    check_form(emu, "itemFulfillment", clean)
+    so = emu.maybe("salesOrder", (po.get("createdFrom") or {}).get("id"))
+    if so is None:
+        raise user_error("Only a drop-ship purchase order can be marked shipped.")
+    listed = _listed(clean.get("item") or [], po, "purchaseOrder")
+    so_lines = {line["line"]: line for line in so["item"]}
+    chosen: list[tuple[dict[str, Any], int, dict[str, Any] | None, str]] = []
+    for po_line in po["item"]:
+        index, line = listed.get(po_line["line"], (None, None))
+        path = f"item.items[{index}]" if index is not None else "item"
+        so_line = so_lines[po_line["_soLine"]]
+        remaining = so_line["quantity"] - so_line["quantityFulfilled"]
+        if line is not None and line.get("itemReceive", True) is False:
+            continue
+        quantity = remaining if line is None else line.get("quantity", remaining)
+        if quantity > remaining:
+            raise user_error(f"You can not fulfill more than the remaining quantity "
+                             f"({remaining}) on order line {po_line['line']}.",
+                             f"{path}.quantity")
+        if quantity > 0:
+            chosen.append((so_line, quantity, None, path))
+    if not chosen:
+        raise user_error(NO_LINES, "item")
+    return _save_fulfillment(emu, so, clean, chosen, checker.warnings)
+
+
+def _save_fulfillment(emu: Emulator, so: dict[str, Any], clean: dict[str, Any],
+                      chosen: list[tuple[dict[str, Any], int, dict[str, Any] | None, str]],
+                      warnings: list[str]) -> tuple[str, list[str]]:
     packages = clean.get("package") or []
-    for index, package in enumerate(packages):
-        weight = package.get("packageWeight")
-        if weight is None or weight <= 0:  # stricter: NetSuite may default the weight
-            raise missing_fields(["Package Weight"], f"package.items[{index}].packageWeight")
+    method = (clean.get("shipMethod") or so.get("shipMethod") or {}).get("id")
+    carrier = emu.behaviour.carrier_ship_methods.get(str(method))
+    if carrier and packages:
+        raise user_error(f"Ship method {method} uses carrier integration: put the packages in "
+                         f"{carrier}, not package.", "package")
+    for sublist in ("package", *CARRIERS):
+        suffix = "" if sublist == "package" else sublist[len("package"):].replace(
+            "Fedex", "FedEx")
+        for index, package in enumerate(clean.get(sublist) or []):
+            weight = package.get(f"packageWeight{suffix}")
+            if weight is None or weight <= 0:  # stricter: NetSuite may default the weight
+                raise missing_fields(["Package Weight"],
+                                     f"{sublist}.items[{index}].packageWeight{suffix}")
     record: dict[str, Any] = {k: v for k, v in clean.items()
-                              if v is not None and k not in ("item", "package")}
+                              if v is not None and k not in ("item", "package", *CARRIERS)}
     record.update(createdFrom={"id": so["id"]}, entity=copy.deepcopy(so["entity"]))
     for name in ("subsidiary", "shipMethod"):
         if so.get(name) is not None:
@@ -139,9 +204,12 @@ def fulfill(emu: Emulator, so: dict[str, Any], body: Any, opts: Options) -> tupl
             "description": so_line.get("description"),
             "createdPo": copy.deepcopy(so_line.get("createdPo"))})
     record["package"] = [dict(p) for p in packages]
+    for sublist in CARRIERS:
+        if clean.get(sublist):
+            record[sublist] = [dict(p) for p in clean[sublist]]
     record_id = emu.insert("itemFulfillment", record)
     _apply_fulfillment(emu, record, +1)
-    return record_id, checker.warnings
+    return record_id, warnings
 
 
 def _check_locations(emu: Emulator, so: dict[str, Any], chosen: list[Any]) -> None:
@@ -192,10 +260,13 @@ def _apply_fulfillment(emu: Emulator, record: dict[str, Any], sign: int) -> None
 def _tracking(fulfillments: list[dict[str, Any]]) -> str:
     numbers: list[str] = []
     for record in fulfillments:
-        for package in record.get("package") or []:
-            number = package.get("packageTrackingNumber")
-            if number and number not in numbers:
-                numbers.append(number)
+        for sublist in ("package", *CARRIERS):
+            for package in record.get(sublist) or []:
+                number = next((v for k, v in package.items()
+                               if k.startswith("packageTrackingNumber")
+                               and not k.startswith("packageTrackingNumberReturn")), None)
+                if number and number not in numbers:
+                    numbers.append(number)
     return " ".join(numbers)
 
 
@@ -245,7 +316,7 @@ def bill(emu: Emulator, po: dict[str, Any], body: Any, opts: Options) -> tuple[s
     for po_line in po["item"]:
         number = po_line["line"]
         index, line = listed.get(number, (None, None))
-        path = f"item.items[{index}]"
+        path = f"item.items[{index}]" if index is not None else "item"
         if po_line.get("isClosed"):
             if line is not None and line.get("quantity", 1):
                 raise user_error(f"Order line {number} is closed.", f"{path}.orderLine")
@@ -263,6 +334,9 @@ def bill(emu: Emulator, po: dict[str, Any], body: Any, opts: Options) -> tuple[s
             quantity = line.get("quantity", remaining)
             if quantity < 0:
                 raise invalid_value(quantity, "quantity", f"{path}.quantity", "negative")
+            if quantity == 0 and emu.behaviour.zero_quantity_bill_lines == "refused":
+                raise invalid_value(quantity, "quantity", f"{path}.quantity",
+                                    "must be greater than 0")
             if quantity > remaining:
                 raise user_error(f"You can not bill more than the remaining quantity "
                                  f"({remaining}) on order line {number}.", f"{path}.quantity")
@@ -270,6 +344,11 @@ def bill(emu: Emulator, po: dict[str, Any], body: Any, opts: Options) -> tuple[s
             amount = line.get("amount")
         if quantity == 0:
             continue
+        received = po_line["quantityReceived"] - po_line["quantityBilled"]
+        if not emu.behaviour.bill_before_receipt and quantity > received:
+            raise user_error(f"You can not bill more than has been received ({max(received, 0)})"
+                             f" on order line {number}; receive it or mark it shipped first.",
+                             f"{path}.quantity")
         computed = money(Decimal(quantity) * rate)
         if amount is not None and amount != computed:
             raise user_error(f"The amount {amount} does not equal quantity x rate ({quantity} "

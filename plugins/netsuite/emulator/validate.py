@@ -53,12 +53,19 @@ class Checker:
     custom_body: frozenset[str] = frozenset()
     custom_column: frozenset[str] = frozenset()
     warnings: list[str] = field(default_factory=list)
+    # Fields of a spec ("salesOrder", "salesOrder.item") the account lacks (features off).
+    absent: Callable[[str], frozenset[str]] = lambda spec: frozenset()
 
     def body(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise user_error("The request body must be a JSON object.")
         custom = self.custom_body if self.record_type in S.TRANSACTIONS else frozenset()
-        return self._object(body, S.FIELDS[self.record_type], "", custom)
+        return self._object(body, self._spec(S.FIELDS[self.record_type], self.record_type),
+                            "", custom)
+
+    def _spec(self, spec: dict[str, S.F], name: str) -> dict[str, S.F]:
+        gone = self.absent(name)
+        return {k: v for k, v in spec.items() if k not in gone} if gone else spec
 
     # --- structure --------------------------------------------------------------------------
 
@@ -122,7 +129,8 @@ class Checker:
             line_path = f"{path}.items[{index}]"
             if not isinstance(line, dict):
                 raise invalid_value(line, path, line_path, "a sublist line is an object")
-            lines.append(self._object(line, S.LINES[sublist], line_path + ".", custom))
+            lines.append(self._object(line, self._spec(S.LINES[sublist], sublist),
+                                      line_path + ".", custom))
         return lines
 
     def _ref(self, name: str, value: Any, targets: tuple[str, ...], path: str) -> Any:

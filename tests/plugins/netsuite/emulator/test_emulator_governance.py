@@ -125,7 +125,7 @@ def test_injected_5xx_has_netsuites_shape_and_writes_nothing() -> None:
     response = client.post("customer", {"companyName": "Nope", "subsidiary": {"id": "1"}})
     assert response.status_code in (500, 503)
     assert error(response)["o:errorCode"] in ("UNEXPECTED_ERROR", "SERVICE_UNAVAILABLE")
-    assert emu.stats()["records"]["customer"] == 2
+    assert emu.stats()["records"]["customer"] == 3
     client.close()
 
 
@@ -149,13 +149,13 @@ def test_stats_count_routes_and_real_duplicates() -> None:
     stats = client.http.get("/_emulator/stats").json()
     client.close()
     assert stats["routes"]["GET customer/{id}"] == 2
-    assert stats["records"]["customer"] == 3
+    assert stats["records"]["customer"] == 4
 
 
 def test_reset_returns_to_the_seed(ns: NS, emu: Emulator) -> None:
     ns.create("customer", {"companyName": "Temp", "subsidiary": {"id": "1"}})
     assert ns.http.post("/_emulator/reset").status_code == 204
-    assert emu.stats()["records"]["customer"] == 2
+    assert emu.stats()["records"]["customer"] == 3
     assert emu.stats()["requests"] == 0
 
 

@@ -172,7 +172,7 @@ def test_put_eid_upserts(ns: NS, emu: Emulator) -> None:
     record = emu.record("customer", new_id)
     assert record is not None
     assert (record["externalId"], record["phone"]) == ("CUST-UP", "+1 555 0199")
-    assert emu.stats()["records"]["customer"] == 3
+    assert emu.stats()["records"]["customer"] == 4
 
 
 def test_patch_updates_only_the_fields_sent(ns: NS, emu: Emulator) -> None:
@@ -255,7 +255,7 @@ def test_plain_create_of_a_fulfillment_is_refused(ns: NS) -> None:
 def test_collection_lists_ids_with_paging(ns: NS) -> None:
     page = ns.get("vendor", params={"limit": 2}).json()
     assert [item["id"] for item in page["items"]] == ["201", "202"]
-    assert (page["hasMore"], page["totalResults"]) == (True, 3)
+    assert (page["hasMore"], page["totalResults"]) == (True, 4)
 
 
 def test_fields_parameter_limits_the_answer(ns: NS) -> None:

@@ -45,7 +45,7 @@ def test_customer_not_found_and_creation_off(workspace: Workspace) -> None:
     assert "customer.netsuite_id" in row["hint"] and 'on_missing = "create"' in row["hint"]
     assert rows["ORD-201"]["status"] == "sent"  # Jane exists: the other order goes on
     assert [so["externalId"] for so in workspace.records("salesOrder")] == ["ORD-201"]
-    assert len(workspace.records("customer")) == 2  # the seeded two: nothing created
+    assert len(workspace.records("customer")) == 3  # the seeded three: nothing created
 
 
 def test_default_customer_policy_uses_the_profiles_customer(workspace: Workspace) -> None:

@@ -84,7 +84,7 @@ def test_the_customer_policy_and_the_discount_item_are_reported_with_the_lines(
     assert "(3) no NetSuite customer found by id, email, name (zed@example.com)" in message
     assert "(2) set options.discount_item" in row["hint"]
     assert '(3) give the order a customer.netsuite_id' in row["hint"]
-    assert len(workspace.records("customer")) == 2  # the seeded two: nothing created
+    assert len(workspace.records("customer")) == 3  # the seeded three: nothing created
 
 
 def test_a_data_problem_with_a_reference_problem_fails_as_data(workspace: Workspace) -> None:
