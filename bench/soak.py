@@ -9,6 +9,9 @@ allows, so it meets real 429s. `flx run` of each operation is repeated (with `fl
 --all` between rounds, as an operator would) until nothing is left.
 Phase 2, kills: `flx run` runs as a separate process and is SIGKILLed at random points (after
 a random number of requests reached the emulator), then started again until it finishes.
+Phase 3, poison: a faulty run (as phase 1) with orders among the good ones whose SKU,
+e-mail, name or number holds a control character NetSuite refuses to look up: each must
+fail alone (class data, its field named) and never reach NetSuite; the good ones go once.
 
 Phase 3, postgres (bench/workers.py): three `flx worker` processes on a PostgreSQL store share
 the orders; two are SIGKILLed and every store connection of the run is terminated mid-run
@@ -153,6 +156,90 @@ def fault_phase(work: Path, n_orders: int, *, seed: int = 1, latency: float = 0.
     return result
 
 
+# Values NetSuite refuses to look up, one per kind of batch look-up: (the field an error
+# must name, how to poison an order). `flx import` refuses control characters, so these
+# orders are written to the store directly, as an older flx or a hand-filled store holds them.
+POISONS: tuple[tuple[str, Any], ...] = (
+    ("sku", lambda o, i: [item.update(sku=item["sku"] + "\x01")
+                          for fr in o["fulfillment_requests"] for item in fr["items"]]),
+    ("customer.email", lambda o, i: o["customer"].update(email=f"poison\x02{i}@example.invalid")),
+    ("customer.first_name/last_name",
+     lambda o, i: o["customer"].update(first_name="Poi\x00son", company=None)),
+    ("number", lambda o, i: o.update(number=f"PZ\x1b{i:04d}")),
+)
+
+
+def poisoned_orders(data: gen.Dataset, count: int) -> dict[str, tuple[dict[str, Any], str]]:
+    """Copies of generated orders, each with one poisoned value: id -> (order, field)."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    for i in range(count):
+        order = json.loads(json.dumps(data.orders[i % len(data.orders)]))
+        order_id = f"PZ-{i:04d}"
+        order.update(id=order_id, number=f"PZ{i:04d}")
+        order["customer"] = {**order["customer"], "netsuite_id": None,
+                             "email": f"poison{i}@example.invalid"}
+        for j, fr in enumerate(order["fulfillment_requests"]):
+            fr["id"] = f"{order_id}-{j}"
+        field, poison = POISONS[i % len(POISONS)]
+        poison(order, i)
+        out[order_id] = (order, field)
+    return out
+
+
+def poison_phase(work: Path, n_orders: int, *, poisoned: int = 8, seed: int = 3,
+                 latency: float = 0.01, faults: dict[str, float] | None = None,
+                 max_rounds: int = 8) -> dict[str, Any]:
+    """A faulty run (5xx, drops, 429s) with poisoned orders among the good ones: the good
+    ones all reach NetSuite exactly once, each poisoned one fails alone (class data) with
+    its field named, and none of them reaches NetSuite."""
+    from core.status import retry
+    from core.store import Store
+
+    plan = {"seed": seed, **(faults or DEFAULT_FAULTS)}
+    bad = {}
+    with EmulatorProcess(gen.catalog_seed(), latency=latency, concurrency=5,
+                         faults=plan) as emu:
+        data, ws = _setup(work, n_orders, seed, emu, 8)
+        report = ws.import_files([gen.write_ndjson(work / "data.ndjson", data)])
+        if not report.ok:
+            raise RuntimeError(f"the generated data did not import: {report.problems[:3]}")
+        bad = poisoned_orders(data, poisoned)
+        config, _ = ws.load()
+        with Store(config.store_url) as store:
+            store.upsert_records("order", [order for order, _ in bad.values()])
+        started = time.perf_counter()
+        rounds: dict[str, list[dict[str, int]]] = {}
+        for op in OPERATIONS:
+            rounds[op] = []
+            for _ in range(max_rounds):
+                counts = dict(ws.run(op).counts)
+                rounds[op].append(counts)
+                with Store(config.store_url) as store:
+                    again = [s.record_id for s in store.iter_sync(CONNECTION, op, ["failed"])
+                             if s.record_id not in bad]
+                    if again:
+                        retry(config, store, again, connection=CONNECTION)
+                if not again and not counts.get("waiting"):
+                    break
+        result = verify(emu, data, ws)
+        problems = result["problems"]
+        with Store(config.store_url) as store:
+            states = store.get_syncs(CONNECTION, "send-orders", list(bad))
+        for order_id, (_, field) in bad.items():
+            state = states.get(order_id)
+            error = (state.error if state else None) or {}
+            if state is None or state.status != "failed" or error.get("class") != "data" \
+                    or f"{field} " not in str(error.get("message")):
+                problems.append(f"{order_id} (poisoned {field}): "
+                                f"{state.status if state else 'never tried'}, {error}")
+        reached = {str(so.get("externalId")) for so in emu.records("salesOrder")} & set(bad)
+        if reached:
+            problems.append(f"poisoned orders reached NetSuite: {sorted(reached)}")
+    result.update(ok=not problems, phase="poison", orders=n_orders, poisoned=len(bad),
+                  rounds=rounds, fault_plan=plan, wall_s=round(time.perf_counter() - started, 1))
+    return result
+
+
 def left_behind(db: Path, pid: int) -> int:
     """How many locks and record claims a SIGKILLed `flx run` (pid) left in the store. Owners
     are "host:pid:random" (core.owners.default_owner); nothing is changed here."""
@@ -261,7 +348,8 @@ def main() -> int:
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="flx-soak-") as tmp:
-        for name, phase in (("faults", fault_phase), ("kills", kill_phase)):
+        for name, phase in (("faults", fault_phase), ("kills", kill_phase),
+                            ("poison", poison_phase)):
             print(f"soak: {name} phase, {args.orders} orders ...", flush=True)
             folder = Path(tmp) / name
             folder.mkdir()

@@ -27,6 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import (
@@ -98,9 +99,30 @@ def alert_settings(config: Config) -> AlertSettings:
             events.add(key)
         else:
             unknown.append(name)
-    return AlertSettings(url=url if isinstance(url, str) and url else None,
+    problem = webhook_problem(url) if isinstance(url, str) and url else None
+    if problem:  # flx.toml's schema refuses these; a Config built otherwise gets here
+        log.error("[alerts] webhook_url %s; no alert is sent", problem)
+    return AlertSettings(url=url if isinstance(url, str) and url and not problem else None,
                          events=frozenset(events), secrets=list(config.secrets()),
                          unknown=unknown)
+
+
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def webhook_problem(url: str) -> str | None:
+    """Why `url` cannot take alerts (said without the URL, a secret), or None."""
+    if _CONTROL_OR_SPACE.search(url):
+        return "holds a space or a control character"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http(s) URL"
+    if not parts.hostname:
+        return "names no host"
+    return None
 
 
 def alert_events(report: dict[str, Any]) -> list[str]:

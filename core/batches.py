@@ -23,6 +23,7 @@ from core.outcomes import error_details, next_retry_at, plugin_fault, unreachabl
 from core.records import content_hash
 from core.redact import Redactor
 from core.report import ReportRow, RunReport
+from core.result_writer import ResultWriter
 from core.runtime import Runtime
 from core.store_sync import blank_state, chunks, next_state
 
@@ -61,6 +62,7 @@ class OperationRun:
     redactor: Redactor
     advance: Callable[[int], None]
     owner: str | None = None  # claims records so that parallel workers never send one twice
+    writer: ResultWriter | None = None  # stores each record's result as soon as it is known
     # Issue 8 (core/schedule.py): asked between batches; True ends the run after the batch
     # in flight (SIGTERM to `flx schedule`, or the run lock lost to another process).
     should_stop: Callable[[], bool] | None = None
@@ -305,6 +307,7 @@ class OperationRun:
 
         self.runtime.progress = counting
         self.runtime.remember_states(states)
+        self.runtime.on_result = self._early(batch)
         try:
             results = getattr(self.plugins.hook, hook_name)(
                 connection=self.connection, runtime=self.runtime, **{keyword: batch})
@@ -341,10 +344,36 @@ class OperationRun:
                 break
         return _Sent(batch, matched, latest, abort=abort, requests=requests)
 
+    def _early(self, batch: list[dict[str, Any]]) -> Callable[[RecordResult], None] | None:
+        """What the runtime calls as each record of `batch` is done: a sent or linked record's
+        new state goes to the writer at once (a failure waits for the batch: the batch may
+        yet turn out untouched, nothing having reached the remote). The writer starts with
+        the first batch and stops when the runtime closes, at the end of the run."""
+        if self.dry_run:
+            return None
+        if self.writer is None:
+            self.writer = ResultWriter(self.store, self.runtime.take_audit)
+            self.runtime.closing.append(self.writer.close)
+        writer = self.writer
+        records = {str(r["id"]): r for r in batch}
+
+        def done(result: RecordResult) -> None:
+            record = records.get(str(result.record_id))
+            if record is None or result.status not in ("sent", "linked"):
+                return
+            prior = self.runtime.state(str(result.record_id)) or blank_state(
+                self.connection.name, self.operation, str(result.record_id))
+            writer.put(next_state(prior, status=result.status,
+                                  remote_ids=dict(result.remote_ids) or None, error=None,
+                                  content_hash=content_hash(record), next_retry_at=None))
+        return done
+
     def _finish(self, sent: _Sent) -> None:
         """Store a batch's results in one transaction (with the audit rows of its requests),
         report them, and end its claims."""
         self.report.requests += sent.requests
+        if self.writer is not None:
+            self.writer.flush()  # before the batch's write, so the batch's comes last
         try:
             if not sent.untouched:
                 rows = []

@@ -75,6 +75,8 @@ def _friendly(error: ValidationError) -> str:
                                                    else ""))
         if parts:
             return "; ".join(parts)
+    if error.validator == "not" and schema.get("x-not-message"):
+        return f"{error.instance!r} {schema['x-not-message']}"
     if error.validator == "pattern" and schema.get("examples"):
         examples = ", ".join(str(e) for e in schema["examples"])
         return f"{error.instance!r} is not in the expected form (for example: {examples})"

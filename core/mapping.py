@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator, SchemaError
 from core.errors import ConfigError, MappingError, PluginError
 from core.model import Connector
 from core.render import Renderer, check_expression
+from core.sandbox import escaping_links
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "load_profile", "mapping_problem", "profile_names",
            "validate_profile"]
@@ -164,7 +165,7 @@ def load_profile(connector: Connector, name_or_path: str | None = None, *,
                             f"{source}")
         else:
             template_dirs.append(tdir)
-            problems += _override_problems(tdir, connector)
+            problems += escaping_links(tdir) + _override_problems(tdir, connector)
     if problems:
         count = f"{len(problems)} problem{'s' * (len(problems) > 1)}"
         raise ConfigError(f"mapping profile {source} has {count}", problems=problems,

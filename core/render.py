@@ -26,7 +26,6 @@ from jinja2 import (
     BaseLoader,
     ChoiceLoader,
     Environment,
-    FileSystemLoader,
     StrictUndefined,
     Template,
     TemplateNotFound,
@@ -34,7 +33,7 @@ from jinja2 import (
     UndefinedError,
 )
 from jinja2.loaders import split_template_path
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from core.errors import ConfigError, FlxError, PluginError, TemplateError
 from core.fastcheck import compile_check
@@ -52,41 +51,29 @@ from core.filters import (  # noqa: F401
     money_filter,
     to_decimal,
 )
+from core.sandbox import (
+    GUARDED_FILTERS,
+    ConfinedFileSystemLoader,
+    LimitExceeded,
+    RenderLimits,
+    Sandbox,
+    current_budget,
+    enter,
+    leave,
+    render_limited,
+)
 
 __all__ = ["Renderer", "dumps", "to_decimal", "check_expression"]
 
-# --- the sandbox ----------------------------------------------------------------------------------
-
-_MAX_REPEAT = 1_000_000
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """No Python internals, no mutation of the records, no runaway `'x' * 10**9`."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        # Records are dicts: `shipment.items` must be the field, not dict.items().
-        if type(obj) is dict and attribute in obj:
-            return obj[attribute]
-        return super().getattr(obj, attribute)
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, (int, float, Decimal)) \
-                and abs(Decimal(str(right))) > 100:
-            raise SecurityError("exponent too large")
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) \
-                        and len(seq) * n > _MAX_REPEAT:
-                    raise SecurityError("repetition too large")
-        return super().call_binop(context, operator, left, right)
+# --- the sandbox (core/sandbox.py: limits, guards, confined override folders) -------------
 
 
 def _new_environment(loader: BaseLoader | None = None) -> Environment:
-    env = _Sandbox(loader=loader, undefined=StrictUndefined, autoescape=False,
-                   keep_trailing_newline=True, auto_reload=False, cache_size=1000)
+    env = Sandbox(loader=loader, undefined=StrictUndefined, autoescape=False,
+                  keep_trailing_newline=True, auto_reload=False, cache_size=1000)
     env.filters.update(FILTERS)
+    env.filters.update(GUARDED_FILTERS)
+    env.globals.pop("lipsum", None)  # megabytes of filler text, of no use in a payload
     return env
 
 
@@ -224,11 +211,13 @@ class Renderer:
     """Compiles each template once and renders it for many records (thread-safe)."""
 
     def __init__(self, template_packages: list[str] | None = None,
-                 override_dirs: list[Path] | None = None) -> None:
-        loaders: list[BaseLoader] = [FileSystemLoader([str(d) for d in override_dirs or []])]
+                 override_dirs: list[Path] | None = None,
+                 limits: RenderLimits | None = None) -> None:
+        loaders: list[BaseLoader] = [ConfinedFileSystemLoader(list(override_dirs or []))]
         loaders += [_PackageTemplates(p) for p in template_packages or []]
         self.override_dirs = [Path(d) for d in override_dirs or []]
         self.packages = list(template_packages or [])
+        self.limits = limits or RenderLimits()
         self.env = _new_environment(ChoiceLoader(loaders))
         self._templates: dict[str, Template] = {}
         self._expressions: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
@@ -268,16 +257,26 @@ class Renderer:
                 problems=[f"line {exc.lineno}: {exc.message}"],
                 hint="correct the template; nothing was sent",
             ) from None
+        except SecurityError as exc:  # an override that links out of its folder
+            raise ConfigError(f"template {name} cannot be loaded", problems=[str(exc)],
+                              hint="replace the link with a copy of the file") from None
         self._templates[name] = compiled
         return compiled
 
     def render_text(self, name: str, context: Mapping[str, Any], *, record_id: str,
                     record_kind: str | None = None) -> str:
         template = self.template(name)
+        budget, outer = enter(self.limits)
         try:
-            return template.render(context)
+            parts = template.root_render_func(template.new_context(dict(context)))
+            try:
+                return render_limited(parts, budget)
+            except Exception:
+                self.env.handle_exception()  # re-raised with the template's lines
         except Exception as exc:
             raise self._translate(exc, name, context, record_id, record_kind) from None
+        finally:
+            leave(outer)
 
     def render_json(self, name: str, context: Mapping[str, Any], *, record_id: str,
                     schema: Mapping[str, Any] | None = None,
@@ -354,13 +353,19 @@ class Renderer:
                 raise ConfigError(f"{where}: cannot compile {expr!r}", problems=[problem])
             fn = _compile_value(self.env, expr)
             self._expressions[expr] = fn
+        budget, outer = enter(self.limits)
         try:
             value = fn(context)
             check_defined(value)
+            if isinstance(value, str) and len(value) > self.limits.output_chars:
+                raise LimitExceeded("output_chars", self.limits.output_chars)
+            budget.clock()
             return value
         except Exception as exc:
             raise self._translate(exc, where, context, record_id, record_kind,
                                   expression=expr) from None
+        finally:
+            leave(outer)
 
     # -- errors -----------------------------------------------------------------------------------
 
@@ -376,11 +381,17 @@ class Renderer:
             where = f"template {_short(filename, name)}" + (f" line {line}" if line else "")
         label = _record_label(context, record_id, record_kind)
         hint: str | None
-        if isinstance(exc, SecurityError):
+        if isinstance(exc, LimitExceeded):
+            message, hint = f"{label}: {exc}", exc.hint
+        elif isinstance(exc, SecurityError):
             message = f"unsafe template operation for {label}: {exc}"
             hint = "templates may not reach Python internals or build huge values"
         elif isinstance(exc, UndefinedError):
             message, hint = _describe_undefined(exc.message or "", label, expression)
+        elif isinstance(exc, TemplateNotFound):
+            message = f"{label}: included template {exc.name!r} not found"
+            hint = ("include a template of the override folder by its path inside that folder "
+                    "(no `..`), or one the connector ships")
         elif isinstance(exc, (FilterValueError, TypeError, ValueError, ArithmeticError)):
             message, hint = f"{label}: {exc}", None
         else:
@@ -406,7 +417,9 @@ def _compile_value(env: Environment, expr: str) -> Callable[[Mapping[str, Any]],
         compiled = env.compile_expression(m["expr"], undefined_to_none=False)
         return lambda ctx: compiled(**ctx)
     template = env.from_string(expr)
-    return lambda ctx: template.render(ctx)
+    # Streamed like a template's output, so a loop printing a big value stops at the limit.
+    return lambda ctx: render_limited(template.root_render_func(template.new_context(dict(ctx))),
+                                      current_budget())
 
 
 def check_expression(expr: str, env: Environment | None = None) -> str | None:

@@ -50,6 +50,7 @@ from core.redact import Redactor
 from core.render import Renderer
 from core.report import RunReport
 from core.runtime import Runtime
+from core.sandbox import RenderLimits
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -97,8 +98,8 @@ def _prepare(config: Config, plugins: Plugins, operation: str, connection_name: 
     profile = load_profile(connector, settings.get("mapping"),
                            base_dir=getattr(config, "base_dir", None))
     packages = [connector.templates_package] if connector.templates_package else []
-    return connection, connector, dict(settings), profile, Renderer(packages,
-                                                                    profile.template_dirs)
+    return connection, connector, dict(settings), profile, Renderer(
+        packages, profile.template_dirs, RenderLimits.from_profile(profile.data.get("limits")))
 
 
 prepare_operation = _prepare  # core.profile_check loads an operation's profile the same way

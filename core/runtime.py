@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from core.http import build_client
+from core.model import RecordResult
 from core.store import audit_row
 from core.store_sync import KEEP, blank_state, next_state
 
@@ -38,6 +39,10 @@ class Runtime:
     run_id: int | None = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("flx"))
     progress: Callable[[int], None] = lambda n: None
+    # Called with each record's result as map() gets it (core/batches.py stores it at once).
+    on_result: Callable[[Any], None] | None = None
+    # Called first by close() (the runner's early result writer).
+    closing: list[Callable[[], None]] = field(default_factory=list, repr=False)
     workers: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Sync states of the batch in hand, as the runner read them: `state()` answers from here
@@ -109,7 +114,10 @@ class Runtime:
     def close(self) -> None:
         """Write pending audit rows and close every HTTP client handed out (the runner calls
         this when a run ends). An injected transport is shared by the caller and stays open."""
+        self.on_result = None
         try:
+            while self.closing:
+                self.closing.pop()()
             self.flush_audit()
         finally:
             with self._lock:
@@ -156,6 +164,19 @@ class Runtime:
             self.store.set_sync(self.connection.name, op, record_id, status=status,
                                 remote_ids=remote_ids, error=KEEP)
 
+    def _done(self, result: Any) -> None:
+        """Hand finished records' results (one, or a group's list) to `on_result`."""
+        hook = self.on_result
+        if hook is None:
+            return
+        for one in result if isinstance(result, list) else (result,):
+            if isinstance(one, RecordResult):
+                try:
+                    hook(one)
+                except Exception as exc:  # noqa: BLE001 - stored with the batch anyway
+                    self.logger.warning("a result was not stored early: %s",
+                                        type(exc).__name__)
+
     def state(self, record_id: str, operation: str | None = None) -> SyncState | None:
         op = operation or self.operation
         assert op is not None
@@ -178,12 +199,15 @@ class Runtime:
             out = []
             for item in items:
                 out.append(fn(item))
+                self._done(out[-1])
                 self.progress(1)
             return out
 
         def run(item: T) -> R:
             try:
-                return fn(item)
+                result = fn(item)
+                self._done(result)
+                return result
             finally:
                 self.progress(1)
 

@@ -9,6 +9,7 @@ up front; no deadlock when a reader later wants to write) and reads start with p
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from datetime import datetime
@@ -134,6 +135,7 @@ def _sqlite_engine(url: URL) -> Engine:
             raise ConfigError(
                 f"cannot create the folder {path.parent} for the store: {exc.strerror}",
                 hint="point [store] url in flx.toml at a folder you may write to") from None
+        _create_private(path)
         engine = sa.create_engine(
             url, json_serializer=_dumps, pool_size=10, max_overflow=10,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -156,6 +158,18 @@ def _sqlite_engine(url: URL) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create a new store file readable by its owner only (it holds customer data). SQLite
+    gives its -wal, -shm and -journal files the mode of the database file, so they follow.
+    An existing file keeps the mode its owner chose."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # SQLite reports a folder it cannot write to in its own words
 
 
 def _use_wal(cursor: Any) -> None:

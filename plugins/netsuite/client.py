@@ -108,6 +108,10 @@ class Created:
 
     id: str
     existed: bool = False
+    # When it existed: found after this call's own unanswered POST ("no answer": most likely
+    # that POST's record), or after NetSuite refused the POST as a duplicate ("rejection":
+    # made before this call, by an earlier attempt or by someone else).
+    found_after: str = ""
 
 
 class NetSuiteClient:
@@ -346,7 +350,7 @@ class NetSuiteClient:
                 assert external_id is not None
                 found = self._reconcile(target_type, external_id, after="no answer")
                 if found:
-                    return Created(found, existed=True)
+                    return Created(found, existed=True, found_after="no answer")
                 self.logger.info("%s %s not in NetSuite after an unanswered create; sending "
                                  "it again", target_type, external_id)
             ambiguous = False
@@ -363,7 +367,7 @@ class NetSuiteClient:
                     if found:
                         self.logger.info("%s %s already exists in NetSuite as %s; linked",
                                          target_type, external_id, found)
-                        return Created(found, existed=True)
+                        return Created(found, existed=True, found_after="rejection")
                 raise
             new_id = id_from_location(response.headers.get("location", ""), target_type)
             if new_id is None and external_id is not None:

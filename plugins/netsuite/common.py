@@ -15,6 +15,7 @@ from core.errors import AbortError, FlxError, MappingError, RemoteRejectedError
 from core.model import RecordResult
 from core.runtime import Runtime
 from plugins.netsuite.client import NetSuiteClient
+from plugins.netsuite.identity import check_identity
 from plugins.netsuite.ids import external_id
 from plugins.netsuite.ids import record_id as remote_record_id
 
@@ -109,6 +110,7 @@ class NetSuiteContext:
         assert self.runtime.renderer is not None
         body: dict[str, Any] = self.runtime.renderer.render_json(
             f"{name}.json.j2", context, record_id=record_id, schema=payload_schema(name))
+        check_identity(name, body, context, record_id)  # before any field is omitted
         return omit(body, self.options.get("omit_fields") or ())
 
 
@@ -116,7 +118,8 @@ class NetSuiteContext:
                     where: str = "mapping value") -> Any:
         """Profile values may be template expressions ("{{ order.custom_fields.x }}"); a
         failure names the profile setting (`where`)."""
-        if isinstance(expr, str) and "{{" in expr and self.runtime.renderer is not None:
+        if isinstance(expr, str) and ("{{" in expr or "{%" in expr) \
+                and self.runtime.renderer is not None:
             return self.runtime.renderer.render_value(expr, context, record_id, where=where)
         return expr
 
@@ -207,6 +210,8 @@ def guarded(ctx: NetSuiteContext, record_id: str,
         raise
     except FlxError as err:
         result = RecordResult(record_id, "failed", message=err.message, error=err)
+    except Exception as exc:  # noqa: BLE001 - a bug met on one record's data fails that record
+        result = RecordResult(record_id, "failed", error=exc)
     result.requests += ctx.client.thread_requests - before
     return result
 

@@ -15,6 +15,7 @@ Secrets are kept out of `repr()` and every error message names keys, never value
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -192,4 +193,20 @@ def _base_url_setting(value: object, where: str, problems: list[str]) -> str:
         problems.append(f"{where}.base_url: {text!r} is not an http(s) URL without a query, "
                         f"such as http://127.0.0.1:8765 (leave it out to use NetSuite itself)")
         return ""
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        # Bodies and answers are not covered by the OAuth signature: customer data and
+        # token-signed requests must not cross a network in clear text.
+        problems.append(f"{where}.base_url: {text!r} uses plain http, which only a local "
+                        "emulator may (127.0.0.1, ::1, localhost); use https:// for anything "
+                        "else (leave base_url out to use NetSuite itself)")
+        return ""
     return text
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -16,7 +16,7 @@ from plugins.netsuite.common import (
     explain_rejection,
     with_defaults,
 )
-from plugins.netsuite.lookups import CustomerFinder, name_key
+from plugins.netsuite.lookups import CustomerFinder, name_key, refused_error
 
 MATCHERS = ("id", "email", "name")
 # Profile spellings (customer.fields) → NetSuite customer fields.
@@ -65,10 +65,18 @@ class CustomerResolver:
                 found = self.finder.by_email([email]).get(email)
                 if found:
                     return found, "email"
+                if email in self.finder.refused["email"]:
+                    raise refused_error(order["id"], f"order {order['id']}", "customer.email",
+                                        customer["email"], self.finder.refused["email"][email])
             if how == "name" and (key := name_key(customer)):
                 found = self.finder.by_name([key]).get(key)
                 if found:
                     return found, "name"
+                if key in self.finder.refused["name"]:
+                    field = "customer.company" if customer.get("company") else \
+                        "customer.first_name/last_name"
+                    raise refused_error(order["id"], f"order {order['id']}", field, key,
+                                        self.finder.refused["name"][key])
         return None
 
     def resolve(self, order: dict[str, Any]) -> tuple[str, str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import MappingError
+from core.errors import MappingError, RecordValidationError, RemoteRejectedError
 from plugins.netsuite.client import in_list, suiteql_quote
 from plugins.netsuite.common import NetSuiteContext
 
@@ -19,6 +20,62 @@ IN_CHUNK = 500  # SuiteQL IN lists stay well below Oracle's 1000-element limit
 def chunks(values: list[str], size: int = IN_CHUNK) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
+
+
+# --- one refused value must not cost its neighbours their look-up -------------------------
+
+_PROBE = "flx-probe"  # a value any look-up takes: tells a refused value from a refused query
+
+
+def query_parts(ctx: NetSuiteContext, values: list[str],
+                query: Callable[[list[str]], list[dict[str, Any]]],
+                refused: dict[str, str],
+                quotable: Callable[[str], object] = suiteql_quote,
+                probe: Callable[[], object] | None = None) -> list[dict[str, Any]]:
+    """The rows of `query(part)` for every chunk of `values`. A value SuiteQL cannot carry (a
+    NUL) is not sent; a chunk NetSuite refuses (400) is split in halves until the values it
+    refuses are alone, so the others are still answered. Refused values land in `refused`
+    (value -> why). When the query is refused even for a plain probe value, it is the query
+    that is wrong, not the data: that error is raised, as before."""
+    sendable = []
+    for value in values:
+        try:
+            quotable(value)
+            sendable.append(value)
+        except ValueError as err:
+            refused[value] = str(err)
+    rows: list[dict[str, Any]] = []
+    pending = list(chunks(sendable))
+    probed = False
+    while pending:
+        part = pending.pop()
+        try:
+            rows += query(part)
+        except RemoteRejectedError as err:
+            if err.status != 400:
+                raise
+            if not probed:
+                (probe or (lambda: query([_PROBE])))()  # raises if the query is at fault
+                probed = True
+            if len(part) == 1:
+                refused[part[0]] = err.detail or err.message
+            else:
+                half = len(part) // 2
+                pending += [part[half:], part[:half]]
+    return rows
+
+
+def refused_error(record_id: str, where: str, field: str, value: str,
+                  why: str) -> RecordValidationError:
+    """The record whose `field` holds a value NetSuite cannot look up: it fails alone."""
+    bad = sorted({f"U+{ord(c):04X}" for c in value
+                  if unicodedata.category(c) in ("Cc", "Cs", "Cn") and c not in "\t\n\r"})
+    what = f"contains {', '.join(bad)} (a control character)" if bad else "was refused"
+    return RecordValidationError(
+        f"{where}: {field} {value!r} {what}; NetSuite cannot look it up ({why})",
+        hint=f"correct {field} at the source (remove the control characters) and import the "
+             "record again; the other records of its batch are sent without it",
+        record_id=record_id, path=field)
 
 
 @dataclass(frozen=True)
@@ -38,6 +95,7 @@ class ItemResolver:
         self.cache_kind = f"item:{self.field}"
         self._known: dict[str, Item] = {}
         self._absent: set[str] = set()  # asked this run and not found: not asked again
+        self.refused: dict[str, str] = {}  # SKUs NetSuite would not look up -> why
         # SKU -> (id, itemid) of the inactive item that alone matched it (§10.9)
         self._inactive: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
@@ -51,12 +109,12 @@ class ItemResolver:
             missing = [s for s in wanted if s not in self._known]
             found: dict[str, str] = {}
             for part in chunks(missing):
-                rows = self.ctx.client.suiteql(
+                rows = query_parts(self.ctx, part, lambda p: self.ctx.client.suiteql(
                     f"SELECT id, itemid, itemtype, isdropshipitem, isinactive, {self.field} "
-                    f"FROM item WHERE {self.field} IN {in_list(part)} ORDER BY id"
+                    f"FROM item WHERE {self.field} IN {in_list(p)} ORDER BY id"
                     if self.field != "itemid" else
                     f"SELECT id, itemid, itemtype, isdropshipitem, isinactive FROM item "
-                    f"WHERE itemid IN {in_list(part)} ORDER BY id")
+                    f"WHERE itemid IN {in_list(p)} ORDER BY id"), self.refused)
                 for row in rows:
                     sku = row.get(self.field, "")
                     if row.get("isinactive") == "T":  # NetSuite refuses an inactive item
@@ -78,6 +136,8 @@ class ItemResolver:
 
     def item(self, sku: str, record_id: str, where: str) -> Item:
         found = self.resolve([sku])
+        if sku in self.refused:
+            raise refused_error(record_id, where, "sku", sku, self.refused[sku])
         if sku not in found and sku in self._inactive:
             item_id, name = self._inactive[sku]
             raise MappingError(
@@ -112,6 +172,7 @@ class CustomerFinder:
         # Customers created in this batch, cached with one write when the batch ends (losing
         # them in a crash costs a look-up by e-mail next time, never a duplicate).
         self._unsaved: dict[str, dict[str, str]] = {"email": {}, "name": {}}
+        self.refused: dict[str, dict[str, str]] = {"email": {}, "name": {}}  # key -> why
         # kind -> key -> (id, entityid) of the inactive customer that alone matched (§10.9)
         self.inactive: dict[str, dict[str, tuple[str, str]]] = {"email": {}, "name": {}}
         self._lock = threading.Lock()
@@ -159,7 +220,8 @@ class CustomerFinder:
         missing = [k for k in keys if k not in found]
         fresh: dict[str, str] = {}
         for part in chunks(missing):
-            rows = self.ctx.client.suiteql(query.format(values=in_list(part)))
+            rows = query_parts(self.ctx, part, lambda p: self.ctx.client.suiteql(
+                query.format(values=in_list(p))), self.refused[kind])
             wanted = set(part)
             for row in rows:  # ordered by id: the oldest active matching customer wins
                 if row.get("isinactive") == "T":
@@ -181,37 +243,48 @@ class CustomerFinder:
 
 
 def existing_transactions(ctx: NetSuiteContext, orders: list[dict[str, Any]],
-                          external_ids: dict[str, str]) -> dict[str, dict[str, str]]:
+                          external_ids: dict[str, str],
+                          refused: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Sales orders or cash sales already in NetSuite for these orders, by flx's external id or
-    by the order number (otherRefNum). One query per batch. Returns order id → {id, type}."""
+    by the order number (otherRefNum). One query per batch. Returns order id → {id, type};
+    orders whose number NetSuite refuses to look up go to `refused` (order id -> why)."""
     if not orders:
         return {}
     by_eid = {external_ids[o["id"]]: o["id"] for o in orders}
     by_number: dict[str, str] = {}
+    number_of: dict[str, str] = {}
     for order in orders:
         if order.get("number"):
+            number_of[order["id"]] = str(order["number"])
             by_number.setdefault(str(order["number"]), order["id"])
-    out: dict[str, dict[str, str]] = {}
-    eids, numbers = list(by_eid), list(by_number)
-    for start in range(0, max(len(eids), len(numbers)), IN_CHUNK):
-        e_part, n_part = eids[start:start + IN_CHUNK], numbers[start:start + IN_CHUNK]
-        conds = []
-        if e_part:
-            conds.append(f"externalid IN {in_list(e_part)}")
-        if n_part:
-            conds.append(f"otherrefnum IN {in_list(n_part)}")
-        rows = ctx.client.suiteql(
+
+    def quotable(order_id: str) -> None:
+        suiteql_quote(external_ids[order_id])
+        if order_id in number_of:
+            suiteql_quote(number_of[order_id])
+
+    def query(part: list[str], probe: bool = False) -> list[dict[str, Any]]:
+        conds = [f"externalid IN {in_list([_PROBE] if probe else [external_ids[o] for o in part])}"]
+        numbers = [_PROBE] if probe else sorted({number_of[o] for o in part if o in number_of})
+        if numbers:
+            conds.append(f"otherrefnum IN {in_list(numbers)}")
+        return ctx.client.suiteql(
             "SELECT id, tranid, type, externalid, otherrefnum, entity FROM transaction WHERE "
             "type IN "
             f"('SalesOrd', 'CashSale') AND ({' OR '.join(conds)}) ORDER BY id")
-        for row in rows:
-            order_id = by_eid.get(row.get("externalid", "")) or by_number.get(
-                row.get("otherrefnum", ""))
-            if order_id and order_id not in out:
-                out[order_id] = {"id": row["id"], "type": row.get("type", "SalesOrd"),
-                                 "tranid": row.get("tranid", ""),
-                                 "externalid": row.get("externalid", ""),
-                                 "entity": str(row.get("entity") or "")}
+
+    out: dict[str, dict[str, str]] = {}
+    found = query_parts(ctx, list(dict.fromkeys(o["id"] for o in orders)), query,
+                        refused if refused is not None else {}, quotable,
+                        lambda: query([], probe=True))
+    for row in sorted(found, key=lambda r: (len(r.get("id", "")), r.get("id", ""))):
+        order_id = by_eid.get(row.get("externalid", "")) or by_number.get(
+            row.get("otherrefnum", ""))
+        if order_id and order_id not in out:
+            out[order_id] = {"id": row["id"], "type": row.get("type", "SalesOrd"),
+                             "tranid": row.get("tranid", ""),
+                             "externalid": row.get("externalid", ""),
+                             "entity": str(row.get("entity") or "")}
     return out
 
 
@@ -224,9 +297,10 @@ def vendor_bills_by_number(ctx: NetSuiteContext, numbers: Iterable[str],
     wanted = sorted({n.strip().lower() for n in numbers if n and n.strip()})
     out: dict[tuple[str, str], list[dict[str, str]]] = {}
     for part in chunks(wanted):
-        rows = ctx.client.suiteql(
+        # A number NetSuite refuses to look up is left out: its bill is refused on its own.
+        rows = query_parts(ctx, part, lambda p: ctx.client.suiteql(
             "SELECT id, tranid, entity, externalid FROM transaction WHERE type = 'VendBill' "
-            f"AND LOWER(tranid) IN {in_list(part)} ORDER BY id")
+            f"AND LOWER(tranid) IN {in_list(p)} ORDER BY id"), {})
         for row in rows:
             if row.get("entity") and row.get("tranid"):
                 key = (str(row["entity"]), str(row["tranid"]).strip().lower())
@@ -235,4 +309,4 @@ def vendor_bills_by_number(ctx: NetSuiteContext, numbers: Iterable[str],
 
 
 __all__ = ["CustomerFinder", "Item", "ItemResolver", "existing_transactions", "name_key",
-           "suiteql_quote", "vendor_bills_by_number"]
+           "query_parts", "refused_error", "suiteql_quote", "vendor_bills_by_number"]

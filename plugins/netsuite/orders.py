@@ -28,7 +28,7 @@ from plugins.netsuite.common import (
 )
 from plugins.netsuite.customers import CustomerResolver, person_name
 from plugins.netsuite.linking import foreign_match
-from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions
+from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions, refused_error
 from plugins.netsuite.order_checks import (
     currency_id,
     discount_item_problem,
@@ -36,7 +36,7 @@ from plugins.netsuite.order_checks import (
     order_warnings,
 )
 from plugins.netsuite.purchase_orders import PurchaseOrders
-from plugins.netsuite.recovery import recovered_note
+from plugins.netsuite.recovery import ELSEWHERE_NOTE, made_elsewhere, recovered_note
 from plugins.netsuite.routing import (
     PlannedLine,
     Problem,
@@ -85,11 +85,12 @@ class OrderSender:
         # kind, one for existing transactions. AbortErrors (auth) propagate and stop the run.
         skus = [p.sku for plan in plans.values() if isinstance(plan, Plan) for p in plan.lines]
         existing: dict[str, dict[str, str]] = {}
+        refused: dict[str, str] = {}  # order id -> why NetSuite would not look its number up
 
         def find_existing() -> None:
             fresh = [o for o in orders if not self._known_so(o["id"])]
             existing.update(existing_transactions(
-                self.ctx, fresh, {o["id"]: self.external_id(o) for o in fresh}))
+                self.ctx, fresh, {o["id"]: self.external_id(o) for o in fresh}, refused))
 
         lookups = [lambda: self.items.resolve(skus), lambda: self.customers.prefetch(orders)]
         if self.settings.get("link_existing", True):
@@ -102,6 +103,9 @@ class OrderSender:
             planned = plans[order["id"]]
             if isinstance(planned, FlxError):
                 raise planned
+            if order["id"] in refused:
+                raise refused_error(order["id"], f"order {order['id']}", "number",
+                                    str(order.get("number")), refused[order["id"]])
             if self.runtime.dry_run:
                 found = existing.get(order["id"])
                 if found:  # a real run would link it: nothing would be sent
@@ -210,6 +214,7 @@ class OrderSender:
         if problems:
             raise problems_error(order_id, problems)
         recovered = bool(so_id) and status == "sent"  # made by an earlier attempt
+        elsewhere = False  # made by another connection to the account meanwhile
         customer_id = how = None
         if not so_id:
             customer_id, how = self.customers.resolve(order)
@@ -225,6 +230,9 @@ class OrderSender:
             # order found by its external id now is this request's own (a reply lost after
             # NetSuite saved it): sent, not linked.
             if created.existed and not resumed and not self.settings.get("link_existing", True):
+                status = "linked"
+            elsewhere = created.existed and made_elsewhere(state, created.found_after)
+            if elsewhere:
                 status = "linked"
             recovered = created.existed and status == "sent"
         remote: dict[str, Any] = {"sales_order": so_id}
@@ -254,6 +262,7 @@ class OrderSender:
         if remote.get("purchase_orders"):
             message += f" with {len(set(remote['purchase_orders'].values()))} dropship PO(s)"
         message += recovered_note(state) if recovered else ""
+        message += ELSEWHERE_NOTE if elsewhere else ""
         return RecordResult(order_id, status, remote_ids=remote, message=message,  # type: ignore[arg-type]
                             warnings=warnings)
 

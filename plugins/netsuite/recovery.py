@@ -19,3 +19,17 @@ def recovered_note(state: SyncState | None) -> str:
     else:
         why = "created by an earlier attempt"
     return f" ({why}; found by its external id, not created again)"
+
+
+def made_elsewhere(state: SyncState | None, found_after: str) -> bool:
+    """A record NetSuite already held when this store's first attempt POSTed it: another
+    connection to the account (a second flx store, or another connection name) sent the
+    same record meanwhile. An earlier attempt of this store's own would have left its mark
+    (in flight, or an attempt counted)."""
+    ours = state is not None and (state.status == "in_flight" or state.attempts > 0)
+    return found_after == "rejection" and not ours
+
+
+ELSEWHERE_NOTE = (" (created meanwhile by another connection to this NetSuite account, such as "
+                  "a second flx store or connection sending the same orders; found by its "
+                  "external id, not created again)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bench.soak import fault_phase, kill_phase, left_behind
+from bench.soak import fault_phase, kill_phase, left_behind, poison_phase
 from core.store import Store
 
 
@@ -47,3 +47,11 @@ def test_left_behind_counts_only_what_the_killed_process_held(tmp_path: Path) ->
         assert store.claim("bench", "send-orders", ["C"], "host:777:dd") == ["C"]
     assert left_behind(db, 4242) == 3  # its lock and its two claims
     assert left_behind(db, 777) == 2
+
+
+def test_poisoned_orders_fail_alone_in_a_faulty_run(tmp_path: Path) -> None:
+    result = poison_phase(tmp_path, 30, poisoned=8, seed=6, latency=0.005)
+    assert result["ok"], result["problems"]
+    assert result["duplicate_external_ids"] == 0
+    assert result["found"]["salesOrder"] == result["expected"]["salesOrder"] == 30
+    assert result["poisoned"] == 8

@@ -237,3 +237,36 @@ def test_settings_accept_aliases_and_keep_unknown_names(tmp_path: Path, hook: Ho
         notifier(env).configure(settings)
     assert caplog.text.count("alerts.on: unknown event 'sometimes' ignored") == 1
     env.store.close()
+
+
+@pytest.mark.parametrize("url", ["http://", "https:///secret-host/x", "https://secret-host/a\nb",
+                                 "https://secret-host/a\x01", "ftp://secret-host/x",
+                                 "https://secret host/x", "https://secret-host/x\n"])
+def test_a_webhook_url_without_a_host_or_with_control_characters_is_refused(
+        tmp_path: Path, url: str) -> None:
+    from typer.testing import CliRunner
+
+    from core.cli.main import build_app
+
+    env = make_env(tmp_path)
+    path = env.config.path
+    path.write_text(path.read_text() + '\n[alerts]\nwebhook_url = "${FLX_ALERT_WEBHOOK_URL}"\n')
+    result = CliRunner().invoke(build_app(env.plugins), ["--config", str(path), "status"],
+                                env={"FAKEBOOKS_KEY": env.ledger.api_key,
+                                     "FLX_ALERT_WEBHOOK_URL": url})
+    assert result.exit_code == 1, result.output
+    output = result.output + (result.stderr or "")
+    assert "alerts.webhook_url: '********' is not in the expected form" in output, output
+    assert "secret-host" not in output  # a webhook URL is a secret: never echoed
+
+
+@pytest.mark.parametrize("url", ["http://", "https:///secret-host/x", "https://secret-host/a\nb",
+                                 "https://secret-host/a\x00", "ftp://secret-host/x"])
+def test_a_config_built_without_the_schema_still_sends_no_alert_to_a_bad_url(
+        tmp_path: Path, url: str, caplog: pytest.LogCaptureFixture) -> None:
+    env = make_env(tmp_path)
+    env.config.alerts = {"webhook_url": url}
+    with caplog.at_level(logging.ERROR, logger="flx.alerts"):
+        assert alert_settings(env.config).url is None
+    assert "[alerts] webhook_url" in caplog.text and "secret-host" not in caplog.text
+    env.store.close()

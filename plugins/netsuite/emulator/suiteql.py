@@ -26,6 +26,7 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
   | (?P<bad>\S)
 )""", re.VERBOSE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _KEYWORDS = {"select", "from", "where", "and", "or", "not", "in", "is", "null", "as", "order",
              "by", "asc", "desc"}
 _UNSUPPORTED = {"join", "inner", "left", "right", "outer", "cross", "full", "on", "group",
@@ -56,6 +57,9 @@ def tokenize(query: str) -> list[Tok]:
         text = match.group(kind)
         if kind == "bad":
             raise fail(f"unexpected character {text!r} at position {match.start(kind)}.")
+        if kind == "str" and _CONTROL.search(text):
+            # NetSuite refuses a query whose text literal carries a control character.
+            raise fail(f"invalid character in a text literal at position {match.start(kind)}.")
         tokens.append(Tok(kind, text, match.start(kind)))
         pos = match.end()
     tokens.append(Tok("end", "", len(query)))

@@ -175,7 +175,7 @@ def test_ambiguous_create_is_reconciled_without_a_second_post(router):
         200, json={"id": "812", "externalId": "SO-1001"})
     client, _ = make(router)
     created = client.create("salesOrder", {"entity": {"id": "1"}}, external_id="SO-1001")
-    assert created == Created("812", existed=True)
+    assert created == Created("812", existed=True, found_after="no answer")
     assert post.call_count == 1 and lookup.call_count == 1
 
 
@@ -216,7 +216,7 @@ def test_400_on_create_with_an_existing_external_id_links_the_record(router):
     router.get(f"{REC}/customer/eid:C-7").respond(200, json={"id": "700"})
     client, _ = make(router)
     assert client.create("customer", {"email": "a@b.c"}, external_id="C-7") == \
-        Created("700", existed=True)
+        Created("700", existed=True, found_after="rejection")
 
 
 def test_400_on_create_with_an_absent_external_id_raises_the_rejection(router):

@@ -52,3 +52,28 @@ def test_the_starter_files_base_url_line_works_when_uncommented(tmp_path: Path) 
                                 env=CREDENTIALS)
     assert listed.exit_code == 0, listed.output
     assert "http://127.0.0.1:8765" in listed.output
+
+
+@pytest.mark.parametrize("value", ["http://1234567-sb1.suitetalk.api.netsuite.com",
+                                   "http://10.0.0.5:8765", "http://localhost.example.com"])
+def test_plain_http_is_refused_except_on_this_machine(tmp_path: Path, value: str) -> None:
+    """Request bodies are not covered by the OAuth signature: customer data and signed
+    requests never cross a network in clear text."""
+    config = tmp_path / "flx.toml"
+    write_config(config, value)
+    result = CliRunner().invoke(build_app(), ["--config", str(config), "connections", "list"],
+                                env=CREDENTIALS)
+    assert result.exit_code == 1, result.output
+    assert f"connections.prod.base_url: {value!r} uses plain http, which only a local " \
+           "emulator may (127.0.0.1, ::1, localhost); use https://" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["http://127.0.0.1:8765", "http://127.0.0.2:9000",
+                                   "http://localhost:8765", "http://[::1]:8765",
+                                   "https://1234567-sb1.suitetalk.api.netsuite.com"])
+def test_loopback_http_and_any_https_are_accepted(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "flx.toml"
+    write_config(config, value)
+    result = CliRunner().invoke(build_app(), ["--config", str(config), "connections", "list"],
+                                env=CREDENTIALS)
+    assert result.exit_code == 0, result.output
