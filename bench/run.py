@@ -208,6 +208,9 @@ def bench(args: argparse.Namespace, work: Path, console: Console) -> int:
         from bench.scale import measure
 
         results["scale"] = measure(args.scale, work, log=console.print)
+        if not args.no_postgres:
+            results["scale_postgres"] = measure(args.scale, work, log=console.print,
+                                                store=args.postgres)
     if not args.no_postgres and args.workers:
         from bench.workers import postgres_phases, postgres_table
 
