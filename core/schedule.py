@@ -31,7 +31,7 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,6 +40,7 @@ from core.errors import ConfigError, FlxError
 from core.model import OPERATIONS
 from core.redact import Redactor
 from core.run_lock import LOCK_RENEW, LOCK_TTL, RunLock, RunLockedError, lock_name
+from core.stop_signals import stop_signals
 
 if TYPE_CHECKING:
     import httpx
@@ -344,24 +345,13 @@ class Scheduler:
             self.stop_reason = reason
             self.stop_event.set()
 
-    @contextlib.contextmanager
-    def _signals(self, enabled: bool) -> Iterator[None]:
-        if not enabled or threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: Any) -> None:
-            name = signal.Signals(signum).name
+    def _signals(self, enabled: bool) -> contextlib.AbstractContextManager[None]:
+        def handler(signum: int) -> None:
             if self.stop_event.is_set():
                 return  # already stopping; the batch in flight is never cut in half
-            self.request_stop(f"{name}: finished the batch in flight")
+            self.request_stop(f"{signal.Signals(signum).name}: finished the batch in flight")
 
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
+        return stop_signals(handler, enabled=enabled)
 
     # -- logging ------------------------------------------------------------------------------
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from core.errors import ConfigError, FlxError
 from core.model import OPERATIONS
 from core.owners import default_owner
 from core.redact import Redactor
+from core.stop_signals import stop_signals
 
 if TYPE_CHECKING:
     import httpx
@@ -139,21 +139,8 @@ class Worker:
     def request_stop(self) -> None:
         self.stop_event.set()
 
-    @contextlib.contextmanager
-    def _signals(self, enabled: bool) -> Iterator[None]:
-        if not enabled or threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: Any) -> None:
-            self.request_stop()
-
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
+    def _signals(self, enabled: bool) -> contextlib.AbstractContextManager[None]:
+        return stop_signals(lambda signum: self.request_stop(), enabled=enabled)
 
     def _log(self, event: str, *, text: str, **fields: Any) -> None:
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
