@@ -63,7 +63,7 @@ class OperationRun:
     advance: Callable[[int], None]
     owner: str | None = None  # claims records so that parallel workers never send one twice
     writer: ResultWriter | None = None  # stores each record's result as soon as it is known
-    # Issue 8 (core/schedule.py): asked between batches; True ends the run after the batch
+    # Asked between batches; True ends the run after the batch
     # in flight (SIGTERM to `flx schedule`, or the run lock lost to another process).
     should_stop: Callable[[], bool] | None = None
     claim_lease: float = CLAIM_TTL
@@ -217,7 +217,7 @@ class OperationRun:
                         self.redactor.text(str(exc)))
 
     def _stopping(self, sent: _Sent) -> bool:
-        """After a batch: does the run end here (abort, or issue 8's graceful stop)?"""
+        """After a batch: does the run end here (abort, or a graceful stop)?"""
         if sent.abort is not None:
             return True
         if self.should_stop is not None and self.should_stop():

@@ -82,7 +82,7 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     pm.add_hookspecs(hookspecs)
     for plugin in extra:
         pm.register(plugin)
-    # Built-in: the webhook notifier (issue 8); idle unless flx.toml has [alerts] webhook_url.
+    # Built-in: the webhook notifier; idle unless flx.toml has [alerts] webhook_url.
     from core.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier
 
     pm.register(WebhookNotifier(), name=ALERTS_PLUGIN_NAME)

@@ -158,7 +158,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
     """Run `operation` for `connection_name` and return the report (its `.exit_code` is the
     CLI's). Raises ConfigError/PluginError for problems found before any record is touched.
 
-    Issue 8: a real run holds the store's run lock of connection + operation (RunLockedError
+    A real run holds the store's run lock of connection + operation (RunLockedError
     when another process holds it; `exclusive=False` for callers that coordinate by claims
     alone, as `flx worker` does); `should_stop()` is asked between batches (graceful stop).
     `interrupted()` too (the user's Ctrl-C): when it says so the run ends after the batch in
@@ -178,7 +178,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
         store.fit_pool(workers + 2)
     lock = None
     try:
-        # Issue 8: one run per connection + operation at a time, across processes and
+        # One run per connection + operation at a time, across processes and
         # machines (a scheduler and a manual `flx run` never overlap). Dry runs write nothing.
         if exclusive and not dry_run:
             from core.schedule import RunLock
@@ -242,7 +242,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             if report.aborted_class != "store":
                 raise  # else the run already says the store failed; `flx runs` shows running
         # (an interrupted run keeps its counts: what it did before it stopped)
-        # Issue 8: the built-in webhook notifier (core/alerts.py) reads [alerts] of flx.toml.
+        # The built-in webhook notifier (core/alerts.py) reads [alerts] of flx.toml.
         from core.alerts import configure_alerts
 
         configure_alerts(plugins, config)
