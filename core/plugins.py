@@ -12,13 +12,18 @@ from typing import Any
 import pluggy
 
 from flx import hookspecs
+from flx.connector import Connector
 from flx.errors import PluginError
-from flx.model import OPERATIONS, Connection, Connector
+from flx.model import OPERATIONS, Connection
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
 PLUGINS_ENV = "FLX_PLUGINS"
 BUILTIN_PLUGINS = frozenset({"flx.alerts"})  # registered by build_plugins; not listed
+# Hooks of flx before connectors were objects -> the Connector method that replaced each. A
+# plugin still implementing one is refused with that hint rather than silently never called.
+RETIRED_HOOKS = {"send_orders": "send", "send_shipments": "send", "send_vendor_bills": "send",
+                 "render_payloads": "render", "test_connection": "check"}
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -92,12 +97,24 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
         pm.load_setuptools_entrypoints(PROJECT)
     for module_name in _listed_modules():
         pm.register(_import_plugin(module_name), name=module_name)
+    _refuse_retired_hooks(pm)
     pm.check_pending()
     plugins = Plugins(pm)
     for impl in pm.hook.register_connectors.get_hookimpls():
         plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
         impl.function(register=_registrar(plugins, plugin_name, impl.plugin))
     return plugins
+
+
+def _refuse_retired_hooks(pm: pluggy.PluginManager) -> None:
+    for hook, method in RETIRED_HOOKS.items():
+        caller = getattr(pm.hook, hook, None)
+        for impl in caller.get_hookimpls() if caller is not None else ():
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} implements the {hook} hook, which flx no longer "
+                f"calls: its connector's Connector.{method} method does that now",
+                hint="implement Connector.send/render/check on the connector the plugin "
+                     "registers (docs/plugins.md), and upgrade the plugin")
 
 
 def _listed_modules() -> list[str]:

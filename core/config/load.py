@@ -34,8 +34,9 @@ from flx.config.checks import (
 from flx.config.checks import table as _table
 from flx.config.interpolate import Interpolator, toml_path, unresolved_reference
 from flx.config.redact import Redactor
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import OPERATIONS, Connection, Connector
+from flx.model import OPERATIONS, Connection
 from flx.plugins import Plugins
 
 CONFIG_ENV = "FLX_CONFIG"

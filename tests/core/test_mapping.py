@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from flx.connector import Connector
 from flx.errors import ConfigError, MappingError
-from flx.model import Connector
 from flx.plugins import build_plugins
 from flx.render.mapping import Profile, load_profile, profile_names, validate_profile
 

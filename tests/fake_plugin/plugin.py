@@ -1,17 +1,18 @@
-"""The fakebooks hooks. Written the way a real connector would be: render through the runtime's
+"""The fakebooks connector. Written the way a real connector would be: render through the runtime's
 renderer, look records up before writing (never a duplicate), report one result per record,
 translate HTTP answers into flx errors once, at the boundary."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import typer
 
+from flx.connector import Connector
 from flx.errors import (
     AuthenticationError,
     DuplicateError,
@@ -20,7 +21,7 @@ from flx.errors import (
     RemoteRejectedError,
     RemoteUnavailableError,
 )
-from flx.model import OPERATIONS, CheckResult, Connection, Connector, RecordResult
+from flx.model import OPERATIONS, CheckResult, Connection, RecordResult
 from flx.plugins import hookimpl
 from flx.render.renderer import dumps, to_decimal
 from flx.run.runtime import Runtime
@@ -67,9 +68,10 @@ MAPPING_SCHEMA = {
 }
 
 
-def connector() -> Connector:
-    return Connector(
-        name=NAME, description="test connector: an in-memory ledger",
+def connector(name: str = NAME) -> Connector:
+    """`name`: a second instance under another name (tests/core/test_two_connectors.py)."""
+    return FakebooksConnector(
+        name=name, description="test connector: an in-memory ledger",
         connection_schema=CONNECTION_SCHEMA, operations=tuple(OPERATIONS),
         templates_package=PACKAGE, payload_schemas=SCHEMAS,
         mappings_package=f"{PACKAGE}.mappings", mapping_schema=MAPPING_SCHEMA,
@@ -198,23 +200,61 @@ class Session:
                                   status=response.status_code, record_id=record_id)
 
 
-def _mine(connection: Connection) -> bool:
-    return connection.plugin == NAME
+class FakebooksConnector(Connector):
+    """Sends each record with one look-up and one POST; previews; checks the API key."""
 
+    def send(self, operation: str, records: Sequence[dict[str, Any]],
+             runtime: Runtime) -> list[RecordResult]:
+        kind = OPERATIONS[operation]
+        session = Session(runtime.connection, runtime)
+        try:
+            def one(record: dict[str, Any]) -> RecordResult:
+                with runtime.acting_for(str(record["id"])):
+                    return session.send(kind, record)
 
-def _send(kind: str, connection: Connection, records: Sequence[dict[str, Any]],
-          runtime: Runtime) -> list[RecordResult] | None:
-    if not _mine(connection):
-        return None
-    session = Session(connection, runtime)
-    try:
-        def one(record: dict[str, Any]) -> RecordResult:
-            with runtime.acting_for(str(record["id"])):
-                return session.send(kind, record)
+            return runtime.map(one, records)
+        finally:
+            session.client.close()
 
-        return runtime.map(one, records)
-    finally:
-        session.client.close()
+    def render(self, operation: str, record: dict[str, Any],
+               runtime: Runtime) -> list[dict[str, Any]]:
+        kind = OPERATIONS[operation]
+        session = Session(runtime.connection, runtime)
+        try:
+            body = session.render(kind, record)
+        finally:
+            session.client.close()
+        return [{"name": f"{kind}.json.j2", "method": "POST", "path": f"/{COLLECTION[kind]}",
+                 "body": body}]
+
+    def check(self, runtime: Runtime, deep: bool = False) -> list[CheckResult]:
+        session = Session(runtime.connection, runtime)
+        try:
+            session.call("GET", "/ping", None)
+        except FlxError as exc:
+            return [CheckResult("API key", False, exc.message, exc.hint or "")]
+        finally:
+            session.client.close()
+        return [CheckResult("API key", True, "fakebooks answered")]
+
+    def profile_gaps(self, operation: str, profile: Mapping[str, Any],
+                     records: Iterable[dict[str, Any]]) -> list[str]:
+        """Dropship vendors of the orders that tables.vendors lacks (send-orders needs them)."""
+        if operation != "send-orders":
+            return []
+        vendors = (profile.get("tables") or {}).get("vendors") or {}
+        missing: dict[str, list[str]] = {}
+        for order in records:
+            for fr in order.get("fulfillment_requests") or []:
+                vendor = str((fr.get("vendor") or {}).get("id") or "")
+                if fr.get("type") == "external" and vendor and vendor not in vendors:
+                    missing.setdefault(vendor, []).append(str(order["id"]))
+        return [f"tables.vendors has no {v!r} (orders {', '.join(ids)} wait for it): add "
+                f'"{v}": "<ledger vendor id>"' for v, ids in sorted(missing.items())]
+
+    def record_url(self, record_type: str, remote_id: str, connection: Connection) -> str | None:
+        base = str(connection.settings.get("base_url") or "https://fakebooks.test/api")
+        return f"{base.removesuffix('/api')}/{COLLECTION.get(record_type, record_type)}/{remote_id}"
 
 
 @hookimpl
@@ -228,50 +268,3 @@ def register_commands(app: typer.Typer) -> None:
     def hello() -> None:
         """Say hello from the fakebooks plugin."""
         typer.echo("hello from fakebooks")
-
-
-@hookimpl
-def send_orders(connection: Connection, orders: Sequence[dict[str, Any]],
-                runtime: Runtime) -> list[RecordResult] | None:
-    return _send("order", connection, orders, runtime)
-
-
-@hookimpl
-def send_shipments(connection: Connection, shipments: Sequence[dict[str, Any]],
-                   runtime: Runtime) -> list[RecordResult] | None:
-    return _send("shipment", connection, shipments, runtime)
-
-
-@hookimpl
-def send_vendor_bills(connection: Connection, vendor_bills: Sequence[dict[str, Any]],
-                      runtime: Runtime) -> list[RecordResult] | None:
-    return _send("vendor_bill", connection, vendor_bills, runtime)
-
-
-@hookimpl
-def render_payloads(operation: str, connection: Connection, record: dict[str, Any],
-                    runtime: Runtime) -> list[dict[str, Any]] | None:
-    if not _mine(connection):
-        return None
-    kind = OPERATIONS[operation]
-    session = Session(connection, runtime)
-    try:
-        body = session.render(kind, record)
-    finally:
-        session.client.close()
-    return [{"name": f"{kind}.json.j2", "method": "POST", "path": f"/{COLLECTION[kind]}",
-             "body": body}]
-
-
-@hookimpl
-def test_connection(connection: Connection, runtime: Runtime) -> list[CheckResult] | None:
-    if not _mine(connection):
-        return None
-    session = Session(connection, runtime)
-    try:
-        session.call("GET", "/ping", None)
-    except FlxError as exc:
-        return [CheckResult("API key", False, exc.message, exc.hint or "")]
-    finally:
-        session.client.close()
-    return [CheckResult("API key", True, "fakebooks answered")]
