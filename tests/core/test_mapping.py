@@ -41,7 +41,7 @@ def test_mapping_schema_is_a_valid_2020_12_schema() -> None:
 def test_default_profile_by_name_is_completed_with_defaults(connector: Connector) -> None:
     profile = load_profile(connector, None)
     assert profile.name == "default"
-    assert profile.source == "tests.fake_plugin.mappings:default.json"
+    assert profile.source == "flx.testing.fakebooks.mappings:default.json"
     assert profile.data["tables"]["vendors"] == {"V-A": "501"}
     # keys the file leaves out are filled, so plugins never guess
     assert profile.data["sku_level"] == "order"
