@@ -24,12 +24,14 @@ from flx.errors import (
     DuplicateError,
     FlxError,
     MappingError,
+    NetworkError,
     RemoteRejectedError,
     RemoteUnavailableError,
 )
 from flx.model import OPERATIONS, CheckResult, Connection, RecordResult
 from flx.plugins import hookimpl
 from flx.render.renderer import dumps, to_decimal
+from flx.run.http import DryRunRefused
 from flx.run.runtime import Runtime
 
 NAME = "fakebooks"
@@ -193,7 +195,13 @@ class Session:
     def call(self, method: str, path: str, record_id: str | None, **kwargs: Any) -> httpx.Response:
         self._counts.n = self.requests + 1
         headers = {"content-type": "application/json"} if "content" in kwargs else None
-        response = self.client.request(method, path, headers=headers, **kwargs)
+        try:
+            response = self.client.request(method, path, headers=headers, **kwargs)
+        except DryRunRefused:
+            raise  # core's guard: core reports it
+        except httpx.TransportError as exc:
+            raise NetworkError(f"fakebooks could not be reached: {exc}",
+                               hint="check base_url and the network") from exc
         if response.status_code < 300:
             return response
         detail = response.json().get("error", "")
@@ -201,7 +209,8 @@ class Session:
             raise AuthenticationError("fakebooks refused the API key",
                                       hint="check api_key for this connection")
         if response.status_code >= 500:
-            raise RemoteUnavailableError(f"fakebooks is unavailable ({detail})")
+            raise RemoteUnavailableError(f"fakebooks is unavailable ({detail})",
+                                         hint="fakebooks failed on its side: run again later")
         if response.status_code == 409:
             raise DuplicateError(f"fakebooks already has it: {detail}", record_id=record_id)
         raise RemoteRejectedError(f"fakebooks refused it: {detail}", detail=detail,

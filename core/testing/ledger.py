@@ -22,6 +22,7 @@ class Ledger:
     requests: list[tuple[str, str]] = field(default_factory=list)
     reject: dict[str, str] = field(default_factory=dict)  # external id -> reason (400)
     outage: bool = False  # every request answers 503
+    duplicate_attempts: int = 0  # creates refused because the external id exists (409)
     _next_id: int = 100
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -60,6 +61,7 @@ class Ledger:
         if eid in self.reject:
             return httpx.Response(400, json={"error": self.reject[eid], "field": "lines"})
         if any(r.get("externalId") == eid for r in collection.values()):
+            self.duplicate_attempts += 1
             return httpx.Response(409, json={"error": f"externalId {eid} exists"})
         self._next_id += 1
         rid = str(self._next_id)
