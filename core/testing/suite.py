@@ -182,7 +182,7 @@ class ConnectorSuite:
         return {}
 
     def duplicates(self) -> int:
-        """How many records the remote holds twice, when it can tell (after all tests' runs)."""
+        """How many records the remote holds (or was asked to create) twice, if it can tell."""
         return 0
 
     def failures(self) -> dict[str, httpx.BaseTransport]:
@@ -193,7 +193,7 @@ class ConnectorSuite:
     # --- the workspace -------------------------------------------------------------------------
 
     @pytest.fixture
-    def world(self, tmp_path: Path) -> Iterator[World]:
+    def flx_world(self, tmp_path: Path) -> Iterator[World]:
         plugins = build_plugins(self.plugin, autoload=False)
         connector = plugins.connector(self.connector)
         settings = self.settings()
@@ -239,80 +239,81 @@ class ConnectorSuite:
         assert check_connector(build_plugins(self.plugin, autoload=False)
                                .connector(self.connector)) == []
 
-    def test_connection_test_passes_and_writes_nothing(self, world: World) -> None:
-        result = world.flx("connections", "test", CONNECTION, "--json")
+    def test_connection_test_passes_and_writes_nothing(self, flx_world: World) -> None:
+        result = flx_world.flx("connections", "test", CONNECTION, "--json")
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["ok"] is True
-        assert world.remote.writes() == []
+        assert flx_world.remote.writes() == []
 
-    def test_dry_run_sends_nothing(self, world: World) -> None:
-        reports = self.send_all(world, "--dry-run")
+    def test_dry_run_sends_nothing(self, flx_world: World) -> None:
+        reports = self.send_all(flx_world, "--dry-run")
         assert reports[0]["counts"]["dry_run"] > 0, "the dry run handled no record"
         assert all(r["exit_code"] == 0 for r in reports), [r["rows"] for r in reports]
-        assert world.remote.writes() == []
-        with world.store() as store:
+        assert flx_world.remote.writes() == []
+        with flx_world.store() as store:
             assert store.audit_entries(connection=CONNECTION) == []
-        for operation in world.operations:
-            assert not set(world.statuses(operation).values()) & set(DONE)
+        for operation in flx_world.operations:
+            assert not set(flx_world.statuses(operation).values()) & set(DONE)
 
-    def test_render_previews_without_writing(self, world: World) -> None:
-        operation = world.operations[0]
-        record_id = next(iter(world.statuses(operation)))
-        result = world.flx("render", operation, "--connection", CONNECTION, "--id", record_id,
-                           "--json")
+    def test_render_previews_without_writing(self, flx_world: World) -> None:
+        operation = flx_world.operations[0]
+        record_id = next(iter(flx_world.statuses(operation)))
+        result = flx_world.flx("render", operation, "--connection", CONNECTION,
+                               "--id", record_id, "--json")
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout), "render returned no payload"
-        assert world.remote.writes() == []
+        assert flx_world.remote.writes() == []
 
-    def test_rerun_sends_nothing_twice(self, world: World) -> None:
-        first = self.send_all(world)
+    def test_rerun_sends_nothing_twice(self, flx_world: World) -> None:
+        first = self.send_all(flx_world)
         assert [r["exit_code"] for r in first] == [0] * len(first), [r["rows"] for r in first]
-        for operation in world.operations:
-            statuses = world.statuses(operation)
+        for operation in flx_world.operations:
+            statuses = flx_world.statuses(operation)
             assert statuses and set(statuses.values()) <= set(DONE), (operation, statuses)
-        writes = len(world.remote.writes())
+        writes = len(flx_world.remote.writes())
         assert writes > 0
-        again = self.send_all(world)
+        again = self.send_all(flx_world)
         assert [r["counts"]["sent"] for r in again] == [0] * len(again)
-        assert len(world.remote.writes()) == writes, world.remote.writes()[writes:]
+        assert len(flx_world.remote.writes()) == writes, flx_world.remote.writes()[writes:]
         assert self.duplicates() == 0
 
-    def test_killed_run_recovers(self, world: World) -> None:
-        world.remote.kill_after = 1  # the second write is applied, then the process dies
+    def test_killed_run_recovers(self, flx_world: World) -> None:
+        flx_world.remote.kill_after = 1  # the second write is applied, then the process dies
         with pytest.raises(Killed):
-            self.send_all(world)
-        world.remote.kill_after, world.remote.killed = None, False
-        reports = self.send_all(world)
+            self.send_all(flx_world)
+        flx_world.remote.kill_after, flx_world.remote.killed = None, False
+        reports = self.send_all(flx_world)
         assert [r["exit_code"] for r in reports] == [0] * len(reports), \
             [r["rows"] for r in reports]
-        for operation in world.operations:
-            statuses = world.statuses(operation)
+        for operation in flx_world.operations:
+            statuses = flx_world.statuses(operation)
             assert set(statuses.values()) <= set(DONE), (operation, statuses)
         assert self.duplicates() == 0
 
-    def test_secrets_never_printed(self, world: World,
+    def test_secrets_never_printed(self, flx_world: World,
                                    caplog: pytest.LogCaptureFixture) -> None:
-        assert world.secrets, f"{self.connector} declares no x-secret setting"
-        assert all(len(s) >= 8 for s in world.secrets), "use secrets of 8 characters or more"
+        assert flx_world.secrets, f"{self.connector} declares no x-secret setting"
+        assert all(len(s) >= 8 for s in flx_world.secrets), \
+            "use secrets of 8 characters or more"
         caplog.set_level(logging.DEBUG)
-        self.send_all(world, "--dry-run")
+        self.send_all(flx_world, "--dry-run")
         for transport in self.failures().values():  # error paths print the most
-            world.run(world.operations[0], transport=transport)
-            world.flx("connections", "test", CONNECTION, transport=transport)
-            world.flx("errors")
-            world.flx("retry", "--all")
-        self.send_all(world)
-        first = next(iter(world.statuses(world.operations[0])))
+            flx_world.run(flx_world.operations[0], transport=transport)
+            flx_world.flx("connections", "test", CONNECTION, transport=transport)
+            flx_world.flx("errors")
+            flx_world.flx("retry", "--all")
+        self.send_all(flx_world)
+        first = next(iter(flx_world.statuses(flx_world.operations[0])))
         for args in (("connections", "list"), ("connections", "test", CONNECTION),
                      ("status",), ("runs",), ("show", first)):
-            world.flx(*args)
-        seen = "\n".join([*world.outputs, caplog.text, world.stored_text()])
-        for secret in world.secrets:
+            flx_world.flx(*args)
+        seen = "\n".join([*flx_world.outputs, caplog.text, flx_world.stored_text()])
+        for secret in flx_world.secrets:
             assert secret not in seen, f"a secret ({secret[:3]}...) was printed or stored"
 
-    def test_errors_have_class_and_fix(self, world: World) -> None:
+    def test_errors_have_class_and_fix(self, flx_world: World) -> None:
         for what, transport in self.failures().items():
-            report = world.run(world.operations[0], transport=transport)
+            report = flx_world.run(flx_world.operations[0], transport=transport)
             assert report["exit_code"] in (1, 3), (what, report)
             if report["aborted"]:
                 assert report["aborted_class"] in ERROR_CLASSES, (what, report["aborted"])
@@ -323,8 +324,9 @@ class ConnectorSuite:
                 cls = row["error_class"]
                 assert cls in ERROR_CLASSES and cls not in VAGUE_CLASSES, (what, row)
                 assert row["hint"] or DEFAULT_HINTS.get(cls), (what, row)
-            checked = world.flx("connections", "test", CONNECTION, "--json", transport=transport)
+            checked = flx_world.flx("connections", "test", CONNECTION, "--json",
+                                    transport=transport)
             assert checked.exit_code == 1, (what, checked.output)
             for check in json.loads(checked.stdout)["checks"]:
                 assert check["ok"] or re.search(r"\w", check["fix"]), (what, check)
-            world.flx("retry", "--all")  # the next broken remote meets the records afresh
+            flx_world.flx("retry", "--all")  # the next broken remote meets the records afresh
