@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flx import errors
     from flx.config.load import Config, load_config
+    from flx.connector import Connector, RegisterConnector
     from flx.errors import (
         AbortError,
         AuthenticationError,
@@ -36,9 +37,7 @@ if TYPE_CHECKING:
         DONE_STATUSES,
         CheckResult,
         Connection,
-        Connector,
         RecordResult,
-        RegisterConnector,
         Starter,
     )
     from flx.operations.registry import (
@@ -77,8 +76,8 @@ __all__ = [
 # Where each public name lives (module -> names); `errors` is the module itself.
 _SOURCES: dict[str, tuple[str, ...]] = {
     "flx.plugins": ("hookimpl", "build_plugins", "Plugins"),
-    "flx.model": ("DONE_STATUSES", "Connection", "Connector", "RecordResult", "CheckResult",
-                  "RegisterConnector", "Starter"),
+    "flx.model": ("DONE_STATUSES", "Connection", "RecordResult", "CheckResult", "Starter"),
+    "flx.connector": ("Connector", "RegisterConnector"),
     "flx.run.runtime": ("Runtime",),
     "flx.render.renderer": ("Renderer", "dumps"),
     "flx.render.mapping": ("Profile", "load_profile"),

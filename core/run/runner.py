@@ -1,7 +1,7 @@
 """Run one operation for one connection: select, check, batch, hand to the plugin, record.
 
     candidates (store, streamed) ──► eligibility ──► waiting: stored with the reason
-                                                └──► eligible: batched ──► hook send_* (plugin)
+                                                └──► eligible: batched ──► connector.send
     results ──► store (status, remote ids, error, next retry) ──► RunReport ──► run_finished
 
 One bad record never stops the others: a failure is stored on that record. Only an AbortError
@@ -33,12 +33,13 @@ from rich.progress import (
 )
 
 from flx.config.redact import Redactor
-from flx.errors import ConfigError, PluginError, StoreUnavailableError
-from flx.model import DONE_STATUSES, Connection, Connector
+from flx.connector import Connector
+from flx.errors import ConfigError, StoreUnavailableError
+from flx.model import DONE_STATUSES, Connection
 from flx.render.mapping import Profile
 
 # Re-exported: tests, core/ops/status.py and embedding code import these from flx.run.runner.
-from flx.run.batches import CLAIM_TTL, DEFAULT_BATCH, HOOKS, OperationRun  # noqa: F401
+from flx.run.batches import CLAIM_TTL, DEFAULT_BATCH, OperationRun  # noqa: F401
 from flx.run.outcomes import (  # noqa: F401
     MAX_ATTEMPTS,
     RETRY_BASE,
@@ -326,12 +327,7 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
 
         for gap in profile_gaps(connector, operation, profile.data, [record]):
             log.warning("%s: mapping profile %s: %s", record_id, profile_label(profile), gap)
-        payloads = plugins.hook.render_payloads(operation=operation, connection=connection,
-                                                record=record, runtime=runtime)
-        if payloads is None:
-            raise PluginError(f"no plugin answered for connection {connection.name!r}",
-                              hint=f"the {connector.name!r} plugin does not implement "
-                                   "render_payloads")
+        payloads = connector.render(operation, record, runtime)
         return list(_redactor(config, connection).data(payloads))
     finally:
         if owned:

@@ -18,7 +18,7 @@ from flx.store.store import audit_row
 from flx.store.sync import KEEP, blank_state, next_state
 
 if TYPE_CHECKING:
-    from flx.model import Connection, Connector
+    from flx.model import Connection, ConnectorInfo
     from flx.render.renderer import Renderer
     from flx.store.store import Store, SyncState
 
@@ -30,7 +30,7 @@ R = TypeVar("R")
 class Runtime:
     store: Store
     connection: Connection
-    connector: Connector
+    connector: ConnectorInfo
     operation: str | None = None
     dry_run: bool = False
     renderer: Renderer | None = None
