@@ -8,18 +8,20 @@
 Values are strings in the store's plugin_state table, under the scope "connection:NAME" (a
 source's: "source:NAME"). They are written in dry runs too: a refresh token the remote rotated
 during a dry run is the only one that still works. A secret value, read or written, is taught
-to the run's Redactor and to the log filters, so it is masked in reports, errors and logs.
+to the run's Redactor and to the log filters, so it is masked in reports, errors and logs; a
+secret stored as JSON has each string inside it masked too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flx.config.redact import MASK, RedactingFilter, Redactor
 from flx.errors import RetryableError
@@ -112,10 +114,35 @@ class PluginState:
 
     def _learn(self, secret: str) -> None:
         """Mask `secret` from now on in this run's report and in everything flx logs."""
-        self.redactor.add(secret)
+        values = [secret, *_json_strings(secret)]
+        self.redactor.add(*values)
         for redactor in _log_redactors():
             if redactor is not self.redactor:
-                redactor.add(secret)
+                redactor.add(*values)
+
+
+JSON_PART_LENGTH = 8  # shorter strings inside a secret JSON value (a token type) stay readable
+
+
+def _json_strings(text: str) -> list[str]:
+    """The strings inside a secret stored as JSON (say {"access_token": ..., "refresh_token":
+    ...}): each may be printed on its own, so each is masked too."""
+    if not text.lstrip().startswith(("{", "[")):
+        return []
+    try:
+        stack: list[Any] = [json.loads(text)]
+    except ValueError:
+        return []
+    found = []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) >= JSON_PART_LENGTH:
+            found.append(item)
+    return found
 
 
 def _log_redactors() -> list[Redactor]:

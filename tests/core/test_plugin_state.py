@@ -23,6 +23,7 @@ from flx import (
     StateConflict,
 )
 from flx.cli.main import build_app
+from flx.config.redact import Redactor
 from flx.run.http import build_client
 from flx.store.store import Store
 
@@ -77,6 +78,23 @@ def test_compare_and_set_refuses_a_stale_version(store: Store) -> None:
     kv.put("seq", "11")  # someone else writes in between
     assert not kv.compare_and_set("seq", version, "lost")
     assert kv.get("seq") == "11"
+
+
+def test_a_secret_is_masked_once_read_or_written_and_so_is_each_token_inside_it(
+        store: Store) -> None:
+    tokens = json.dumps({"refresh_token": "rt-0a1b2c3d4e", "access_token": "at-9z8y7x6w5v",
+                         "token_type": "bearer", "expires_at": 1765000000})
+    writer = PluginState(store, SCOPE, Redactor())
+    writer.put("oauth_tokens", tokens, secret=True)
+    writer.put("cursor", "page-000042")  # not secret: stays readable
+    line = "Authorization: Bearer at-9z8y7x6w5v; refresh rt-0a1b2c3d4e; cursor page-000042"
+    expected = "Authorization: Bearer ********; refresh ********; cursor page-000042"
+    assert writer.redactor.text(line) == expected
+    reader = PluginState(store, SCOPE, Redactor())  # another run: learns it when it reads it
+    assert reader.redactor.text(line) == line
+    assert reader.get("oauth_tokens") == tokens
+    assert reader.redactor.text(line) == expected
+    assert reader.redactor.text("token_type bearer") == "token_type bearer"
 
 
 # --- the lock: two processes rotating one token -------------------------------------------------
