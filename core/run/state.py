@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PluginState", "LOCK_POLL", "shown_state", "state_lines"]
 
+_LEARNING = threading.Lock()
 LOCK_POLL = 0.2  # longest pause between attempts to take a lock another process holds
 
 
@@ -43,6 +45,7 @@ class PluginState:
         self.store = store
         self.scope = scope
         self.redactor = redactor if redactor is not None else Redactor()
+        self._learned: set[str] = set()  # taught already: a token read per record costs nothing
 
     def __repr__(self) -> str:
         return f"PluginState({self.scope!r})"
@@ -114,11 +117,15 @@ class PluginState:
 
     def _learn(self, secret: str) -> None:
         """Mask `secret` from now on in this run's report and in everything flx logs."""
-        values = [secret, *_json_strings(secret)]
-        self.redactor.add(*values)
-        for redactor in _log_redactors():
-            if redactor is not self.redactor:
-                redactor.add(*values)
+        with _LEARNING:  # Redactor.add is not thread-safe; a run's workers share one
+            if secret in self._learned:
+                return
+            values = [secret, *_json_strings(secret)]
+            self.redactor.add(*values)
+            for redactor in _log_redactors():
+                if redactor is not self.redactor:
+                    redactor.add(*values)
+            self._learned.add(secret)
 
 
 JSON_PART_LENGTH = 8  # shorter strings inside a secret JSON value (a token type) stay readable
