@@ -51,11 +51,13 @@ if TYPE_CHECKING:
     from flx.plugins import Plugins, build_plugins, hookimpl
     from flx.render.mapping import Profile, load_profile
     from flx.render.renderer import Renderer, dumps
-    from flx.run.http import READ_ONLY, WRITE_METHODS, DryRunRefused
+    from flx.run.http import AUTH, READ_ONLY, WRITE_METHODS, DryRunRefused
     from flx.run.report import RunReport, print_run
     from flx.run.runner import render_operation, run_operation
     from flx.run.runtime import Runtime
+    from flx.run.state import PluginState
     from flx.store.budget import database_budget
+    from flx.store.state import StateConflict, StateValue
     from flx.store.store import Store, SyncState
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "Runtime", "Renderer", "dumps", "Profile", "load_profile", "Ineligible",
     "run_operation", "render_operation", "RunReport", "print_run", "DryRunRefused",
     "READ_ONLY", "WRITE_METHODS", "database_budget",
+    "AUTH", "PluginState", "StateConflict", "StateValue",
     "Store", "SyncState", "Config", "load_config",
     "FlxError", "AbortError", "ConfigError", "AuthenticationError", "PermissionDeniedError",
     "PluginError", "RetryableError", "RateLimitError", "RemoteUnavailableError", "NetworkError",
@@ -85,7 +88,9 @@ _SOURCES: dict[str, tuple[str, ...]] = {
                                 "RegisterOperation", "RuleContext"),
     "flx.run.runner": ("run_operation", "render_operation"),
     "flx.run.report": ("RunReport", "print_run"),
-    "flx.run.http": ("DryRunRefused", "READ_ONLY", "WRITE_METHODS"),
+    "flx.run.http": ("DryRunRefused", "READ_ONLY", "WRITE_METHODS", "AUTH"),
+    "flx.run.state": ("PluginState",),
+    "flx.store.state": ("StateConflict", "StateValue"),
     "flx.store.budget": ("database_budget",),
     "flx.store.store": ("Store", "SyncState"),
     "flx.config.load": ("Config", "load_config"),

@@ -175,7 +175,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             store=store, connection=connection, connector=connector, operation=operation,
             dry_run=dry_run, renderer=renderer, profile=profile.data, transport=transport,
             run_id=run_id, logger=logging.getLogger(f"flx.{connector.name}"),
-            workers=workers)
+            workers=workers, redactor=redactor)
         if dry_run:  # what a real run would meet: said before it does
             report.notes += _profile_warnings(connector, operation, profile, store,
                                               connection.name, kind)
@@ -319,16 +319,17 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
             outside = in_scope(record, connection.name, settings)
             if outside is not None:
                 log.warning("%s: a run would not send it (%s)", record_id, outside.message)
+        redactor = _redactor(config, connection)
         runtime = Runtime(store=store, connection=connection, connector=connector,
                           operation=operation, dry_run=True, renderer=renderer,
                           profile=profile.data, transport=transport,
-                          logger=logging.getLogger(f"flx.{connector.name}"))
+                          logger=logging.getLogger(f"flx.{connector.name}"), redactor=redactor)
         from flx.run.profile_check import profile_gaps, profile_label
 
         for gap in profile_gaps(connector, operation, profile.data, [record]):
             log.warning("%s: mapping profile %s: %s", record_id, profile_label(profile), gap)
         payloads = connector.render(operation, record, runtime)
-        return list(_redactor(config, connection).data(payloads))
+        return list(redactor.data(payloads))
     finally:
         if owned:
             _close(store)
