@@ -19,9 +19,16 @@ from flx.operations.registry import Operation, Operations
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
 PLUGINS_ENV = "FLX_PLUGINS"
-BUILTIN_PLUGINS = frozenset({"flx.alerts", "flx.operations"})  # always registered; not listed
+# Built-in plugins, by name and "module:factory" (or a module that is the plugin): loaded with
+# any plugin set (autoload or not) and not listed by `flx plugins`. Named, not imported here,
+# so that core's upper layers may implement hooks without this module depending on them.
+DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("flx.alerts", "flx.ops.alerts:WebhookNotifier"),  # idle unless [alerts] webhook_url
+    ("flx.operations", "flx.operations.builtin"),  # send-orders, send-shipments, ...
+)
+BUILTIN_PLUGINS = frozenset(name for name, _ in DEFAULT_PLUGINS)
 
-hookimpl = pluggy.HookimplMarker(PROJECT)
+hookimpl = hookspecs.hookimpl
 
 
 @dataclass
@@ -84,12 +91,10 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     pm.add_hookspecs(hookspecs)
     for plugin in extra:
         pm.register(plugin)
-    # Built-in: the webhook notifier; idle unless flx.toml has [alerts] webhook_url.
-    from flx.ops.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier
-
-    pm.register(WebhookNotifier(), name=ALERTS_PLUGIN_NAME)
-    # Built-in: flx's own operations (send-orders, send-shipments, send-vendor-bills).
-    pm.register(importlib.import_module("flx.operations.builtin"), name="flx.operations")
+    for name, target in DEFAULT_PLUGINS:
+        module, _, factory = target.partition(":")
+        loaded = importlib.import_module(module)
+        pm.register(getattr(loaded, factory)() if factory else loaded, name=name)
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     if autoload:
