@@ -19,12 +19,12 @@ from flx.operations.registry import Operation, Operations
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
 PLUGINS_ENV = "FLX_PLUGINS"
-# Built-in plugins, by name and "module:factory" (or a module that is the plugin): loaded with
-# any plugin set (autoload or not) and not listed by `flx plugins`. Named, not imported here,
-# so that core's upper layers may implement hooks without this module depending on them.
+# Built-in plugins, by name and "module:factory": loaded with any plugin set (autoload or not)
+# and not listed by `flx plugins`. Named, not imported here, so that core's upper layers may
+# implement hooks without this module depending on them.
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("flx.alerts", "flx.ops.alerts:WebhookNotifier"),  # idle unless [alerts] webhook_url
-    ("flx.operations", "flx.operations.builtin"),  # send-orders, send-shipments, ...
+    ("flx.operations", "flx.operations.builtin"),  # send-orders, -shipments, -vendor-bills
 )
 BUILTIN_PLUGINS = frozenset(name for name, _ in DEFAULT_PLUGINS)
 
@@ -91,10 +91,10 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     pm.add_hookspecs(hookspecs)
     for plugin in extra:
         pm.register(plugin)
-    for name, target in DEFAULT_PLUGINS:
+    for name, target in DEFAULT_PLUGINS:  # "module:factory" registers an instance, else the module
         module, _, factory = target.partition(":")
-        loaded = importlib.import_module(module)
-        pm.register(getattr(loaded, factory)() if factory else loaded, name=name)
+        plugin = importlib.import_module(module)
+        pm.register(getattr(plugin, factory)() if factory else plugin, name=name)
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     if autoload:
