@@ -45,12 +45,8 @@ class Prepared:
             else:
                 value = compiled.binds[name].effective_value
                 self._slots.append((None, process(value) if process else value))
-        self._plain = all(i is not None and p is None for i, p in self._slots) and \
-            [i for i, _ in self._slots] == list(range(len(keys)))
 
     def params(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        if self._plain:
-            return tuple(row)
         return tuple((process(row[i]) if process is not None else row[i]) if i is not None
                      else process for i, process in self._slots)
 
