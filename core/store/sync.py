@@ -20,9 +20,9 @@ from sqlalchemy.engine import Connection, Row
 
 from flx.errors import StoreUnavailableError
 from flx.model import DONE_STATUSES, SyncStatus
+from flx.store.direct import DirectWrite
+from flx.store.direct import usable as direct_usable
 from flx.store.owners import owner_is_dead
-from flx.store.prepared import Prepared
-from flx.store.prepared import usable as prepared_usable
 from flx.store.tables import audit as audit_table
 from flx.store.tables import records, sync_state, utcnow
 
@@ -299,33 +299,33 @@ class SyncMixin:
                 self._write_audit(conn, audit_rows)
             if states:
                 rows = [_ROW(st) for st in states]
-                prepared = self._prepared(("put", release_claims), conn)
-                if prepared is not None:
-                    prepared.run(conn, rows)
+                direct = self._direct(("put", release_claims), conn)
+                if direct is not None:
+                    direct.run(conn, rows)
                 else:
                     conn.execute(self._put_statement(release_claims),
                                  [dict(zip(_ROW_KEYS, row, strict=True)) for row in rows])
 
     def _write_audit(self, conn: Connection, audit_rows: Sequence[dict[str, Any]]) -> None:
         keys = tuple(audit_rows[0])
-        prepared = self._prepared(("audit", keys), conn)
-        if prepared is None or any(row.keys() != audit_rows[0].keys() for row in audit_rows):
+        direct = self._direct(("audit", keys), conn)
+        if direct is None or any(row.keys() != audit_rows[0].keys() for row in audit_rows):
             conn.execute(sa.insert(audit_table), list(audit_rows))
         else:
-            prepared.run(conn, [tuple(row[k] for k in keys) for row in audit_rows])
+            direct.run(conn, [tuple(row[k] for k in keys) for row in audit_rows])
 
-    def _prepared(self, key: tuple[Any, ...], conn: Connection) -> Prepared | None:
+    def _direct(self, key: tuple[Any, ...], conn: Connection) -> DirectWrite | None:
         """The hot-path statement `key`, compiled once (None: not for this database)."""
-        cache: dict[tuple[Any, ...], Prepared | None] = self.__dict__.setdefault(
-            "_prepared_statements", {})
+        cache: dict[tuple[Any, ...], DirectWrite | None] = self.__dict__.setdefault(
+            "_direct_writes", {})
         if key not in cache:
             dialect = conn.dialect
-            if not prepared_usable(dialect):
+            if not direct_usable(dialect):
                 cache[key] = None
             elif key[0] == "put":
-                cache[key] = Prepared(self._put_statement(key[1]), _ROW_KEYS, dialect)
+                cache[key] = DirectWrite(self._put_statement(key[1]), _ROW_KEYS, dialect)
             else:
-                cache[key] = Prepared(sa.insert(audit_table), key[1], dialect)
+                cache[key] = DirectWrite(sa.insert(audit_table), key[1], dialect)
         return cache[key]
 
     def _put_statement(self, release_claims: bool) -> Any:

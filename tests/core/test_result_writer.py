@@ -1,5 +1,5 @@
 """Results ride on checkpoints (core/run/result_writer.py) and the hot-path writes run on the
-driver (core/store/prepared.py): what is stored, and when, is what it was before."""
+driver (core/store/direct.py): what is stored, and when, is what it was before."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_the_driver_path_stores_what_sqlalchemy_stores(tmp_path, monkeypatch) ->
                     for table in ("sync_state", "audit")]
 
     fast = fill("fast.db")
-    monkeypatch.setattr(sync_module, "prepared_usable", lambda dialect: False)
+    monkeypatch.setattr(sync_module, "direct_usable", lambda dialect: False)
     plain = fill("plain.db")
     assert len(fast[0]) == 3 and len(fast[1]) == 3
     # the same rows, but for the claim's expiry (the time each claim was made)

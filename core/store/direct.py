@@ -2,7 +2,7 @@
 
 A checkpoint is a one-row upsert and an audit row or two. SQLAlchemy's set-up of every
 execution (its context, events and result object) costs more CPU than SQLite's own work for
-such a write, and a run makes one or two of them per record. `Prepared` compiles a statement
+such a write, and a run makes one or two of them per record. `DirectWrite` compiles a statement
 once and runs it with the driver cursor's `executemany`, each value passed through the bind
 processor SQLAlchemy itself would apply (JSON text, UTC timestamps): the rows stored are the
 ones `conn.execute` would store. Positional paramstyles only (SQLite); other databases keep
@@ -17,14 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["Prepared", "usable"]
+__all__ = ["DirectWrite", "usable"]
 
 
 def usable(dialect: Dialect) -> bool:
     return dialect.paramstyle == "qmark"
 
 
-class Prepared:
+class DirectWrite:
     """`statement` compiled for `dialect`; `run(conn, rows)` takes tuples in `keys` order."""
 
     def __init__(self, statement: Any, keys: Sequence[str], dialect: Dialect) -> None:
