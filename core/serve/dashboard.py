@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from flx.store.store import Store
 
 FLASH_COOKIE = "flx_flash"
+WHO_COOKIE = "flx_by"
 REFRESH_SECONDS = 30
 
 @dataclass
@@ -68,7 +69,7 @@ class Dashboard:
         html = self.env.get_template(template).render(
             csrf=self.guard.csrf_for(request.state.browser_id), read_only=self.read_only,
             flash=self.redactor.text(flash), token_mode=self.guard.token is not None,
-            who=request.cookies.get("flx_by", ""), path=request.url.path,
+            who=unquote(request.cookies.get(WHO_COOKIE, "")), path=request.url.path,
             query=str(request.url.query), **context)
         response = HTMLResponse(html, status_code=status)
         if flash:

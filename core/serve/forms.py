@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,7 +18,7 @@ from flx.errors import FlxError
 from flx.model import OPERATIONS
 from flx.ops import status as status_ops
 from flx.serve.actions import record_action
-from flx.serve.dashboard import FLASH_COOKIE, Dashboard, dashboard
+from flx.serve.dashboard import FLASH_COOKIE, WHO_COOKIE, Dashboard, dashboard
 from flx.serve.pages import _local
 from flx.serve.security import CSRF_COOKIE, read_form
 
@@ -39,7 +39,8 @@ def _refusal(request: Request, dash: Dashboard, form: Form) -> str | None:
 
 
 def _who(request: Request, dash: Dashboard, form: Form) -> str:
-    name = " ".join((form.get("by") or "").split())[:80] or "unnamed"
+    given = form.get("by") or unquote(request.cookies.get(WHO_COOKIE) or "")
+    name = " ".join(given.split())[:80] or "unnamed"
     where = request.client.host if request.client else "unknown address"
     return f"{name} from {where}" + (" (token)" if dash.guard.token else "")
 
@@ -72,9 +73,6 @@ def _handler(action: Action) -> Callable[[Request], Awaitable[Response]]:
         response = Response(status_code=303, headers={"location": _local(form.get("next", "/"))})
         response.set_cookie(FLASH_COOKIE, quote(dash.redactor.text(said)), max_age=60,
                             httponly=True, samesite="strict")
-        if form.get("by"):
-            response.set_cookie("flx_by", form["by"][:80], httponly=True, samesite="strict",
-                                max_age=90 * 24 * 3600)
         return response
 
     return handle
@@ -126,7 +124,22 @@ def run_now(dash: Dashboard, form: Form) -> tuple[str, str, str | None, str]:
                                  "it finish)")
 
 
+async def name(request: Request) -> Response:
+    """Who acts from this browser, for the action log: kept in a cookie, said in the header."""
+    dash = dashboard(request)
+    form = await read_form(request)
+    refused = _refusal(request, dash, form)
+    if refused:
+        return PlainTextResponse(refused, status_code=403)
+    response = Response(status_code=303, headers={"location": _local(form.get("next", "/"))})
+    given = " ".join((form.get("by") or "").split())[:80]
+    response.set_cookie(WHO_COOKIE, quote(given), httponly=True, samesite="strict",
+                        max_age=90 * 24 * 3600)
+    return response
+
+
 ROUTES = [
+    Route("/actions/name", name, methods=["POST"]),
     Route("/actions/retry", _handler(retry), methods=["POST"]),
     Route("/actions/resolve", _handler(resolve), methods=["POST"]),
     Route("/actions/retry-class", _handler(retry_class), methods=["POST"]),

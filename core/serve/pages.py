@@ -98,15 +98,15 @@ def remote_links(dash: Dashboard, connection: str,
 
 
 def _flat(remote_ids: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    """(record type, label, id): a map of ids (one purchase order per fulfillment request)
-    gives one entry per id."""
-    out = []
+    """(record type, label, id) per remote id: a map of ids (one purchase order per
+    fulfillment request) gives one entry each; lists and deeper data (a plugin's line
+    bookkeeping) are no ids and are left to the JSON."""
+    out: list[tuple[str, str, Any]] = []
     for record_type, value in remote_ids.items():
         if isinstance(value, dict):
-            out += [(record_type, f"{record_type} {key}", v) for key, v in value.items()]
-        elif isinstance(value, list):
-            out += [(record_type, record_type, v) for v in value]
-        else:
+            out += [(record_type, f"{record_type} {key}", v) for key, v in value.items()
+                    if isinstance(v, str | int)]
+        elif isinstance(value, str | int):
             out.append((record_type, record_type, value))
     return out
 

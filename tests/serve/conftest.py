@@ -4,10 +4,15 @@ commands to the in-process NetSuite emulator; then `create_app` over that store.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
+import threading
+import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from flx.plugins import build_plugins
 from flx.serve.app import create_app
 from flx.store.store import Store
 from flx_netsuite.emulator import Emulator, EmulatorTransport
+from tests.core.conftest import postgres_schema_url, postgres_url  # noqa: F401  (fixtures)
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not packaged here yet
     warnings.simplefilter("ignore", UserWarning)
@@ -41,6 +47,7 @@ class Site:
     config_path: Path
     emulator: Emulator
     store_url: str
+    opened: list[Store] = field(default_factory=list)
 
     def flx(self, *args: str) -> tuple[int, str]:
         app = build_app(transport=EmulatorTransport(self.emulator))
@@ -55,9 +62,14 @@ class Site:
     def app(self, *, token: str | None = None, read_only: bool = False) -> Any:
         config = load_config(self.config_path, plugins=build_plugins(), strict_env=False)
         store = Store(config.store_url)
+        self.opened.append(store)
         return create_app(config, build_plugins(), store,
                           transport=EmulatorTransport(self.emulator), token=token,
                           read_only=read_only, refresh_seconds=0)
+
+    def close(self) -> None:
+        for store in self.opened:
+            store.close()
 
     def client(self, **kwargs: Any) -> TestClient:
         return TestClient(self.app(**kwargs), base_url="http://127.0.0.1:8750",
@@ -107,4 +119,58 @@ base_url = "https://1234567-sb1.suitetalk.api.netsuite.com"
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FLX_CONFIG", raising=False)
-    yield build_site(tmp_path, monkeypatch, "sqlite:///flx.db")
+    built = build_site(tmp_path, monkeypatch, "sqlite:///flx.db")
+    yield built
+    built.close()
+
+
+# --- a live dashboard and a real browser ---------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def browser_required() -> bool:
+    return os.environ.get("FLX_REQUIRE_BROWSER", "").strip() not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright; skipped (with the reason) where it
+    is not installed, failed instead under FLX_REQUIRE_BROWSER=1 (CI sets it)."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if browser_required():
+            pytest.fail(reason + " and FLX_REQUIRE_BROWSER is set", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@contextlib.contextmanager
+def live(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the dashboard did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -209,3 +209,48 @@ def test_flx_serve_says_when_its_token_variable_is_unset(site: Site, monkeypatch
     assert code == 1 and "FLX_SERVE_TOKEN is not set" in out
     code, out = site.flx("status")  # the other commands do not need it
     assert code == 0, out
+
+
+def test_remote_ids_link_into_the_accounting_system_when_the_connector_knows_how(
+        site: Site) -> None:
+    app = site.app()
+    connector = app.state.flx.plugins.connectors["netsuite"]
+    asked: list[tuple[str, str, str]] = []
+
+    def record_url(record_type: str, remote_id: str, connection: Any) -> str | None:
+        asked.append((record_type, remote_id, connection.name))
+        if record_type == "customer":
+            return "javascript:alert(1)"  # never a link: only http(s) addresses are
+        return f"https://1234567-sb1.app.netsuite.com/app/accounting/transactions/" \
+               f"transaction.nl?id={remote_id}"
+
+    object.__setattr__(connector, "record_url", record_url)
+    from starlette.testclient import TestClient
+
+    page = TestClient(app, base_url="http://127.0.0.1").get("/records/ORD-1002").text
+    so = next(r for r in site.emulator.records("salesOrder")
+              if r.get("externalId") == "ORD-1002")
+    assert f'href="https://1234567-sb1.app.netsuite.com/app/accounting/transactions/' \
+           f'transaction.nl?id={so["id"]}"' in page
+    assert ("sales_order", so["id"], "demo") in asked
+    assert "javascript:" not in page
+
+
+def test_the_dashboard_works_on_postgresql(tmp_path: Any, monkeypatch: Any,
+                                           postgres_schema_url: str) -> None:
+    from .conftest import build_site
+
+    monkeypatch.chdir(tmp_path)
+    site = build_site(tmp_path, monkeypatch, postgres_schema_url)
+    try:
+        client = site.client()
+        assert client.get("/api/errors").json() == _cli_json(site, "errors")
+        token = _csrf(client)
+        client.post("/actions/resolve", data={"csrf": token, "record_id": "SHP-9",
+                                              "note": "by hand", "next": "/"})
+        assert _status(site, "SHP-9", "send-shipments") == "skipped"
+        for path in ("/", "/errors", "/records/SHP-9", "/runs", "/metrics"):
+            assert client.get(path).status_code == 200, path
+        assert "by hand" in client.get("/runs").text
+    finally:
+        site.close()
