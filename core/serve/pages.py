@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from flx.errors import FlxError
-from flx.model import OPERATIONS
+from flx.model import OPERATIONS, RECORD_KINDS
 from flx.ops import show as show_ops
 from flx.ops import status as status_ops
 from flx.run.hints import reason_group
@@ -69,7 +69,11 @@ def errors(request: Request) -> Response:
         else:
             failed.setdefault(str(row["class"]), []).append(row)
     pairs = sorted({(r["connection"], r["operation"]) for r in dash.store.sync_summary()})
+    # A search for the id of a record that is not failing: its own page says where it is.
+    known = search if search and not rows and any(
+        dash.store.record_info(kind, search) for kind in RECORD_KINDS) else None
     return dash.page(request, "errors.html", title="Errors", failed=failed, waiting=waiting,
+                     known=known,
                      total=len(rows), problem=problem, filters=filters, search=search,
                      classes=status_ops.KNOWN_CLASSES, operations=list(OPERATIONS),
                      connections=sorted({c for c, _ in pairs} | set(dash.config.connections)),

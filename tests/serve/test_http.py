@@ -254,3 +254,12 @@ def test_the_dashboard_works_on_postgresql(tmp_path: Any, monkeypatch: Any,
         assert "by hand" in client.get("/runs").text
     finally:
         site.close()
+
+
+def test_search_finds_by_id_message_and_fix(site: Site) -> None:
+    client = site.client()
+    assert "ORD-1004" in client.get("/errors?q=ghost-404").text  # message, any letter case
+    by_fix = client.get("/errors?q=create the item").text
+    assert "ORD-1004" in by_fix and "SHP-9" not in by_fix
+    sent = client.get("/errors?q=ORD-1001").text
+    assert '<a href="/records/ORD-1001">ORD-1001</a> is not failing nor waiting' in sent
