@@ -263,3 +263,39 @@ def test_search_finds_by_id_message_and_fix(site: Site) -> None:
     assert "ORD-1004" in by_fix and "SHP-9" not in by_fix
     sent = client.get("/errors?q=ORD-1001").text
     assert '<a href="/records/ORD-1001">ORD-1001</a> is not failing nor waiting' in sent
+
+
+def test_flx_serve_serves_the_store_of_its_config_until_stopped(site: Site) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flx.cli.main", "--config", str(site.config_path), "serve",
+         "--port", str(port), "--read-only"], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/errors",
+                                   headers={"authorization": f"Bearer {TOKEN}"})
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.communicate()[0]
+                assert time.monotonic() < deadline, "flx serve did not answer"
+                time.sleep(0.2)
+        assert answer.status_code == 200
+        assert answer.json() == _cli_json(site, "errors")
+        assert httpx.get(f"http://127.0.0.1:{port}/api/errors").status_code == 401
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert f"flx dashboard on http://127.0.0.1:{port}/" in output
+    assert "read-only, token required" in output and TOKEN not in output
