@@ -299,3 +299,31 @@ def test_flx_serve_serves_the_store_of_its_config_until_stopped(site: Site) -> N
         output = server.communicate(timeout=20)[0]
     assert f"flx dashboard on http://127.0.0.1:{port}/" in output
     assert "read-only, token required" in output and TOKEN not in output
+
+
+def test_flx_demo_ends_with_the_line_that_opens_the_dashboard_on_its_store(
+        tmp_path: Any, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from flx.cli.main import build_app
+    from flx.config.load import load_config
+    from flx.plugins import build_plugins
+    from flx.serve.app import create_app
+
+    monkeypatch.delenv("FLX_CONFIG", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(build_app(), ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    config_path = tmp_path / "demo" / "flx.toml"
+    assert last == (f"The dashboard on the demo's store: `flx --config {config_path} serve`, "
+                    "then open http://127.0.0.1:8750/")
+    plugins = build_plugins()
+    config = load_config(config_path, plugins=plugins, strict_env=False)
+    with Store(config.store_url) as store:
+        from starlette.testclient import TestClient
+
+        client = TestClient(create_app(config, plugins, store), base_url="http://127.0.0.1")
+        overview = client.get("/").text
+        assert "demo · send-orders" in overview and "1 reference" in overview
+        assert "GHOST-404" in client.get("/errors").text
