@@ -76,7 +76,11 @@ class Site:
                           follow_redirects=False)
 
 
-def build_site(path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Site:
+def build_site(path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str, *,
+               host: str = "1234567-sb1.suitetalk.api.netsuite.com") -> Site:
+    """`host`: the NetSuite host of the connection. The NetSuite plugin keeps one limiter per
+    account and host for the whole process, and it keeps the shared PostgreSQL budget of the
+    first store that attached one: PostgreSQL sites use a host of their own."""
     emulator = Emulator()
     env = emulator.credential_env()
     for name, value in env.items():
@@ -99,7 +103,7 @@ client_id = "${{{names[0]}}}"
 client_secret = "${{{names[1]}}}"
 token_id = "${{{names[2]}}}"
 token_secret = "${{{names[3]}}}"
-base_url = "https://1234567-sb1.suitetalk.api.netsuite.com"
+base_url = "https://{host}"
 
 {ops}""")
     config.chmod(0o600)

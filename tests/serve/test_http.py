@@ -241,7 +241,8 @@ def test_the_dashboard_works_on_postgresql(tmp_path: Any, monkeypatch: Any,
     from .conftest import build_site
 
     monkeypatch.chdir(tmp_path)
-    site = build_site(tmp_path, monkeypatch, postgres_schema_url)
+    site = build_site(tmp_path, monkeypatch, postgres_schema_url,
+                      host="1234567-sb1-pg.suitetalk.api.netsuite.com")
     try:
         client = site.client()
         assert client.get("/api/errors").json() == _cli_json(site, "errors")
