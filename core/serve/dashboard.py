@@ -45,7 +45,7 @@ class Dashboard:
     env: Environment = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metrics = Metrics(self.store)
+        self.metrics = Metrics(self.store, self.config.operations.kinds())
         self.runner = Runner(self.config, self.plugins, self.store, self.transport)
         self.env = Environment(loader=PackageLoader("flx.serve", "templates"),
                                autoescape=select_autoescape(default=True),

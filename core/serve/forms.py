@@ -15,7 +15,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from flx.errors import FlxError
-from flx.model import OPERATIONS
 from flx.ops import status as status_ops
 from flx.serve.actions import record_action
 from flx.serve.dashboard import FLASH_COOKIE, WHO_COOKIE, Dashboard, dashboard
@@ -111,7 +110,7 @@ def retry_class(dash: Dashboard, form: Form) -> tuple[str, str, str | None, str]
 def run_now(dash: Dashboard, form: Form) -> tuple[str, str, str | None, str]:
     connection, operation = form.get("connection", ""), form.get("operation", "")
     target = f"{operation} on {connection}"
-    if operation not in OPERATIONS or connection not in dash.config.connections:
+    if operation not in dash.config.operations or connection not in dash.config.connections:
         return "run", target, None, f"not started: no {target} in {dash.config.path}"
     holder = dash.runner.busy(connection, operation)
     if holder:

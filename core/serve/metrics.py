@@ -15,14 +15,13 @@ schedule`, workers, manual runs), except the dashboard's own request counter:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from flx.model import RECORD_KINDS
 from flx.serve import queries
 
 if TYPE_CHECKING:
@@ -32,13 +31,13 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class StoreCollector(Collector):
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, kinds: Iterable[str]) -> None:
+        self.store, self.kinds = store, list(kinds)
 
     def collect(self) -> Iterator[Metric]:
         store = self.store
         records = GaugeMetricFamily("flx_records", "Records imported, per kind", labels=["kind"])
-        for kind in RECORD_KINDS:
+        for kind in self.kinds:
             records.add_metric([kind], store.count_records(kind))
         yield records
         sync = GaugeMetricFamily("flx_sync_records", "Records per sync state",
@@ -86,9 +85,9 @@ class StoreCollector(Collector):
 class Metrics:
     """One registry per app (tests build many apps in one process)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, kinds: Iterable[str]) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(StoreCollector(store))
+        self.registry.register(StoreCollector(store, kinds))
         self.requests = Counter("flx_serve_requests", "Requests to this dashboard",
                                 ["method", "route", "status"], registry=self.registry)
 

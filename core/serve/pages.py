@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from flx.errors import FlxError
-from flx.model import OPERATIONS, RECORD_KINDS
 from flx.ops import show as show_ops
 from flx.ops import status as status_ops
 from flx.run.hints import reason_group
@@ -32,9 +31,10 @@ def overview(request: Request) -> Response:
     summary = status_ops.status_summary(dash.config, dash.store)
     busy = {(r["connection"], r["operation"]): dash.runner.busy(r["connection"], r["operation"])
             for r in summary["sync"]}
+    operations = dash.config.operations
     return dash.page(request, "overview.html", title="Overview", summary=summary,
-                     records_text=status_ops.records_text(summary["records"]),
-                     lines=status_ops.status_lines(summary), busy=busy,
+                     records_text=status_ops.records_text(summary["records"], operations),
+                     lines=status_ops.status_lines(summary, operations=operations), busy=busy,
                      refresh=dash.refresh_seconds)
 
 
@@ -71,11 +71,11 @@ def errors(request: Request) -> Response:
     pairs = sorted({(r["connection"], r["operation"]) for r in dash.store.sync_summary()})
     # A search for the id of a record that is not failing: its own page says where it is.
     known = search if search and not rows and any(
-        dash.store.record_info(kind, search) for kind in RECORD_KINDS) else None
+        dash.store.record_info(kind, search) for kind in dash.config.operations.kinds()) else None
     return dash.page(request, "errors.html", title="Errors", failed=failed, waiting=waiting,
-                     known=known,
-                     total=len(rows), problem=problem, filters=filters, search=search,
-                     classes=status_ops.KNOWN_CLASSES, operations=list(OPERATIONS),
+                     known=known, total=len(rows), problem=problem, filters=filters,
+                     search=search, classes=status_ops.KNOWN_CLASSES,
+                     operations=list(dash.config.operations.names()),
                      connections=sorted({c for c, _ in pairs} | set(dash.config.connections)),
                      shown=GROUP_SHOWN)
 
