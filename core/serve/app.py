@@ -51,8 +51,7 @@ class Guarded(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         dash = dashboard(request)
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0]
-        if dash.guard.token is None and not is_loopback(host):
+        if dash.guard.token is None and not is_loopback(_hostname(request)):
             response: Response = PlainTextResponse(
                 "this dashboard answers on its loopback address only (127.0.0.1 or "
                 "localhost); to reach it from elsewhere configure [serve] token", 421)
@@ -72,6 +71,14 @@ class Guarded(BaseHTTPMiddleware):
         dash.metrics.count(request.method, getattr(route, "path", "other"),
                            response.status_code)
         return response
+
+
+def _hostname(request: Request) -> str:
+    """The Host header's name, without its port ("[::1]:8750" -> "::1")."""
+    host = request.headers.get("host") or ""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0]
 
 
 def _open_path(path: str) -> bool:
@@ -94,7 +101,7 @@ def create_app(config: Config, plugins: Plugins, store: Store, *,
                transport: httpx.BaseTransport | None = None, token: str | None = None,
                read_only: bool = False, refresh_seconds: int = REFRESH_SECONDS) -> Starlette:
     redactor = Redactor([*config.secrets(), token])
-    store.count_records("order")  # opens the store and brings its schema up to date
+    store.sync_summary()  # opens the store and brings its schema up to date
     try:
         ensure_table(store)
     except sa.exc.SQLAlchemyError:

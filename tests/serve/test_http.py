@@ -171,6 +171,10 @@ def test_only_loopback_names_reach_a_dashboard_without_token(site: Site) -> None
     rebound = TestClient(site.app(), base_url="http://attacker.example:8750")
     assert rebound.get("/").status_code == 421
     assert site.client().get("/").status_code == 200
+    for host in ("localhost:8750", "[::1]:8750", "[::1]", "127.0.0.1"):
+        assert site.client().get("/", headers={"host": host}).status_code == 200, host
+    assert site.client().get("/", headers={"host": "127.0.0.1.evil.example"}).status_code \
+        == 421
 
 
 def test_no_secret_reaches_any_page_or_document(site: Site) -> None:
