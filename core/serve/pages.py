@@ -82,17 +82,16 @@ def errors(request: Request) -> Response:
 
 def remote_links(dash: Dashboard, connection: str,
                  remote_ids: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each remote id, with a link into the accounting system's UI when the connector knows
-    one (`Connector.record_url`, optional: a connector without it gets plain ids)."""
+    """Each remote id, with a link into the accounting system's UI where the connector knows
+    one (`Connector.record_url`; None from the base class: plain ids)."""
     conn = dash.config.connections.get(connection)
     connector = dash.plugins.connectors.get(conn.plugin) if conn is not None else None
-    make_url = getattr(connector, "record_url", None)
     out = []
     for record_type, label, remote_id in _flat(remote_ids):
         url = None
-        if callable(make_url) and remote_id not in (None, ""):
+        if connector is not None and conn is not None and remote_id not in (None, ""):
             try:
-                url = make_url(record_type, str(remote_id), conn)
+                url = connector.record_url(record_type, str(remote_id), conn)
             except Exception:  # a connector's link is a convenience, never a broken page
                 url = None
         if url is not None and not str(url).startswith(("https://", "http://")):

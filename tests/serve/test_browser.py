@@ -77,7 +77,11 @@ def test_find_fix_retry_and_see_a_failed_order_sent(site: Site, browser: Any) ->
                 break
             assert time.monotonic() < deadline, state.inner_text()
             time.sleep(0.3)
-        assert "sales order" in state.inner_text()  # its NetSuite id
+        so = next(r for r in site.emulator.records("salesOrder")
+                  if r.get("externalId") == "ORD-1004")
+        link = state.get_by_role("link", name=so["id"])  # its NetSuite id, into NetSuite's UI
+        assert link.get_attribute("href") == ("https://1234567-sb1.app.netsuite.com/app/"
+                                              f"accounting/transactions/salesord.nl?id={so['id']}")
         page.get_by_role("link", name="Preview payload").first.click()
         assert "salesOrder" in page.locator("pre.payload").inner_text()
         assert "Ann Ops" in page.inner_text("main")  # the action log
