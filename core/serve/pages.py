@@ -165,7 +165,10 @@ def runs(request: Request) -> Response:
                      aborted=next((r for r in rows if r.get("error")), None),
                      hourly=_hourly_chart(dash, now), daily=_daily_chart(dash, now),
                      actions=recent_actions(dash.store, limit=20),
-                     connection=connection, operation=operation)
+                     connection=connection, operation=operation,
+                     connections=sorted(set(dash.config.connections) | {
+                         r["connection"] for r in dash.store.sync_summary()}),
+                     operations=list(dash.config.operations.names()))
 
 
 def _hourly_chart(dash: Dashboard, now: dt.datetime, hours: int = 72) -> str:

@@ -332,3 +332,13 @@ def test_flx_demo_ends_with_the_line_that_opens_the_dashboard_on_its_store(
         overview = client.get("/").text
         assert "demo · send-orders" in overview and "1 reference" in overview
         assert "GHOST-404" in client.get("/errors").text
+
+
+def test_runs_page_filters_by_connection_and_operation(site: Site) -> None:
+    client = site.client()
+    page = client.get("/runs?operation=send-shipments").text
+    rows = re.findall(r"<tr><td>(\d+)</td>.*?<td>(send-[a-z-]+)</td>", page, flags=re.S)
+    assert rows and {op for _, op in rows} == {"send-shipments"}
+    assert "<option selected>send-shipments</option>" in page
+    wrong = client.get("/runs?operation=send-nothing").text
+    assert "<li>--operation &#39;send-nothing&#39;: use one of send-orders," in wrong
