@@ -342,3 +342,26 @@ def test_runs_page_filters_by_connection_and_operation(site: Site) -> None:
     assert "<option selected>send-shipments</option>" in page
     wrong = client.get("/runs?operation=send-nothing").text
     assert "<li>--operation &#39;send-nothing&#39;: use one of send-orders," in wrong
+
+
+def test_the_overview_shows_sources_when_the_status_has_them(site: Site) -> None:
+    app = site.app()
+    dash = app.state.flx
+    from starlette.requests import Request
+
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [],
+                       "query_string": b""})
+    request.state.browser_id = "b"
+    summary = {"records": {}, "sync": [], "sources": [{
+        "source": "shop", "plugin": "flxpoint", "configured": True, "enabled": True,
+        "cursor": "********", "cursor_at": "2026-12-06T10:00:00Z",
+        "last_pull_at": "2026-12-06T10:00:00Z", "last_status": "failed",
+        "counts": {"pages": 2, "kinds": {"order": {"inserted": 3, "updated": 1}}},
+        "error": {"class": "authentication", "message": "the API key was refused",
+                  "hint": "set FLX_SHOP_KEY"},
+        "schedule": "every 10 minutes", "next_pull_at": "2026-12-06T10:10:00Z"}]}
+    page = dash.page(request, "overview.html", title="Overview", summary=summary,
+                     records_text="none", lines=[], busy={}, refresh=0).body.decode()
+    assert "source shop" in page and "(flxpoint)" in page
+    assert "order: 3 new, 1 updated" in page and "the API key was refused" in page
+    assert "2026-12-06 10:10:00 UTC" in page and "Fix:</strong> set FLX_SHOP_KEY" in page
