@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flx.cli import connections, init, plugins_cmd, records, schedule, status
+from flx.cli import connections, init, plugins_cmd, records, schedule, serve, status
 from flx.cli.context import EXIT_ERROR, CliState, FlxGroup, report_error
 from flx.errors import FlxError, PluginError
 
@@ -87,6 +87,7 @@ def build_app(plugins: Plugins | None = None, *,
     records.register(app)
     status.register(app)
     schedule.register(app)
+    serve.register(app)
     _add_plugin_commands(app, plugins)
     return app
 

@@ -46,7 +46,7 @@ CONFIG_NAME = "flx.toml"
 DEFAULT_STORE_URL = "sqlite:///flx.db"
 
 # Values in the core schema that are (or may contain) secrets.
-_CORE_SECRETS = (("store", "url"), ("alerts", "webhook_url"))
+_CORE_SECRETS = (("store", "url"), ("alerts", "webhook_url"), ("serve", "token"))
 
 __all__ = ["CONFIG_ENV", "CONFIG_NAME", "DEFAULT_STORE_URL", "Config", "config_location",
            "load_config", "toml_path"]
@@ -181,6 +181,8 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     problems = list(interp.problems)
     missing: dict[str, list[str]] = {}
     for where, names in interp.missing.items():
+        if where[:1] == ("serve",):
+            continue  # only `flx serve` needs its token, and says so (flx.serve.security)
         lenient = not strict_env and len(where) > 2 and where[0] == "connections"
         line = (f"{toml_path(where)}: environment variable {names[0]} is not set"
                 if len(names) == 1 else
@@ -219,6 +221,9 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     secrets = list(store_secrets)
     if isinstance(alerts.get("webhook_url"), str) and ("alerts", "webhook_url") not in skip:
         secrets.append(alerts["webhook_url"])
+    token = _table(resolved, "serve").get("token")
+    if isinstance(token, str) and ("serve", "token") not in skip:
+        secrets.append(token)
     return Config(path=file, store_url=store_url, connections=connections, alerts=alerts,
                   raw=raw, missing_env=missing, extra_secrets=secrets,
                   operations=plugins.operations)
