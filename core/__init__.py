@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from flx.run.report import RunReport, print_run
     from flx.run.runner import render_operation, run_operation
     from flx.run.runtime import Runtime
+    from flx.sources.base import Page, RegisterSource, Source, SourceRuntime
     from flx.store.budget import database_budget
     from flx.store.store import Store, SyncState
 
@@ -62,6 +63,7 @@ __all__ = [
     "run_operation", "render_operation", "RunReport", "print_run", "DryRunRefused",
     "READ_ONLY", "WRITE_METHODS", "database_budget",
     "Store", "SyncState", "Config", "load_config",
+    "Source", "Page", "SourceRuntime", "RegisterSource",
     "FlxError", "AbortError", "ConfigError", "AuthenticationError", "PermissionDeniedError",
     "PluginError", "RetryableError", "RateLimitError", "RemoteUnavailableError", "NetworkError",
     "OutcomeUnknownError", "RecordError", "RecordValidationError", "MappingError",
@@ -83,6 +85,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "flx.store.budget": ("database_budget",),
     "flx.store.store": ("Store", "SyncState"),
     "flx.config.load": ("Config", "load_config"),
+    "flx.sources.base": ("Source", "Page", "SourceRuntime", "RegisterSource"),
     "flx.errors": tuple(n for n in __all__ if n.endswith("Error")),
 }
 _EXPORTS = {name: module for module, names in _SOURCES.items() for name in names}

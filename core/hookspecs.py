@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from flx.model import CheckResult, Connection, RecordResult, RegisterConnector
     from flx.run.runtime import Runtime
+    from flx.sources.base import RegisterSource
 
 hookspec = pluggy.HookspecMarker("flx")
 
@@ -69,3 +70,9 @@ def test_connection(connection: Connection, runtime: Runtime,
 def run_finished(report: dict[str, Any], connection: Connection) -> None:
     """Called after every `flx run` (and scheduled run) with the run's JSON report. For alerts;
     must not raise (an exception is logged and ignored)."""
+
+
+@hookspec
+def register_sources(register: RegisterSource) -> None:
+    """Called once when the plugin manager is built. Call `register(MySource(name=...))` for
+    each kind of source the plugin pulls records from (`[sources.NAME] plugin = ...`)."""

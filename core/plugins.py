@@ -14,6 +14,7 @@ import pluggy
 from flx import hookspecs
 from flx.errors import PluginError
 from flx.model import OPERATIONS, Connection, Connector
+from flx.sources.base import Source
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
@@ -29,6 +30,7 @@ class Plugins:
 
     pm: pluggy.PluginManager
     connectors: dict[str, Connector] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
 
     @property
     def hook(self) -> Any:
@@ -71,6 +73,8 @@ class Plugins:
                 "version": version,
                 "connectors": [{"name": c.name, "operations": list(c.operations),
                                 "description": c.description} for c in connectors],
+                "sources": [{"name": s.name, "description": s.description}
+                            for s in self.sources.values() if s.plugin_name == name],
             })
         return rows
 
@@ -97,6 +101,9 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     for impl in pm.hook.register_connectors.get_hookimpls():
         plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
         impl.function(register=_registrar(plugins, plugin_name, impl.plugin))
+    for impl in pm.hook.register_sources.get_hookimpls():
+        plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
+        impl.function(register=_source_registrar(plugins, plugin_name, impl.plugin))
     return plugins
 
 
@@ -127,6 +134,20 @@ def _registrar(plugins: Plugins, plugin_name: str, plugin: Any) -> Any:
         if not connector.version:
             connector.version = _version_of(plugin)
         plugins.connectors[connector.name] = connector
+    return register
+
+
+def _source_registrar(plugins: Plugins, plugin_name: str, plugin: Any) -> Any:
+    def register(source: Source) -> None:
+        if not isinstance(source, Source):
+            raise PluginError(f"plugin {plugin_name!r} registered {source!r}, not a Source",
+                              hint="subclass flx.Source and register an instance of it")
+        if source.name in plugins.sources:
+            raise PluginError(f"two plugins register the source {source.name!r}")
+        source.plugin_name = plugin_name
+        if not source.version:
+            source.version = _version_of(plugin)
+        plugins.sources[source.name] = source
     return register
 
 
