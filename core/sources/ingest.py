@@ -15,6 +15,7 @@ import json
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from flx.errors import PluginError
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["BATCH", "ImportProblem", "Ingest", "IngestCounts", "ingest_page"]
 
 BATCH = 1000  # records a store write (what is held in memory)
-_PLAIN = (str, int, float, bool, type(None))
+_PLAIN = (str, int, float, bool, type(None), Decimal)
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,6 @@ def _examine(entry: Any, place: str) -> Examined:
 def _not_json(value: Any, path: str, depth: int = 0) -> Problem | None:
     """The first value a JSON document could not hold (a date object, bytes, a set), which
     flx would otherwise store as whatever text it prints as."""
-    from decimal import Decimal
-
     if depth > 64:
         return None  # the hostile-value checks name values nested this deep
     if isinstance(value, dict):
@@ -245,7 +244,7 @@ def _not_json(value: Any, path: str, depth: int = 0) -> Problem | None:
             if found is not None:
                 return found
         return None
-    if isinstance(value, _PLAIN | Decimal):
+    if isinstance(value, _PLAIN):
         return None
     return Problem(path, f"a {safe_text(type(value).__name__)} is not a JSON value: give text, "
                    "a number, true/false, null, a list or an object", "shape")
