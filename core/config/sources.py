@@ -70,7 +70,8 @@ def build_sources(resolved: dict[str, Any], plugins: Plugins,
         sources[name] = SourceConfig(
             name=name, plugin=plugin, settings={**_defaults(source), **settings},
             schedule=schedule if isinstance(schedule, str) else None,
-            enabled=tbl.get("enabled") is not False, secret_keys=source.secret_keys)
+            enabled=tbl.get("enabled") is not False, secret_keys=source.secret_keys,
+            secret_cursor=source.secret_cursor)
     return sources, problems
 
 

@@ -132,6 +132,7 @@ class SourceConfig:
     schedule: str | None = None
     enabled: bool = True
     secret_keys: frozenset[str] = frozenset()
+    secret_cursor: bool = False  # its Source's: status shows the cursor masked
 
     def secrets(self) -> list[str]:
         return [str(self.settings[k]) for k in self.secret_keys if self.settings.get(k)]
