@@ -147,6 +147,12 @@ def pull_source(config: Config, plugins: Plugins, name: str, *, dry_run: bool = 
         try:
             _pages(report, lambda: source.pull(report.since, runtime), store, runtime,
                    should_stop)
+        except BaseException as exc:  # a bug, or Ctrl-C twice: kept as what it was
+            if report.status == "running":
+                report.status = "aborted"
+                report.error = {"class": "internal",
+                                "message": f"{type(exc).__name__}: {exc}"}
+            raise
         finally:
             runtime.close()
             report.finished_at = dt.datetime.now(dt.UTC)

@@ -97,3 +97,156 @@ def test_pull_stores_every_page_and_its_cursor(tmp_path: Path, feed: list[Any]) 
     assert state["counts"]["kinds"]["order"] == {"inserted": 5, "updated": 0, "unchanged": 0,
                                                  "rejected": 0}
     assert [p["since"] for p in flx.source.pulls] == [None]
+
+
+def test_a_crash_after_page_2_keeps_pages_1_and_2_and_nothing_of_page_3(
+        tmp_path: Path, feed: list[Any]) -> None:
+    flx = Flx(tmp_path, source="fail_after = 2")
+    result = flx("pull", "shop")
+    assert result.exit_code == 1, result.output
+    assert "pulled 2 pages from shop: orders 4 new; stopped: source 'shop' failed: FeedBroke: " \
+           "the feed went away before page 3" in result.stdout
+    with flx.store() as store:
+        assert [r["id"] for r in store.iter_records("order")] == [f"ORD-{i}" for i in range(1, 5)]
+        assert store.count_records("shipment") == 0
+        assert store.source_cursor("shop") == 4  # page 2's
+        (state,) = store.source_states()
+        assert state["last_status"] == "aborted" and "FeedBroke" in state["error"]["message"]
+    flx.write()  # the feed is back: the next pull starts after page 2
+    result = flx("pull", "shop")
+    assert result.exit_code == 0, result.output
+    assert flx.source.pulls[-1]["since"] == 4
+    assert "pulled 2 pages from shop: orders 1 new; shipments 1 new; vendor bills 1 new" \
+        in result.stdout
+    with flx.store() as store:
+        assert store.count_records("order") == 5 and store.source_cursor("shop") == 7
+
+
+def test_a_crash_while_page_3_is_stored_keeps_none_of_it(
+        tmp_path: Path, feed: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Store.save_cursor
+
+    def save_cursor(self: Store, name: str, cursor: Any) -> None:
+        real(self, name, cursor)  # written in the page's transaction, then the disk fails
+        if cursor == 6:
+            raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "save_cursor", save_cursor)
+    flx = Flx(tmp_path)
+    result = flx("pull")
+    assert result.exit_code == 1 and "disk full" in result.output
+    with flx.store() as store:
+        assert store.count_records("order") == 4  # page 3 held ORD-5 and SH-1: neither kept
+        assert store.count_records("shipment") == 0
+        assert store.source_cursor("shop") == 4
+        assert store.source_states()[0]["last_status"] == "aborted"
+
+
+def test_a_second_pull_changes_nothing(tmp_path: Path, feed: list[Any]) -> None:
+    flx = Flx(tmp_path)
+    assert flx("pull").exit_code == 0
+    with flx.store() as store:
+        before = {r["id"]: store.record_info("order", r["id"])
+                  for r in store.iter_records("order")}
+    again = flx("pull", "--json")
+    assert again.exit_code == 0, again.output
+    (report,) = json.loads(again.stdout)["pulls"]
+    assert report["since"] == 7 and report["pages"] == 0 and report["records"] == 0
+    full = flx("pull", "--full")  # everything again: all of it unchanged
+    assert full.exit_code == 0, full.output
+    assert full.stdout.splitlines() == [
+        "pulled 4 pages from shop: orders 5 unchanged; shipments 1 unchanged; "
+        "vendor bills 1 unchanged"]
+    with flx.store() as store:
+        after = {r["id"]: store.record_info("order", r["id"])
+                 for r in store.iter_records("order")}
+        assert after == before and store.source_cursor("shop") == 7
+
+
+def test_pulled_orders_are_sent_by_flx_run(tmp_path: Path, feed: list[Any]) -> None:
+    flx = Flx(tmp_path)
+    assert flx("pull").exit_code == 0
+    result = flx("run", "send-orders", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["sent"] == 5
+    assert sorted(o["externalId"] for o in flx.ledger.records["orders"].values()) == [
+        f"flx-ORD-{i}" for i in range(1, 6)]
+
+
+def test_schedule_once_pulls_before_it_sends(tmp_path: Path, feed: list[Any]) -> None:
+    flx = Flx(tmp_path, source='schedule = "every 30 minutes"',
+              orders='schedule = "every 30 minutes"')
+    result = flx("schedule", "--once")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "pull shop every 30 minutes; send-orders on prod every 30 minutes" in lines[0]
+    assert "pulled 4 pages from shop: orders 5 new" in lines[1]
+    assert "send-orders on prod" in lines[2] and "5 sent" in lines[2]
+    assert len(flx.ledger.records["orders"]) == 5
+    again = flx("schedule", "--once")  # neither is due again for 30 minutes
+    assert again.exit_code == 0 and len(again.stdout.splitlines()) == 2
+    assert len(flx.source.pulls) == 1
+
+
+def test_status_shows_each_source(tmp_path: Path, feed: list[Any]) -> None:
+    flx = Flx(tmp_path, source='schedule = "every 2 hours"')
+    before = flx("status")
+    assert "source shop: never pulled; next pull due now" in before.stdout
+    assert flx("pull").exit_code == 0
+    result = flx("status")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    (head,) = [line for line in lines if line.startswith("source shop")]
+    assert " ok (4 pages: orders 5 new; shipments 1 new; vendor bills 1 new); next pull " in head
+    assert lines[lines.index(head) + 1].startswith("  resumes after 7 (saved ")
+    data = json.loads(flx("status", "--json").stdout)
+    (row,) = data["sources"]
+    assert row["source"] == "shop" and row["cursor"] == 7 and row["last_status"] == "ok"
+    assert row["counts"]["kinds"]["order"]["inserted"] == 5
+
+
+def test_a_secret_cursor_is_masked_in_status(tmp_path: Path, feed: list[Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    flx = Flx(tmp_path)
+    monkeypatch.setattr(flx.source, "secret_cursor", True)
+    assert flx("pull").exit_code == 0
+    data = json.loads(flx("status", "--json").stdout)
+    assert data["sources"][0]["cursor"] == "********"
+    assert "  resumes after ******** (saved " in flx("status").stdout
+
+
+def test_a_bad_record_is_rejected_alone_with_its_place(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    no_lines = make_order("ORD-2")
+    del no_lines["lines"]
+    monkeypatch.setitem(feed_plugin.FEEDS, "shop", [
+        ("order", make_order("ORD-1")), ("order", no_lines),                      # page 1
+        ("order", make_order("ORD-3", tax_total=float("nan"))), "not a pair",     # page 2
+        ("refund", {"id": "R-1"}), ("order", make_order("ORD-4", placed_at=dt.date(2026, 1, 1))),
+        ("order", make_order("ORD-5", currency="US\x00")), ("order", make_order("ORD-1")),  # 4
+        ("order", make_order("ORD-6")), ("order", make_order("ORD-6"))])          # page 5
+    flx = Flx(tmp_path)
+    result = flx("pull", "--json")
+    assert result.exit_code == 3, result.output
+    (report,) = json.loads(result.stdout)["pulls"]
+    assert report["status"] == "rejected" and report["cursor"] == 10
+    where = {(p["location"], p["code"]) for p in report["problems"]}
+    assert {(w, c) for w, c in where} >= {
+        ("page 1, records[1]", "required"), ("page 2, records[1]", "shape"),
+        ("page 3, records[0]", "unknown_kind"), ("page 3, records[1]", "shape"),
+        ("page 5, records[1]", "duplicate_record")}
+    assert {w for w, _ in where} == {
+        "page 1, records[1]", "page 2, records[0]", "page 2, records[1]", "page 3, records[0]",
+        "page 3, records[1]", "page 4, records[0]", "page 5, records[1]"}
+    assert all(p["file"] == "shop" for p in report["problems"])
+    with flx.store() as store:  # every good record stored, ORD-1 of page 4 unchanged
+        assert [r["id"] for r in store.iter_records("order")] == ["ORD-1", "ORD-6"]
+        assert store.source_cursor("shop") == 10
+    assert report["kinds"]["order"] == {"inserted": 2, "updated": 0, "unchanged": 1,
+                                        "rejected": 5}
+    text = flx("pull", "--full")
+    assert text.exit_code == 3
+    assert "  rejected: shop page 1, records[1] (order ORD-2) $.lines: lines is required" \
+        in text.stdout.splitlines()
+    assert "pulled 5 pages from shop: orders 3 unchanged, 5 rejected; 2 unreadable" \
+        in text.stdout.splitlines()
