@@ -250,3 +250,97 @@ def test_a_bad_record_is_rejected_alone_with_its_place(tmp_path: Path,
         in text.stdout.splitlines()
     assert "pulled 5 pages from shop: orders 3 unchanged, 5 rejected; 2 unreadable" \
         in text.stdout.splitlines()
+
+
+def acks() -> tuple[list[httpx.Request], httpx.MockTransport]:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+    return seen, httpx.MockTransport(handle)
+
+
+def test_a_dry_run_counts_stores_nothing_and_refuses_writes(tmp_path: Path,
+                                                            feed: list[Any]) -> None:
+    flx = Flx(tmp_path)
+    result = flx("pull", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "would pull 4 pages from shop: orders 5 new; shipments 1 new; vendor bills 1 new"]
+    with flx.store() as store:
+        assert store.count_records("order") == 0 and store.source_states() == []
+    seen, transport = acks()
+    flx.write(source='ack_url = "https://feed.test"')
+    refused = flx("pull", "--dry-run", transport=transport)
+    assert refused.exit_code == 1 and seen == []
+    assert "DryRunRefused: dry run: refused POST /ack (nothing was sent)" in refused.stdout
+    real = flx("pull", transport=transport)  # a real pull's writes go, and are audited
+    assert real.exit_code == 0, real.output
+    assert len(seen) == 4 and seen[0].headers["X-Token"] == TOKEN
+    with flx.store() as store:
+        audit = store.audit_entries(connection="source:shop")
+    assert [(a["method"], a["path"]) for a in audit] == [("POST", "/ack")] * 4
+
+
+def test_a_pull_already_going_on_is_not_doubled(tmp_path: Path, feed: list[Any]) -> None:
+    flx = Flx(tmp_path)
+    with flx.store() as store:
+        assert store.acquire_lock("run:source shop:pull", "host:1:other", 300)
+        result = flx("pull", "shop")
+        assert result.exit_code == 1
+        assert "pull on source shop is already running (host:1:other)" in result.stderr
+        assert store.count_records("order") == 0
+
+
+def test_a_cursor_json_cannot_hold_stops_before_its_page(
+        tmp_path: Path, feed: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    flx = Flx(tmp_path)
+    real = type(flx.source).pull
+
+    def pull(self: Any, since: Any, runtime: Any) -> Any:
+        for number, page in enumerate(real(self, since, runtime), start=1):
+            yield page if number < 2 else type(page)(page.records, cursor={1, 2})
+
+    monkeypatch.setattr(type(flx.source), "pull", pull)
+    result = flx("pull")
+    assert result.exit_code == 1
+    assert "a cursor that JSON cannot hold" in result.stdout
+    with flx.store() as store:
+        assert store.count_records("order") == 2 and store.source_cursor("shop") == 2
+
+
+def test_source_tables_are_checked_with_the_rest_of_the_file(tmp_path: Path,
+                                                             feed: list[Any]) -> None:
+    flx = Flx(tmp_path, source='page_sise = 3\nschedule = "every fortnight"')
+    result = flx("pull")
+    assert result.exit_code == 1
+    assert "sources.shop: unknown key 'page_sise' (did you mean 'page_size'?)" in result.stderr
+    assert "sources.shop.schedule: " in result.stderr
+    flx.path.write_text(flx.path.read_text().replace('plugin = "fakefeed"',
+                                                     'plugin = "fakefed"'))
+    result = flx("pull")
+    assert "sources.shop.plugin: no installed plugin provides the source 'fakefed' " \
+           "(installed: fakefeed); did you mean 'fakefeed'?" in result.stderr
+
+
+def test_a_source_secret_is_kept_out_of_files_others_read(tmp_path: Path,
+                                                          feed: list[Any]) -> None:
+    flx = Flx(tmp_path)
+    flx.path.write_text(flx.path.read_text().replace('"${FEED_TOKEN}"', f'"{TOKEN}"'))
+    os.chmod(flx.path, 0o644)
+    result = flx("pull")
+    assert result.exit_code == 1
+    assert "sources.shop.token: a secret is written in flx.toml, which other users can read " \
+           "(mode 644); run `chmod 600 flx.toml`, or write `${SHOP_TOKEN}`" in result.stderr
+
+
+def test_unset_variables_stop_only_their_source(tmp_path: Path, feed: list[Any]) -> None:
+    flx = Flx(tmp_path)
+    del flx.env["FEED_TOKEN"]
+    result = flx("pull", "shop")
+    assert result.exit_code == 1
+    assert "source 'shop' needs environment variables that are not set" in result.stderr
+    assert "sources.shop.token: environment variable FEED_TOKEN is not set" in result.stderr
+    assert flx("status").exit_code == 0
+    assert "did you mean 'shop'?" in flx("pull", "shops").stderr
