@@ -365,8 +365,8 @@ class Scheduler:
         after a graceful stop."""
         usable = [j for j in self.jobs if j.connection not in self.unusable]
         blocked = [j for j in self.jobs if j.connection in self.unusable]
-        text = "scheduling " + "; ".join(f"{j.label()} {j.cadence.text}"
-                                         for j in [*self.pulls, *usable])
+        planned: list[Job | PullJob] = [*self.pulls, *usable]
+        text = "scheduling " + "; ".join(f"{j.label()} {j.cadence.text}" for j in planned)
         text += " (once)" if once else ""
         if blocked:
             text += "; cannot run: " + ", ".join(j.label() for j in blocked)
@@ -381,7 +381,8 @@ class Scheduler:
                 self.tick()
                 if once or self.stop_event.is_set():
                     break
-                wake = min(self.next_due(job) for job in [*self.pulls, *self.jobs])
+                every: list[Job | PullJob] = [*self.pulls, *self.jobs]
+                wake = min(self.next_due(job) for job in every)
                 delay = (wake - self.clock.now()).total_seconds()
                 self.clock.sleep(min(max(delay, MIN_SLEEP), MAX_SLEEP), self.stop_event)
         reason = self.stop_reason or ("done" if once else "stopped")

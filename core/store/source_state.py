@@ -47,12 +47,6 @@ class SourceStateMixin:
         with self._conn(write=True) as conn:
             self._put_source(conn, name, {"cursor": cursor, "cursor_at": utcnow()})
 
-    def forget_cursor(self, name: str) -> None:
-        """The next pull of `name` starts from the beginning (records already stored stay)."""
-        with self._conn(write=True) as conn:
-            conn.execute(sa.update(source_state).where(source_state.c.source == name)
-                         .values(cursor=None, cursor_at=utcnow()))
-
     def start_pull(self, name: str, started_at: datetime) -> None:
         """A real (not dry) pull of `name` began: `running` until `finish_pull` says more."""
         with self._conn(write=True) as conn:

@@ -344,3 +344,52 @@ def test_unset_variables_stop_only_their_source(tmp_path: Path, feed: list[Any])
     assert "sources.shop.token: environment variable FEED_TOKEN is not set" in result.stderr
     assert flx("status").exit_code == 0
     assert "did you mean 'shop'?" in flx("pull", "shops").stderr
+
+
+def test_register_sources_refuses_what_is_not_a_source_and_a_name_twice() -> None:
+    from flx import Source, hookimpl
+    from flx.errors import PluginError
+
+    class NotASource:
+        @hookimpl
+        def register_sources(self, register: Any) -> None:
+            register(object())
+
+    class Twice:
+        @hookimpl
+        def register_sources(self, register: Any) -> None:
+            register(Source(name="fakefeed"))
+
+    with pytest.raises(PluginError, match="not a Source"):
+        build_plugins(NotASource(), autoload=False)
+    with pytest.raises(PluginError, match="two plugins register the source 'fakefeed'"):
+        build_plugins(feed_plugin, Twice(), autoload=False)
+    plugins = build_plugins(feed_plugin, autoload=False)
+    (row,) = [r for r in plugins.describe() if r["sources"]]
+    assert row["sources"] == [{"name": "fakefeed",
+                               "description": "test source: records from an in-memory feed"}]
+
+
+def test_a_cursor_is_kept_only_with_its_transaction(store: Store) -> None:
+    """On SQLite and PostgreSQL: the cursor commits or rolls back with the page's records."""
+    from flx.sources.base import Page
+    from flx.sources.ingest import ingest_page
+
+    counts = ingest_page(store, Page(entries(2), cursor={"after": "2026-12-01"}), source="s")
+    assert counts.kinds()["order"]["inserted"] == 2
+    assert store.source_cursor("s") == {"after": "2026-12-01"}
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert_records("order", [make_order("ORD-9")])
+        store.save_cursor("s", {"after": "2026-12-02"})
+        raise RuntimeError("crash before the commit")
+    assert store.source_cursor("s") == {"after": "2026-12-01"}
+    assert store.get_record("order", "ORD-9") is None
+    dry = ingest_page(store, Page(entries(3), cursor="x"), source="s", dry_run=True)
+    assert dry.kinds()["order"] == {"inserted": 1, "updated": 0, "unchanged": 2, "rejected": 0}
+    assert store.count_records("order") == 2 and store.source_cursor("s") == {"after":
+                                                                            "2026-12-01"}
+    store.start_pull("s", dt.datetime(2026, 12, 6, 13, 0, tzinfo=dt.UTC))
+    store.finish_pull("s", {"pages": 1}, "ok")
+    (row,) = store.source_states()
+    assert row["last_pull_at"] == dt.datetime(2026, 12, 6, 13, 0, tzinfo=dt.UTC)
+    assert (row["last_status"], row["counts"], row["error"]) == ("ok", {"pages": 1}, None)

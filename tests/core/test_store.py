@@ -395,7 +395,7 @@ def test_a_store_of_schema_version_1_is_brought_up_to_date(store_url: str) -> No
                                                     "message": "refused"}
         assert second.get_record("order", "A") == order("A")
         with second.engine.connect() as conn:
-            assert conn.scalar(sa.select(schema_version.c.version)) == len(MIGRATIONS) == 3
+            assert conn.scalar(sa.select(schema_version.c.version)) == len(MIGRATIONS)
             names = {i["name"] for i in sa.inspect(conn).get_indexes("audit")}
         assert "ix_audit_record" in names
 
