@@ -74,7 +74,14 @@ def pull_command(
 
     Each page of records is stored together with the source's cursor, so an interrupted
     pull resumes after the last page it stored. Exit codes as `flx run`: 0 done, 3 some
-    records were rejected, 1 a source failed or could not start."""
+    records were rejected, 1 a source failed or could not start.
+
+    Examples:
+
+    \b
+      flx pull
+      flx pull shop --dry-run
+      flx pull shop --full --json"""
     from flx.cli.records import CtrlC
     from flx.sources.pull import pull_source, pullable
 

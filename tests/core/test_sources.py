@@ -393,3 +393,24 @@ def test_a_cursor_is_kept_only_with_its_transaction(store: Store) -> None:
     (row,) = store.source_states()
     assert row["last_pull_at"] == dt.datetime(2026, 12, 6, 13, 0, tzinfo=dt.UTC)
     assert (row["last_status"], row["counts"], row["error"]) == ("ok", {"pages": 1}, None)
+
+
+def test_pull_help_has_examples_and_no_source_is_said_plainly(tmp_path: Path,
+                                                              feed: list[Any]) -> None:
+    flx = Flx(tmp_path, source="enabled = false")
+    help_text = flx("pull", "--help").stdout
+    assert "Examples:" in help_text and "  flx pull shop --dry-run" in help_text
+    assert "Usage: flx pull [OPTIONS] [NAME]" in help_text
+    result = flx("pull")
+    assert result.exit_code == 1 and "no source to pull from" in result.stderr
+    result = flx("pull", "shop")
+    assert result.exit_code == 1 and "source 'shop' is disabled" in result.stderr
+    assert flx.source.pulls == []
+
+
+def test_flx_plugins_lists_the_source(tmp_path: Path) -> None:
+    flx = Flx(tmp_path)
+    rows = json.loads(flx("plugins", "--json").stdout)["plugins"]
+    assert [(r["source"], r["description"]) for r in rows if r["source"]] == [
+        ("fakefeed", "test source: records from an in-memory feed")]
+    assert "fakefeed" in flx("plugins").stdout
