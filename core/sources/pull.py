@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from flx.config.redact import Redactor
 from flx.errors import ConfigError, FlxError
-from flx.run.lock import RunLock
+from flx.run.lock import RunLock, RunLockedError
 from flx.sources.base import PullProgress, SourceRuntime
 from flx.sources.ingest import IngestCounts, ingest_page
 from flx.store.store import Store
@@ -133,7 +133,7 @@ def pull_source(config: Config, plugins: Plugins, name: str, *, dry_run: bool = 
     lock = None if dry_run else RunLock(store, f"source {name}", "pull")
     try:
         if lock is not None:
-            lock.acquire()
+            _acquire(lock, name)
         report.since = None if full else store.source_cursor(name)
         report.cursor = report.since
         if not dry_run:
@@ -217,6 +217,19 @@ def _pages(report: PullReport, start: Callable[[], Any], store: Store,
         close = getattr(pages, "close", None)
         if callable(close):
             close()  # a generator's `finally` blocks run now, not whenever it is collected
+
+
+def _acquire(lock: RunLock, name: str) -> None:
+    try:
+        lock.acquire()
+    except RunLockedError:
+        holder = lock.store.lock_holder(lock.name) or "another process"
+        raise RunLockedError(
+            f"source {name!r} is being pulled already ({holder}); this pull was not started, "
+            "so the two never overlap",
+            hint="wait for it to finish (`flx status` shows the source's last pull) and pull "
+                 "again; a lock left by a crashed process frees itself within "
+                 f"{int(lock.ttl // 60)} minutes") from None
 
 
 def _auditor(store: Store, name: str) -> Callable[[str, str, int, str | None], None]:

@@ -183,9 +183,18 @@ def test_schedule_once_pulls_before_it_sends(tmp_path: Path, feed: list[Any]) ->
     assert "pulled 4 pages from shop: orders 5 new" in lines[1]
     assert "send-orders on prod" in lines[2] and "5 sent" in lines[2]
     assert len(flx.ledger.records["orders"]) == 5
-    again = flx("schedule", "--once")  # neither is due again for 30 minutes
-    assert again.exit_code == 0 and len(again.stdout.splitlines()) == 2
-    assert len(flx.source.pulls) == 1
+    again = flx("schedule", "--once", "--log-format", "json")  # neither is due for 30 minutes
+    assert again.exit_code == 0
+    start, stop = (json.loads(line) for line in again.stdout.splitlines())
+    assert start["pulls"] == [{"source": "shop", "schedule": "every 30 minutes"}]
+    assert stop["event"] == "stop" and len(flx.source.pulls) == 1
+    with flx.store() as store:  # as if the last pull was an hour ago: due again
+        store.start_pull("shop", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        store.finish_pull("shop", {}, "ok")
+    logged = [json.loads(line) for line in flx("schedule", "--once", "--log-format",
+                                               "json").stdout.splitlines()]
+    (pull,) = [e for e in logged if e["event"] == "pull"]
+    assert pull["source"] == "shop" and pull["status"] == "ok" and pull["pages"] == 0
 
 
 def test_status_shows_each_source(tmp_path: Path, feed: list[Any]) -> None:
@@ -289,7 +298,8 @@ def test_a_pull_already_going_on_is_not_doubled(tmp_path: Path, feed: list[Any])
         assert store.acquire_lock("run:source shop:pull", "host:1:other", 300)
         result = flx("pull", "shop")
         assert result.exit_code == 1
-        assert "pull on source shop is already running (host:1:other)" in result.stderr
+        assert "source 'shop' is being pulled already (host:1:other)" in result.stderr
+        assert "`flx status` shows the source's last pull" in result.stderr
         assert store.count_records("order") == 0
 
 
