@@ -55,7 +55,8 @@ class SourceRuntime:
     """What a source is handed for one pull of one `[sources.NAME]` table."""
 
     source: str  # the NAME of `[sources.NAME]`
-    settings: dict[str, Any]  # the table's settings, `${VAR}`s resolved (secrets too: never log)
+    # The table's settings, `${VAR}`s resolved: secrets too, so never log them (nor repr).
+    settings: dict[str, Any] = field(repr=False)
     dry_run: bool = False
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("flx.sources"))
     progress: PullProgress = field(default_factory=_NoProgress)
@@ -128,7 +129,7 @@ class SourceConfig:
 
     name: str
     plugin: str
-    settings: dict[str, Any]
+    settings: dict[str, Any] = field(repr=False)
     schedule: str | None = None
     enabled: bool = True
     secret_keys: frozenset[str] = frozenset()
