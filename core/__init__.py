@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from flx.run.report import RunReport, print_run
     from flx.run.runner import render_operation, run_operation
     from flx.run.runtime import Runtime
-    from flx.sources.base import Page, RegisterSource, Source, SourceRuntime
+    from flx.source import Page, RegisterSource, Source, SourceRuntime
     from flx.store.budget import database_budget
     from flx.store.store import Store, SyncState
 
@@ -85,7 +85,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "flx.store.budget": ("database_budget",),
     "flx.store.store": ("Store", "SyncState"),
     "flx.config.load": ("Config", "load_config"),
-    "flx.sources.base": ("Source", "Page", "SourceRuntime", "RegisterSource"),
+    "flx.source": ("Source", "Page", "SourceRuntime", "RegisterSource"),
     "flx.errors": tuple(n for n in __all__ if n.endswith("Error")),
 }
 _EXPORTS = {name: module for module, names in _SOURCES.items() for name in names}

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from flx.model import CheckResult, Connection, RecordResult, RegisterConnector
     from flx.run.runtime import Runtime
-    from flx.sources.base import RegisterSource
+    from flx.source import RegisterSource
 
 hookspec = pluggy.HookspecMarker("flx")
 hookimpl = pluggy.HookimplMarker("flx")  # re-exported as flx.hookimpl

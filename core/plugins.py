@@ -14,7 +14,7 @@ import pluggy
 from flx import hookspecs
 from flx.errors import PluginError
 from flx.model import OPERATIONS, Connection, Connector
-from flx.sources.base import Source
+from flx.source import Source
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"

@@ -38,7 +38,7 @@ from flx.config.sources import build_sources, source_secret_exposure, source_sec
 from flx.errors import ConfigError
 from flx.model import OPERATIONS, Connection, Connector
 from flx.plugins import Plugins
-from flx.sources.base import SourceConfig
+from flx.source import SourceConfig
 
 CONFIG_ENV = "FLX_CONFIG"
 CONFIG_NAME = "flx.toml"

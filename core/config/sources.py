@@ -18,7 +18,7 @@ from flx.config.cadence import parse_cadence
 from flx.config.checks import schema_problems, table
 from flx.config.interpolate import is_literal, toml_path, unresolved_reference
 from flx.plugins import Plugins
-from flx.sources.base import Source, SourceConfig
+from flx.source import Source, SourceConfig
 
 __all__ = ["SOURCE_CORE_KEYS", "build_sources", "source_secret_exposure", "source_secrets"]
 

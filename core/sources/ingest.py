@@ -23,7 +23,7 @@ from flx.model import RECORD_KINDS
 from flx.records.examine import Examined, examine_record
 from flx.records.messages import Problem
 from flx.records.safe_json import safe_text
-from flx.sources.base import Page
+from flx.source import Page
 from flx.store.store import ImportCounts, Prepared, Store
 
 if TYPE_CHECKING:

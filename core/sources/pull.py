@@ -13,6 +13,7 @@ failure are kept, the next pull resumes after them) or `interrupted`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from flx.config.redact import Redactor
 from flx.errors import ConfigError, FlxError
+from flx.run.http import build_client
 from flx.run.lock import RunLock, RunLockedError
-from flx.sources.base import PullProgress, SourceRuntime
+from flx.source import PullProgress, SourceRuntime
 from flx.sources.ingest import IngestCounts, ingest_page
 from flx.store.store import Store
 
@@ -141,7 +143,9 @@ def pull_source(config: Config, plugins: Plugins, name: str, *, dry_run: bool = 
         runtime = SourceRuntime(
             source=name, settings=dict(source_config.settings), dry_run=dry_run,
             logger=logging.getLogger(f"flx.sources.{name}"), transport=transport,
-            audit=None if dry_run else _auditor(store, name))
+            client_factory=functools.partial(
+                build_client, transport=transport, dry_run=dry_run,
+                audit=None if dry_run else _auditor(store, name)))
         if progress is not None:
             runtime.progress = progress
         try:

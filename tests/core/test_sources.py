@@ -382,7 +382,7 @@ def test_register_sources_refuses_what_is_not_a_source_and_a_name_twice() -> Non
 
 def test_a_cursor_is_kept_only_with_its_transaction(store: Store) -> None:
     """On SQLite and PostgreSQL: the cursor commits or rolls back with the page's records."""
-    from flx.sources.base import Page
+    from flx.source import Page
     from flx.sources.ingest import ingest_page
 
     counts = ingest_page(store, Page(entries(2), cursor={"after": "2026-12-01"}), source="s")

@@ -1,5 +1,7 @@
 """What a source plugin implements: a `Source` that pulls records page by page, each page with
-the cursor to resume after it, and the `SourceRuntime` it is handed for a pull.
+the cursor to resume after it, and the `SourceRuntime` it is handed for a pull. (Beside
+flx.connector at the bottom of flx, importing nothing of it: the plugin manager and the config
+loader name these types; flx.sources.pull does the pulling.)
 
 Core commits a page's records and its cursor in one store transaction (flx.sources.ingest), so
 a crash never skips a page nor keeps half of one: the next pull starts after the last page
@@ -18,7 +20,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Page", "PullProgress", "RegisterSource", "Source", "SourceConfig", "SourceRuntime"]
+__all__ = ["ClientFactory", "Page", "PullProgress", "RegisterSource", "Source", "SourceConfig",
+           "SourceRuntime"]
+
+# Makes the HTTP clients of a pull: flx.sources.pull hands one that carries the transport,
+# the dry-run guard and the audit trail (build_client's keyword arguments).
+ClientFactory = Callable[..., "httpx.Client"]
 
 
 @dataclass
@@ -60,23 +67,23 @@ class SourceRuntime:
     dry_run: bool = False
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("flx.sources"))
     progress: PullProgress = field(default_factory=_NoProgress)
-    transport: httpx.BaseTransport | None = None  # tests and the demo inject one
+    transport: httpx.BaseTransport | None = None  # injected by tests and the demo
     kv: Any = None  # the source's own state (scope "source:NAME"), where the store offers one
-    audit: Callable[[str, str, int, str | None], None] | None = field(default=None, repr=False)
+    client_factory: ClientFactory | None = field(default=None, repr=False)
     _clients: list[httpx.Client] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def http_client(self, *, base_url: str, auth: httpx.Auth | None = None,
                     headers: dict[str, str] | None = None, timeout: float = 60.0,
                     max_connections: int = 4) -> httpx.Client:
-        """An httpx.Client with the injected transport; in a dry run it refuses writes (POST,
-        PUT, PATCH, DELETE) unless a request carries the READ_ONLY extension (a query sent as
-        a POST). Writes that do go are kept in the audit trail, under `source:NAME`."""
-        from flx.run.http import build_client  # late: a source that reads files needs no httpx
-
-        client = build_client(base_url=base_url, auth=auth, headers=headers, timeout=timeout,
-                              transport=self.transport, dry_run=self.dry_run, audit=self.audit,
-                              max_connections=max_connections)
+        """An httpx.Client with the injected transport (tests); in a dry run it refuses writes
+        (POST, PUT, PATCH, DELETE) unless a request carries the READ_ONLY extension (a query
+        sent as a POST). Writes that do go are kept in the audit trail, under `source:NAME`."""
+        if self.client_factory is None:
+            raise RuntimeError("this SourceRuntime has no client factory: it is made by "
+                               "flx.sources.pull.pull_source (`flx pull`)")
+        client = self.client_factory(base_url=base_url, auth=auth, headers=headers,
+                                     timeout=timeout, max_connections=max_connections)
         with self._lock:
             self._clients.append(client)
         return client
