@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     import httpx
@@ -68,22 +68,26 @@ class SourceRuntime:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("flx.sources"))
     progress: PullProgress = field(default_factory=_NoProgress)
     transport: httpx.BaseTransport | None = None  # injected by tests and the demo
-    kv: Any = None  # the source's own state (scope "source:NAME"), where the store offers one
+    kv: Any = None  # flx.PluginState of scope "source:NAME": tokens, sequence numbers...
     client_factory: ClientFactory | None = field(default=None, repr=False)
     _clients: list[httpx.Client] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def http_client(self, *, base_url: str, auth: httpx.Auth | None = None,
                     headers: dict[str, str] | None = None, timeout: float = 60.0,
-                    max_connections: int = 4) -> httpx.Client:
+                    max_connections: int = 4,
+                    purpose: Literal["records", "auth"] = "records") -> httpx.Client:
         """An httpx.Client with the injected transport (tests); in a dry run it refuses writes
         (POST, PUT, PATCH, DELETE) unless a request carries the READ_ONLY extension (a query
-        sent as a POST). Writes that do go are kept in the audit trail, under `source:NAME`."""
+        sent as a POST). Writes that do go are kept in the audit trail, under `source:NAME`.
+        purpose="auth" is for credentials only (a token refresh): its writes pass the dry-run
+        guard and are not audited."""
         if self.client_factory is None:
             raise RuntimeError("this SourceRuntime has no client factory: it is made by "
                                "flx.sources.pull.pull_source (`flx pull`)")
         client = self.client_factory(base_url=base_url, auth=auth, headers=headers,
-                                     timeout=timeout, max_connections=max_connections)
+                                     timeout=timeout, max_connections=max_connections,
+                                     purpose=purpose)
         with self._lock:
             self._clients.append(client)
         return client

@@ -35,8 +35,11 @@ from flx.config.checks import table as _table
 from flx.config.interpolate import Interpolator, toml_path, unresolved_reference
 from flx.config.redact import Redactor
 from flx.config.sources import build_sources, source_secret_exposure, source_secrets
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import OPERATIONS, Connection, Connector
+from flx.model import Connection
+from flx.operations.builtin import builtin_operations
+from flx.operations.registry import Operations
 from flx.plugins import Plugins
 from flx.source import SourceConfig
 
@@ -66,6 +69,8 @@ class Config:
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     # Lenient load only: source name -> missing variables (as `missing_env` for connections).
     missing_source_env: dict[str, list[str]] = field(default_factory=dict)
+    # The registered operations (the plugins' registry; the built-in three by default).
+    operations: Operations = field(default_factory=builtin_operations, repr=False)
 
     @property
     def base_dir(self) -> Path:
@@ -215,7 +220,8 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     # schema noise (or "a secret is written in the file") about the same key.
     skip = set(interp.missing) | interp.bad
 
-    problems += schema_problems(core_validator(), resolved, (), _CORE_SECRETS, skip)
+    problems += schema_problems(core_validator(plugins.operations.names()), resolved, (),
+                                _CORE_SECRETS, skip)
     problems += secret_exposure(file, raw, plugins, skip)
     problems += source_secret_exposure(file, raw, plugins, skip)
 
@@ -246,7 +252,8 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     if isinstance(alerts.get("webhook_url"), str) and ("alerts", "webhook_url") not in skip:
         secrets.append(alerts["webhook_url"])
     return Config(path=file, store_url=store_url, connections=connections, alerts=alerts,
-                  raw=raw, missing_env=missing, extra_secrets=secrets, sources=sources,
+                  raw=raw, missing_env=missing, extra_secrets=secrets,
+                  operations=plugins.operations, sources=sources,
                   missing_source_env=missing_sources)
 
 
@@ -294,7 +301,7 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
     operations: dict[str, dict[str, Any]] = {}
     op_tables = table.get("operations")
     for op, op_table in (op_tables.items() if isinstance(op_tables, dict) else ()):
-        if not isinstance(op_table, dict) or op not in OPERATIONS:
+        if not isinstance(op_table, dict) or op not in plugins.operations:
             continue  # the core schema reports these
         if op not in connector.operations:
             problems.append(

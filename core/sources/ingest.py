@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from flx.errors import PluginError
-from flx.model import RECORD_KINDS
+from flx.operations.builtin import builtin_operations
+from flx.operations.registry import Operations
 from flx.records.examine import Examined, examine_record
 from flx.records.messages import Problem
 from flx.records.safe_json import safe_text
@@ -27,9 +28,10 @@ from flx.source import Page
 from flx.store.store import ImportCounts, Prepared, Store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import TracebackType
 
-__all__ = ["BATCH", "ImportProblem", "Ingest", "IngestCounts", "ingest_page"]
+__all__ = ["BATCH", "ImportProblem", "Ingest", "IngestCounts", "ingest_page", "record_kinds"]
 
 BATCH = 1000  # records a store write (what is held in memory)
 _PLAIN = (str, int, float, bool, type(None), Decimal)
@@ -69,11 +71,12 @@ class Ingest:
     that `commit` ends, and counted only once committed (a crash before the commit leaves the
     counts as untouched as the store)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, kinds: Iterable[str]) -> None:
         self.store = store
-        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in RECORD_KINDS}
-        self.written = {kind: ImportCounts() for kind in RECORD_KINDS}  # not yet committed
-        self.rejected = dict.fromkeys(RECORD_KINDS, 0)
+        self.kinds = tuple(kinds)
+        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in self.kinds}
+        self.written = {kind: ImportCounts() for kind in self.kinds}  # not yet committed
+        self.rejected = dict.fromkeys(self.kinds, 0)
         self.transaction: ExitStack | None = None
 
     def add(self, kind: str, examined: Examined) -> None:
@@ -102,7 +105,7 @@ class Ingest:
         """Write what is pending and commit it, with `cursor` (source, cursor) saved in the
         same transaction; or, with `rollback`, count it and keep nothing. Returns what was
         (or, rolled back, would have been) stored and refused per kind, and starts afresh."""
-        for kind in RECORD_KINDS:
+        for kind in self.kinds:
             self._flush(kind)
         if cursor is not None and not rollback:
             self._begin()
@@ -114,8 +117,8 @@ class Ingest:
             else:
                 transaction.close()
         written, rejected = self.written, self.rejected
-        self.written = {kind: ImportCounts() for kind in RECORD_KINDS}
-        self.rejected = dict.fromkeys(RECORD_KINDS, 0)
+        self.written = {kind: ImportCounts() for kind in self.kinds}
+        self.rejected = dict.fromkeys(self.kinds, 0)
         return written, rejected
 
     def abort(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -130,16 +133,21 @@ class Ingest:
 class IngestCounts:
     """What storing one page (or a whole pull) did, per kind, and each record refused."""
 
-    accepted: dict[str, ImportCounts] = field(
-        default_factory=lambda: {kind: ImportCounts() for kind in RECORD_KINDS})
-    rejected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
+    accepted: dict[str, ImportCounts] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
     problems: list[ImportProblem] = field(default_factory=list)
     records: int = 0  # entries the page held, refused ones included
 
+    @classmethod
+    def of(cls, kinds: Iterable[str]) -> IngestCounts:
+        """Zero of each kind (so that every kind is reported, in the registry's order)."""
+        kinds = tuple(kinds)
+        return cls({kind: ImportCounts() for kind in kinds}, dict.fromkeys(kinds, 0))
+
     def add(self, other: IngestCounts) -> None:
-        for kind in RECORD_KINDS:
-            self.accepted[kind] = self.accepted[kind] + other.accepted[kind]
-            self.rejected[kind] += other.rejected[kind]
+        for kind in other.accepted:
+            self.accepted[kind] = self.accepted.get(kind, ImportCounts()) + other.accepted[kind]
+            self.rejected[kind] = self.rejected.get(kind, 0) + other.rejected.get(kind, 0)
         self.problems.extend(other.problems)
         self.records += other.records
 
@@ -154,18 +162,27 @@ class IngestCounts:
 
     def kinds(self) -> dict[str, dict[str, int]]:
         """Per kind: inserted (new), updated, unchanged, rejected."""
-        return {kind: {**self.accepted[kind].to_dict(), "rejected": self.rejected[kind]}
-                for kind in RECORD_KINDS}
+        return {kind: {**self.accepted[kind].to_dict(), "rejected": self.rejected.get(kind, 0)}
+                for kind in self.accepted}
 
 
-def ingest_page(store: Store, page: Page, *, source: str,
-                dry_run: bool = False) -> IngestCounts:
+def record_kinds(operations: Operations | None = None) -> dict[str, str]:
+    """kind -> its record schema as JSON text, for every kind the registry's operations send
+    (by default flx's own): what a page may hold."""
+    ops = operations if operations is not None else builtin_operations()
+    return {op.kind: json.dumps(op.record_schema) for op in ops}
+
+
+def ingest_page(store: Store, page: Page, *, source: str, dry_run: bool = False,
+                kinds: dict[str, str] | None = None) -> IngestCounts:
     """Store the valid records of `page` and its cursor as where `source` resumes, in one
-    transaction; refuse each invalid record alone. In a dry run everything is counted as it
-    would be stored, and nothing is kept (the cursor stays where it was)."""
+    transaction; refuse each invalid record alone. `kinds`: the record kinds a page may hold
+    and their schemas (`record_kinds(plugins.operations)`; by default flx's own). In a dry run
+    everything is counted as it would be stored, and nothing is kept (the cursor stays)."""
+    kinds = kinds if kinds is not None else record_kinds()
     cursor = _checked_cursor(page, source)
-    counts = IngestCounts()
-    ingest = Ingest(store)
+    counts = IngestCounts.of(kinds)
+    ingest = Ingest(store, kinds)
     where = safe_text(str(page.where or "page"))
     entries = page.records if isinstance(page.records, list | tuple) else None
     if entries is None:
@@ -177,7 +194,7 @@ def ingest_page(store: Store, page: Page, *, source: str,
         for index, entry in enumerate(entries):
             place = f"{where}, records[{index}]"
             counts.records += 1
-            examined = _examine(entry, place)
+            examined = _examine(entry, place, kinds)
             kind, record_id = examined.kind, examined.record_id
             problems = list(examined.problems)
             if kind is not None and record_id is not None and not problems:
@@ -204,7 +221,7 @@ def ingest_page(store: Store, page: Page, *, source: str,
     return counts
 
 
-def _examine(entry: Any, place: str) -> Examined:
+def _examine(entry: Any, place: str, kinds: dict[str, str]) -> Examined:
     """A page entry, examined as the importer examines a record of a file; an entry that is
     not a (kind, record) pair of a known kind is refused without a kind."""
     if not isinstance(entry, tuple | list) or len(entry) != 2:
@@ -214,15 +231,15 @@ def _examine(entry: Any, place: str) -> Examined:
     kind, record = entry
     record_id = record.get("id") if isinstance(record, dict) else None
     record_id = record_id if isinstance(record_id, str) and record_id else None
-    if kind not in RECORD_KINDS:
+    if not isinstance(kind, str) or kind not in kinds:
         return Examined(place, None, record_id, (Problem(
             "$", f"unknown record kind {safe_text(repr(kind))}; use one of "
-            f"{', '.join(RECORD_KINDS)}", "unknown_kind"),))
+            f"{', '.join(kinds)}", "unknown_kind"),))
     odd = _not_json(record, "$")
     if odd is not None:
         return Examined(place, kind, record_id, (odd,))
     # A record built by a plugin is as untrusted as a file: the hostile-value checks run too.
-    return examine_record(kind, place, record, True)
+    return examine_record(kind, place, record, True, kinds[kind])
 
 
 def _not_json(value: Any, path: str, depth: int = 0) -> Problem | None:

@@ -13,7 +13,6 @@ failure are kept, the next pull resumes after them) or `interrupted`.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from flx.config.redact import Redactor
 from flx.errors import ConfigError, FlxError
-from flx.run.http import build_client
+from flx.run.http import Purpose, build_client
 from flx.run.lock import RunLock, RunLockedError
+from flx.run.state import PluginState
 from flx.source import PullProgress, SourceRuntime
-from flx.sources.ingest import IngestCounts, ingest_page
+from flx.sources.ingest import IngestCounts, ingest_page, record_kinds
 from flx.store.store import Store
 
 if TYPE_CHECKING:
@@ -131,7 +131,9 @@ def pull_source(config: Config, plugins: Plugins, name: str, *, dry_run: bool = 
     own_store = store is None
     store = store or Store(config.store_url)
     redactor = config.redactor()
-    report = PullReport(name, source.name, dry_run, dt.datetime.now(dt.UTC))
+    kinds = record_kinds(plugins.operations)
+    report = PullReport(name, source.name, dry_run, dt.datetime.now(dt.UTC),
+                        counts=IngestCounts.of(kinds))
     lock = None if dry_run else RunLock(store, f"source {name}", "pull")
     try:
         if lock is not None:
@@ -143,14 +145,13 @@ def pull_source(config: Config, plugins: Plugins, name: str, *, dry_run: bool = 
         runtime = SourceRuntime(
             source=name, settings=dict(source_config.settings), dry_run=dry_run,
             logger=logging.getLogger(f"flx.sources.{name}"), transport=transport,
-            client_factory=functools.partial(
-                build_client, transport=transport, dry_run=dry_run,
-                audit=None if dry_run else _auditor(store, name)))
+            kv=PluginState(store, f"source:{name}", redactor),
+            client_factory=_client_factory(store, name, transport, dry_run))
         if progress is not None:
             runtime.progress = progress
         try:
             _pages(report, lambda: source.pull(report.since, runtime), store, runtime,
-                   should_stop)
+                   should_stop, kinds)
         except BaseException as exc:  # a bug, or Ctrl-C twice: kept as what it was
             if report.status == "running":
                 report.status = "aborted"
@@ -176,7 +177,8 @@ def pull_source(config: Config, plugins: Plugins, name: str, *, dry_run: bool = 
 
 
 def _pages(report: PullReport, start: Callable[[], Any], store: Store,
-           runtime: SourceRuntime, should_stop: Callable[[], bool]) -> None:
+           runtime: SourceRuntime, should_stop: Callable[[], bool],
+           kinds: dict[str, str]) -> None:
     """Store each page the source yields, in order, until it ends, fails or is stopped. The
     source's own exceptions end the pull (`aborted`, said in the report); flx's (the store)
     too; anything else raised by flx itself is a bug and propagates."""
@@ -199,7 +201,8 @@ def _pages(report: PullReport, start: Callable[[], Any], store: Store,
                     "hint": "the pages before the failure are stored; pull again once the "
                             "cause is fixed (`flx -v pull` shows the traceback)"}
                 return
-            counts = ingest_page(store, page, source=report.source, dry_run=report.dry_run)
+            counts = ingest_page(store, page, source=report.source, dry_run=report.dry_run,
+                                 kinds=kinds)
             report.counts.add(counts)
             report.pages += 1
             if not report.dry_run:
@@ -236,10 +239,17 @@ def _acquire(lock: RunLock, name: str) -> None:
                  f"{int(lock.ttl // 60)} minutes") from None
 
 
-def _auditor(store: Store, name: str) -> Callable[[str, str, int, str | None], None]:
+def _client_factory(store: Store, name: str, transport: httpx.BaseTransport | None,
+                    dry_run: bool) -> Callable[..., httpx.Client]:
+    """The source's HTTP clients: the injected transport, the dry-run guard, and its real
+    writes audited under `source:NAME` (an "auth" client's token requests are not)."""
     def audit(method: str, path: str, status: int, remote_id: str | None) -> None:
         store.audit(f"source:{name}"[:100], None, method, path, status, remote_id)
-    return audit
+
+    def make(*, purpose: Purpose = "records", **kwargs: Any) -> httpx.Client:
+        return build_client(transport=transport, dry_run=dry_run, purpose=purpose,
+                            audit=None if dry_run or purpose == "auth" else audit, **kwargs)
+    return make
 
 
 def _masked(problem: Any, redactor: Redactor) -> Any:

@@ -424,3 +424,26 @@ def test_flx_plugins_lists_the_source(tmp_path: Path) -> None:
     assert [(r["source"], r["description"]) for r in rows if r["source"]] == [
         ("fakefeed", "test source: records from an in-memory feed")]
     assert "fakefeed" in flx("plugins").stdout
+
+
+def test_a_source_keeps_state_and_its_token_requests_pass_a_dry_run(
+        tmp_path: Path, feed: list[Any]) -> None:
+    session = "session-secret-4711"
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"session": session})
+
+    flx = Flx(tmp_path, source='token_url = "https://auth.feed.test"')
+    transport = httpx.MockTransport(handle)
+    dry = flx("pull", "--dry-run", transport=transport)
+    assert dry.exit_code == 0, dry.output
+    real = flx("pull", "--json", transport=transport)
+    assert real.exit_code == 0 and session not in real.output
+    assert [r.url.path for r in seen] == ["/token", "/token"]
+    with flx.store() as store:
+        assert store.state_get("source:shop", "pulls").value == "2"  # dry runs keep state too
+        assert store.state_get("source:shop", "session").secret
+        assert store.audit_entries(connection="source:shop") == []  # token requests: not audited
+    assert session not in flx("status").output

@@ -1,7 +1,8 @@
 """The fakefeed source. Settings (`[sources.NAME]`): `feed` (which list of FEEDS), `token`
 (a secret, sent as a header when `ack_url` is set), `page_size`, `fail_after` (raise after
 that many pages: a crash mid-pull), `ack_url` (POST an acknowledgement per page: a write, so
-a dry run refuses it)."""
+a dry run refuses it), `token_url` (exchange `token` for a session token first, kept secret in
+the source's state: an "auth" request, which a dry run lets through)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ SETTINGS_SCHEMA = {
         "page_size": {"type": "integer", "minimum": 1, "default": 2},
         "fail_after": {"type": "integer", "minimum": 0},
         "ack_url": {"type": "string"},
+        "token_url": {"type": "string"},
     },
 }
 
@@ -48,6 +50,11 @@ class FakeFeed(Source):
         start = int(since or 0)
         size = int(settings["page_size"])
         runtime.progress.add_total(len(entries) - start)
+        if settings.get("token_url"):
+            auth = runtime.http_client(base_url=settings["token_url"], purpose="auth")
+            session = auth.post("/token", json={"token": settings["token"]}).json()["session"]
+            runtime.kv.put("session", session, secret=True)
+            runtime.kv.put("pulls", str(int(runtime.kv.get("pulls") or 0) + 1))
         client = None
         if settings.get("ack_url"):
             client = runtime.http_client(base_url=settings["ack_url"],
