@@ -151,7 +151,7 @@ def pull_source(config: Config, plugins: Plugins, name: str, *, dry_run: bool = 
             runtime.progress = progress
         try:
             _pages(report, lambda: source.pull(report.since, runtime), store, runtime,
-                   should_stop, kinds)
+                   lambda: should_stop() or (lock is not None and lock.lost), kinds)
         except BaseException as exc:  # a bug, or Ctrl-C twice: kept as what it was
             if report.status == "running":
                 report.status = "aborted"
@@ -184,9 +184,10 @@ def _pages(report: PullReport, start: Callable[[], Any], store: Store,
     too; anything else raised by flx itself is a bug and propagates."""
     pages: Any = None
     try:
-        pages = iter(start())
         while True:
             try:
+                if pages is None:
+                    pages = iter(start())
                 page = next(pages)
             except StopIteration:
                 return

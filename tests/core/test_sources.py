@@ -447,3 +447,21 @@ def test_a_source_keeps_state_and_its_token_requests_pass_a_dry_run(
         assert store.state_get("source:shop", "session").secret
         assert store.audit_entries(connection="source:shop") == []  # token requests: not audited
     assert session not in flx("status").output
+
+
+def test_a_source_that_fails_at_once_is_said_and_kept(tmp_path: Path, feed: list[Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    flx = Flx(tmp_path)
+
+    def pull(self: Any, since: Any, runtime: Any) -> Any:  # not a generator: raises at call
+        raise ValueError(f"bad settings for {runtime.source}")
+
+    monkeypatch.setattr(type(flx.source), "pull", pull)
+    result = flx("pull", "--json")
+    assert result.exit_code == 1
+    (report,) = json.loads(result.stdout)["pulls"]
+    assert report["status"] == "aborted" and report["error"]["class"] == "plugin"
+    assert report["error"]["message"] == "source 'shop' failed: ValueError: bad settings for shop"
+    with flx.store() as store:
+        (state,) = store.source_states()
+    assert state["last_status"] == "aborted" and state["cursor"] is None
