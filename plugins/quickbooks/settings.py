@@ -1,0 +1,109 @@
+"""The settings of one QuickBooks Online connection, checked once. Secrets stay out of repr()
+and every message names keys, never values. The OAuth tokens are not settings: they live in
+the connection's plugin state (oauth.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import ConfigError
+
+MINOR_VERSION = 75  # Intuit retired 1-74 in August 2025 (quickbooks-api.md §2.1)
+API_URLS = {"sandbox": "https://sandbox-quickbooks.api.intuit.com",
+            "production": "https://quickbooks.api.intuit.com"}
+TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
+REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+SCOPE = "com.intuit.quickbooks.accounting"
+# Intuit's limit is 10 requests in flight per company (§2.7); leave room for a second client.
+MAX_CONCURRENCY = 10
+SECRET_KEYS = ("client_id", "client_secret")
+
+CONNECTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["client_id", "client_secret", "realm_id"],
+    "properties": {
+        "plugin": {"const": "quickbooks"},
+        "operations": {"type": "object"},
+        "client_id": {"type": "string", "minLength": 1, "x-secret": True,
+                      "description": "Client ID of the Intuit app (Keys & credentials)."},
+        "client_secret": {"type": "string", "minLength": 1, "x-secret": True,
+                          "description": "Client secret of the Intuit app."},
+        "realm_id": {"type": ["string", "integer"],
+                     "description": "The company ID (realmId), digits only."},
+        "environment": {"enum": ["sandbox", "production"], "default": "sandbox"},
+        "minor_version": {"type": "integer", "minimum": MINOR_VERSION},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
+        "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "api_url": {"type": "string", "description": "Override of the API host (emulator)."},
+        "token_url": {"type": "string", "description": "Override of Intuit's token endpoint."},
+        "authorize_url": {"type": "string"},
+        "redirect_uri": {"type": "string",
+                         "description": "Registered redirect URI (production keys: HTTPS)."},
+    },
+}
+
+
+@dataclass(frozen=True)
+class QboSettings:
+    realm_id: str
+    client_id: str = field(repr=False)
+    client_secret: str = field(repr=False)
+    environment: str = "sandbox"
+    minor_version: int = MINOR_VERSION
+    concurrency: int = 4
+    timeout: float = 130.0  # Intuit ends a request after 120 s (§2.1)
+    api_url: str = ""
+    token_url: str = TOKEN_URL
+    authorize_url: str = AUTHORIZE_URL
+    redirect_uri: str = ""
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.api_url:
+            object.__setattr__(self, "api_url", API_URLS[self.environment])
+
+    @property
+    def company_path(self) -> str:
+        return f"/v3/company/{self.realm_id}"
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.client_id, self.client_secret) if s]
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any], *, name: str = "") -> QboSettings:
+        where = f"[connections.{name}]" if name else "the connection"
+        problems: list[str] = []
+        for key in ("client_id", "client_secret"):
+            if not str(settings.get(key) or "").strip():
+                problems.append(f"{where}.{key}: missing (the Intuit app's Keys & credentials)")
+        realm = str(settings.get("realm_id") or "").strip()
+        if not re.fullmatch(r"[1-9][0-9]*", realm):
+            problems.append(f"{where}.realm_id: must be the company ID, digits only (shown as "
+                            "realmId after `flx connections authorize`, or in the company's "
+                            "Settings > Account and settings > Billing & subscription)")
+        environment = str(settings.get("environment") or "sandbox")
+        if environment not in API_URLS:
+            problems.append(f"{where}.environment: must be \"sandbox\" or \"production\"")
+        minor = settings.get("minor_version", MINOR_VERSION)
+        if not isinstance(minor, int) or minor < MINOR_VERSION:
+            problems.append(f"{where}.minor_version: must be a whole number >= {MINOR_VERSION}")
+        concurrency = settings.get("concurrency", 4)
+        if not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+            problems.append(f"{where}.concurrency: must be 1 to {MAX_CONCURRENCY} (Intuit "
+                            "allows 10 requests in flight per company)")
+        if problems:
+            raise ConfigError(f"{where} is not a usable QuickBooks Online connection",
+                              problems=problems)
+        return cls(realm_id=realm, client_id=str(settings["client_id"]).strip(),
+                   client_secret=str(settings["client_secret"]).strip(),
+                   environment=environment, minor_version=int(minor),
+                   concurrency=int(concurrency),
+                   timeout=float(settings.get("timeout", 130.0)),
+                   api_url=str(settings.get("api_url") or ""),
+                   token_url=str(settings.get("token_url") or TOKEN_URL),
+                   authorize_url=str(settings.get("authorize_url") or AUTHORIZE_URL),
+                   redirect_uri=str(settings.get("redirect_uri") or ""), name=name)
