@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from core import DryRunRefused, FlxError, NetworkError, OutcomeUnknownError, RetryableError
+from flx import DryRunRefused, FlxError, NetworkError, OutcomeUnknownError, RetryableError
 
 from .errors import error_from_response, faults
 from .limiter import RateLimiter

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from core import (
+from flx import (
     AbortError,
     AuthenticationError,
     FlxError,

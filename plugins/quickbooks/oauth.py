@@ -22,7 +22,7 @@ import httpx
 from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 
-from core import AuthenticationError, NetworkError, RemoteUnavailableError
+from flx import AuthenticationError, NetworkError, RemoteUnavailableError
 
 from .settings import SCOPE, QboSettings
 

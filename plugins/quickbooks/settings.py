@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import ConfigError
+from flx import ConfigError
 
 MINOR_VERSION = 75  # Intuit retired 1-74 in August 2025 (quickbooks-api.md §2.1)
 API_URLS = {"sandbox": "https://sandbox-quickbooks.api.intuit.com",

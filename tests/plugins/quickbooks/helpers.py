@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from plugins.quickbooks.client import QboClient
-from plugins.quickbooks.emulator import (
+from flx_quickbooks.client import QboClient
+from flx_quickbooks.emulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_REALM,
     Emulator,
     EmulatorTransport,
 )
-from plugins.quickbooks.oauth import MemoryTokenStore, TokenManager, TokenSet
-from plugins.quickbooks.settings import QboSettings
+from flx_quickbooks.oauth import MemoryTokenStore, TokenManager, TokenSet
+from flx_quickbooks.settings import QboSettings
 
 from .emulator.helpers import FakeClock
 

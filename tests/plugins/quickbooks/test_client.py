@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from core import OutcomeUnknownError, PermissionDeniedError, RemoteRejectedError
-from plugins.quickbooks.client import quote, where_equals
-from plugins.quickbooks.emulator import Behaviour, Emulator
-from plugins.quickbooks.errors import DuplicateNumberError, StaleObjectError
-from plugins.quickbooks.limiter import RateLimiter
+from flx import OutcomeUnknownError, PermissionDeniedError, RemoteRejectedError
+from flx_quickbooks.client import quote, where_equals
+from flx_quickbooks.emulator import Behaviour, Emulator
+from flx_quickbooks.errors import DuplicateNumberError, StaleObjectError
+from flx_quickbooks.limiter import RateLimiter
 
 from .emulator.helpers import FakeClock
 from .helpers import wire

@@ -6,15 +6,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core import AuthenticationError
-from plugins.quickbooks.emulator import (
+from flx import AuthenticationError
+from flx_quickbooks.emulator import (
     DEMO_CLIENT_ID,
     DEMO_REALM,
     Behaviour,
     Emulator,
     EmulatorTransport,
 )
-from plugins.quickbooks.oauth import MemoryTokenStore, TokenManager, TokenSet
+from flx_quickbooks.oauth import MemoryTokenStore, TokenManager, TokenSet
 
 from .emulator.helpers import FakeClock
 from .helpers import SETTINGS, wire

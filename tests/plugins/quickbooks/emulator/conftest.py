@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.quickbooks.emulator import Emulator
+from flx_quickbooks.emulator import Emulator
 
 from .helpers import Api, FakeClock
 

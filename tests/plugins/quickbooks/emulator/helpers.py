@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from plugins.quickbooks.emulator import (
+from flx_quickbooks.emulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_REALM,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from plugins.quickbooks.emulator import Behaviour, Emulator
+from flx_quickbooks.emulator import Behaviour, Emulator
 
 from .helpers import Api, FakeClock
 
@@ -78,7 +78,7 @@ def test_fault_inside_http_200_and_5xx_apply_nothing(api: Api) -> None:
 
 
 def test_seeded_plan_is_repeatable() -> None:
-    from plugins.quickbooks.emulator import FaultPlan
+    from flx_quickbooks.emulator import FaultPlan
 
     def run() -> list[int]:
         emu = Emulator(faults=FaultPlan(seed=7, rates={"error_500": 0.5}))
