@@ -26,7 +26,14 @@ from typing import Any
 
 import httpx
 
-from flx import DryRunRefused, FlxError, NetworkError, OutcomeUnknownError, RetryableError
+from flx import (
+    DryRunRefused,
+    FlxError,
+    NetworkError,
+    OutcomeUnknownError,
+    RetryableError,
+    dumps,
+)
 
 from .errors import error_from_response, faults
 from .limiter import RateLimiter
@@ -64,7 +71,9 @@ class QboClient:
         self.settings = settings
         self.http = http
         self.tokens = tokens
-        self.limiter = limiter or RateLimiter(in_flight=settings.concurrency)
+        self.limiter = limiter or RateLimiter(in_flight=settings.concurrency,
+                                              per_second=settings.requests_per_second,
+                                              per_minute=settings.requests_per_minute)
         self.max_attempts = max_attempts
         self.max_retry_seconds = max_retry_seconds
         self.sleep = sleep
@@ -93,6 +102,11 @@ class QboClient:
             rows.extend(page)
             if len(page) < PAGE:
                 return rows
+
+    def count(self, entity: str) -> int:
+        data = self._send("GET", "query", params={"query": f"SELECT COUNT(*) FROM {entity}"},
+                          what=f"counting {entity}")
+        return int((data.get("QueryResponse") or {}).get("totalCount", 0))
 
     def company_info(self) -> dict[str, Any]:
         realm = self.settings.realm_id
@@ -141,6 +155,10 @@ class QboClient:
               ) -> dict[str, Any]:
         url = f"{self.settings.company_path}/{path}"
         query = {"minorversion": str(self.settings.minor_version), **(params or {})}
+        content = dumps(body).encode() if body is not None else None  # Decimals stay exact
+        headers = {"Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         deadline = time.monotonic() + self.max_retry_seconds
         refreshed = False
         unanswered = False  # a write went out and may have been applied
@@ -157,9 +175,8 @@ class QboClient:
                 with self.limiter.slot():
                     self._count("requests")
                     response = self.http.request(
-                        method, url, params=query, json=body,
-                        headers={"Authorization": f"Bearer {token}",
-                                 "Accept": "application/json"})
+                        method, url, params=query, content=content,
+                        headers={**headers, "Authorization": f"Bearer {token}"})
             except DryRunRefused:
                 raise
             except httpx.TransportError as exc:

@@ -38,11 +38,33 @@ CONNECTION_SCHEMA: dict[str, Any] = {
         "minor_version": {"type": "integer", "minimum": MINOR_VERSION},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
         "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "requests_per_second": {"type": "integer", "minimum": 1,
+                                "description": "Pacing; Intuit allows 10 per company."},
+        "requests_per_minute": {"type": "integer", "minimum": 1,
+                                "description": "Pacing; Intuit allows 500 per company."},
         "api_url": {"type": "string", "description": "Override of the API host (emulator)."},
         "token_url": {"type": "string", "description": "Override of Intuit's token endpoint."},
         "authorize_url": {"type": "string"},
         "redirect_uri": {"type": "string",
                          "description": "Registered redirect URI (production keys: HTTPS)."},
+    },
+}
+
+# What this connector adds to a mapping profile (core's schemas/mapping.schema.json has the rest).
+MAPPING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "sale_type": {"enum": ["SalesReceipt", "Invoice"],
+                      "description": "The document an order becomes: a Sales Receipt (paid at "
+                                     "sale) or an Invoice (paid later)."},
+        "item_lookup_field": {"enum": ["Sku", "Name", "itemid"]},
+        "options": {"type": "object", "properties": {
+            "doc_number_prefix": {"type": "string", "maxLength": 10},
+            "shipping": {"enum": ["item", "field", "skip"]},
+            "shipping_item": {"type": "string", "minLength": 1},
+            "link_existing": {"type": "boolean"},
+            "shipment_note": {"enum": ["PrivateNote", "CustomerMemo"]},
+        }},
     },
 }
 
@@ -56,6 +78,8 @@ class QboSettings:
     minor_version: int = MINOR_VERSION
     concurrency: int = 4
     timeout: float = 130.0  # Intuit ends a request after 120 s (§2.1)
+    requests_per_second: int = 9  # a little under Intuit's 10 and 500 (§2.7): clock skew
+    requests_per_minute: int = 480
     api_url: str = ""
     token_url: str = TOKEN_URL
     authorize_url: str = AUTHORIZE_URL
@@ -103,6 +127,8 @@ class QboSettings:
                    environment=environment, minor_version=int(minor),
                    concurrency=int(concurrency),
                    timeout=float(settings.get("timeout", 130.0)),
+                   requests_per_second=int(settings.get("requests_per_second", 9)),
+                   requests_per_minute=int(settings.get("requests_per_minute", 480)),
                    api_url=str(settings.get("api_url") or ""),
                    token_url=str(settings.get("token_url") or TOKEN_URL),
                    authorize_url=str(settings.get("authorize_url") or AUTHORIZE_URL),
