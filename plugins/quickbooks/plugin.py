@@ -50,6 +50,16 @@ def send_orders(connection: Connection, orders: Sequence[dict[str, Any]],
 
 
 @hookimpl
+def send_shipments(connection: Connection, shipments: Sequence[dict[str, Any]],
+                   runtime: Runtime) -> list[RecordResult] | None:
+    if not _mine(connection):
+        return None
+    from .shipments import send_shipments as send
+
+    return send(runtime, list(shipments))
+
+
+@hookimpl
 def render_payloads(operation: str, connection: Connection, record: dict[str, Any],
                     runtime: Runtime) -> list[dict[str, Any]] | None:
     if not _mine(connection):
