@@ -60,6 +60,16 @@ def send_shipments(connection: Connection, shipments: Sequence[dict[str, Any]],
 
 
 @hookimpl
+def send_vendor_bills(connection: Connection, vendor_bills: Sequence[dict[str, Any]],
+                      runtime: Runtime) -> list[RecordResult] | None:
+    if not _mine(connection):
+        return None
+    from .bills import send_vendor_bills as send
+
+    return send(runtime, list(vendor_bills))
+
+
+@hookimpl
 def render_payloads(operation: str, connection: Connection, record: dict[str, Any],
                     runtime: Runtime) -> list[dict[str, Any]] | None:
     if not _mine(connection):
