@@ -204,5 +204,5 @@ class TokenManager:
         name = self.settings.name or "NAME"
         return AuthenticationError(
             f"connection {name}: {why}; it needs to be authorized again",
-            hint=f"run `flx connections authorize {name}` (or `flx connections authorize {name} "
+            hint=f"run `flx quickbooks authorize {name}` (or `flx quickbooks authorize {name} "
                  "--refresh-token TOKEN` with a token from Intuit's OAuth Playground)")

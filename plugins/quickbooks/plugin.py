@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import typer
+
 from flx import (
     CheckResult,
     Connection,
@@ -37,6 +39,13 @@ def register_connectors(register: RegisterConnector) -> None:
         extra={"display_name": "QuickBooks Online", "env_prefix": "QBO"},
         mapping_schema=MAPPING_SCHEMA,
     ))
+
+
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
+    from .authorize import add_commands
+
+    add_commands(app)
 
 
 @hookimpl

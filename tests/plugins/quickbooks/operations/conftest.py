@@ -37,6 +37,7 @@ class Workspace:
     monkeypatch: pytest.MonkeyPatch
     profile: dict[str, Any]
     settings: dict[str, Any] = field(default_factory=dict)
+    credentials: tuple[str, str] = (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
 
     def authorize(self) -> None:
         self.monkeypatch.setenv(STATE_DIR_ENV, str(self.path / ".flx"))
@@ -44,8 +45,8 @@ class Workspace:
         file_store("qb").save(TokenSet(token, realm_id=DEMO_REALM))
 
     def write_config(self) -> Path:
-        self.monkeypatch.setenv("QBO_CLIENT_ID", DEMO_CLIENT_ID)
-        self.monkeypatch.setenv("QBO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        self.monkeypatch.setenv("QBO_CLIENT_ID", self.credentials[0])
+        self.monkeypatch.setenv("QBO_CLIENT_SECRET", self.credentials[1])
         (self.path / "profile.json").write_text(json.dumps(self.profile, indent=1))
         lines = ['[store]', 'url = "sqlite:///flx.db"', '', '[connections.qb]',
                  'plugin = "quickbooks"', 'client_id = "${QBO_CLIENT_ID}"',

@@ -1,0 +1,28 @@
+"""`flx connections test` for a QuickBooks connection: token, company, preferences, entities."""
+
+from __future__ import annotations
+
+from flx_quickbooks.oauth import TokenSet
+from flx_quickbooks.tokens import file_store
+
+from .conftest import Workspace
+
+
+def test_a_healthy_connection_passes_every_check(workspace: Workspace) -> None:
+    code, output = workspace.flx("connections", "test", "qb")
+    assert code == 0, output
+    assert "flx Sandbox Company US" in output and "read Bill" in output
+
+
+def test_a_preference_turned_off_names_where_to_turn_it_on(workspace: Workspace) -> None:
+    books = workspace.emulator.company(next(iter(workspace.emulator.companies)))
+    books.preferences["SalesFormsPrefs"]["CustomTxnNumbers"] = False
+    code, output = workspace.flx("connections", "test", "qb")
+    assert code != 0 and "Custom transaction numbers" in output, output
+
+
+def test_a_dead_refresh_token_says_to_authorize_again(workspace: Workspace) -> None:
+    file_store("qb").save(TokenSet("RT-revoked", realm_id="1"))
+    code, output = workspace.flx("connections", "test", "qb")
+    assert code != 0 and "flx quickbooks authorize qb" in output.replace("\n", " "), output
+    assert "RT-revoked" not in output
