@@ -90,19 +90,20 @@ class OrderSender:
         out: list[dict[str, Any]] = []
         total = Decimal(0)
         discount = money(order.get("discount_total"))
+        shares = self.shares(order)
         for n, line in enumerate(order.get("lines") or []):
             where = f"lines[{n}] ({line.get('id')})"
-            found = item(self.ctx, line_sku(self.ctx, line, None), record_id=order["id"],
-                         where=where)
-            qty = Decimal(str(line["quantity"]))
             price = Decimal(str(line.get("unit_price") or 0))
-            amount = money(qty * price)
             discount += money(line.get("discount"))
-            total += amount
-            out.append({"DetailType": "SalesItemLineDetail", "Amount": amount,
-                        "Description": line.get("title") or line["sku"],
-                        "SalesItemLineDetail": {"ItemRef": {"value": found["Id"]}, "Qty": qty,
-                                                "UnitPrice": price}})
+            for sku, qty in shares.get(str(line["id"])) or [(str(line["sku"]),
+                                                             Decimal(str(line["quantity"])))]:
+                found = item(self.ctx, sku, record_id=order["id"], where=where)
+                amount = money(qty * price)
+                total += amount
+                out.append({"DetailType": "SalesItemLineDetail", "Amount": amount,
+                            "Description": line.get("title") or sku,
+                            "SalesItemLineDetail": {"ItemRef": {"value": found["Id"]},
+                                                    "Qty": qty, "UnitPrice": price}})
         shipping = money((order.get("shipping") or {}).get("amount"))
         mode = self.ctx.options.get("shipping", "item")
         if shipping and mode != "skip":
@@ -120,6 +121,26 @@ class OrderSender:
                         "DiscountLineDetail": {"PercentBased": False}})
             total -= discount
         return out, total + money(order.get("tax_total"))
+
+    def shares(self, order: dict[str, Any]) -> dict[str, list[tuple[str, Decimal]]]:
+        """With `sku_level = "po"`, each order line's shares by fulfillment request, under the
+        request's SKU (exploded SKUs); what no request covers keeps the order's SKU. Each share
+        is priced at the line's unit price, so the shares add up to the line."""
+        if self.ctx.profile.get("sku_level") != "po":
+            return {}
+        by_line = {str(line["id"]): line for line in order.get("lines") or []}
+        out: dict[str, list[tuple[str, Decimal]]] = {}
+        for fr in order.get("fulfillment_requests") or []:
+            for fr_item in fr.get("items") or []:
+                line = by_line.get(str(fr_item["order_line_id"]))
+                if line is not None:
+                    out.setdefault(str(line["id"]), []).append(
+                        (line_sku(self.ctx, line, fr_item), Decimal(str(fr_item["quantity"]))))
+        for line_id, parts in out.items():
+            rest = Decimal(str(by_line[line_id]["quantity"])) - sum(q for _, q in parts)
+            if rest > 0:
+                parts.append((str(by_line[line_id]["sku"]), rest))
+        return out
 
     def _named_item(self, name: str, record_id: str) -> str:
         def find() -> list[dict[str, Any]]:

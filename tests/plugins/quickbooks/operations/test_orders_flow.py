@@ -63,3 +63,21 @@ def test_unknown_sku_fails_the_order_with_the_fix(workspace: Workspace) -> None:
     row = report["by_id"]["ORD-4001"]
     assert row["status"] == "failed" and "GHOST-404" in str(row)
     assert not workspace.objects("SalesReceipt")
+
+
+def test_exploded_skus_at_po_level_split_the_sale_along_the_routing(
+        workspace: Workspace) -> None:
+    workspace.profile["sku_level"] = "po"
+    frs = [{"id": "FR-8001-1", "type": "internal", "warehouse": "MAIN",
+            "items": [{"order_line_id": "L1", "sku": "VA-SKU123", "quantity": 1}]},
+           dropship("FR-8001-2", "V-A", ("L1", "FLX-SKU123", 2, "9.00"))]
+    workspace.import_records(orders=[order("8001", ("FLX-SKU123", 3, "19.99"), frs=frs)])
+    assert workspace.run("send-orders")["by_id"]["ORD-8001"]["status"] == "sent"
+    [receipt] = workspace.objects("SalesReceipt")
+    skus = {i["Id"]: i["Sku"] for i in workspace.objects("Item") if i.get("Sku")}
+    sold = [(skus[detail["ItemRef"]["value"]], detail["Qty"]) for line in receipt["Line"]
+            if (detail := line["SalesItemLineDetail"])["ItemRef"]["value"] in skus]
+    assert sold == [("VA-SKU123", 1), ("FLX-SKU123", 2)]
+    assert receipt["TotalAmt"] == Decimal("64.97")  # 3 x 19.99 + 5.00 shipping
+    [po] = workspace.objects("PurchaseOrder")
+    assert po["Line"][0]["ItemBasedExpenseLineDetail"]["Qty"] == 2
