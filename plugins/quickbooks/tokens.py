@@ -70,4 +70,7 @@ def auth_http(runtime: Any, token_url: str) -> httpx.Client:
     base = str(httpx.URL(token_url).copy_with(path="/", query=None))
     if "purpose" in inspect.signature(runtime.http_client).parameters:
         return runtime.http_client(base_url=base, purpose="auth")  # type: ignore[no-any-return]
-    return httpx.Client(base_url=base, transport=runtime.transport, timeout=60.0)
+    client = httpx.Client(base_url=base, transport=runtime.transport, timeout=60.0)
+    if runtime.transport is None:  # an injected transport belongs to the caller
+        runtime.closing.append(client.close)
+    return client

@@ -114,8 +114,12 @@ class Emulator:
         if token is None:
             raise authentication_failed("Token expired or invalid")
         app = self.oauth.apps[token.client_id]
-        sandbox_host = headers.get("host", "").startswith("sandbox-")
-        if token.realm_id != realm or (app.environment == "production") == sandbox_host:
+        host = headers.get("host", "")
+        # Development keys reach only the sandbox host, production keys only the real one; a
+        # loopback host (the emulator served locally) is either.
+        wrong_host = {"sandbox": host == "quickbooks.api.intuit.com",
+                      "production": host.startswith("sandbox-")}[app.environment]
+        if token.realm_id != realm or wrong_host:
             raise authorization_failed("The token does not grant access to this company")
         books = self.company(realm)
         is_write = method == "POST" and not rest.startswith("query")
