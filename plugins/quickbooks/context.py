@@ -15,6 +15,7 @@ from flx import AbortError, FlxError, RecordResult, Runtime
 
 from .client import QboClient
 from .oauth import TokenManager
+from .payloads import SCHEMAS
 from .settings import QboSettings
 from .tokens import auth_http, token_store
 
@@ -74,7 +75,8 @@ class QboContext:
 
     def render(self, name: str, context: dict[str, Any], record_id: str) -> dict[str, Any]:
         assert self.runtime.renderer is not None
-        return self.runtime.renderer.render_json(f"{name}.json.j2", context, record_id=record_id)
+        return self.runtime.renderer.render_json(f"{name}.json.j2", context, record_id=record_id,
+                                                 schema=SCHEMAS[name])
 
     def remember(self, bucket: str, key: str, find: Callable[[], Any]) -> Any:
         """A per-run look-up (items, vendors, customers): asked once, shared by every record."""

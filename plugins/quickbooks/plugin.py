@@ -18,6 +18,7 @@ from flx import (
     hookimpl,
 )
 
+from .payloads import payload_schemas
 from .settings import CONNECTION_SCHEMA, MAPPING_SCHEMA
 
 NAME = "quickbooks"
@@ -35,6 +36,7 @@ def register_connectors(register: RegisterConnector) -> None:
         connection_schema=CONNECTION_SCHEMA,
         operations=("send-orders", "send-shipments", "send-vendor-bills"),
         templates_package="flx_quickbooks",
+        payload_schemas=payload_schemas(),
         mappings_package="flx_quickbooks.mappings",
         extra={"display_name": "QuickBooks Online", "env_prefix": "QBO"},
         mapping_schema=MAPPING_SCHEMA,
