@@ -46,6 +46,9 @@ class QboContext:
     profile: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
     cache: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-run look-ups
+    # Held while a customer is looked up again and created, so that two orders of one new
+    # customer handled side by side never create it twice.
+    creating: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def of(cls, runtime: Runtime) -> QboContext:

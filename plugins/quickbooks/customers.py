@@ -44,6 +44,7 @@ class Customers:
                           or ["id", "email", "name"])
         self.on_missing = (ctx.profile.get("customer") or {}).get("on_missing", "create")
 
+
     def resolve(self, order: dict[str, Any], known: str | None) -> tuple[str, bool]:
         """(QuickBooks customer Id, whether it would be created). Creates only outside a dry
         run."""
@@ -61,6 +62,15 @@ class Customers:
             found = self._find("DisplayName", names[0], lambda r: True)
             if found and self._same_person(found, email):
                 return found["Id"], False
+        with self.ctx.creating:  # two orders of one new customer in a batch: one creates it
+            return self._found_or_created(order, customer, email, names)
+
+    def _found_or_created(self, order: dict[str, Any], customer: dict[str, Any], email: str,
+                          names: list[str]) -> tuple[str, bool]:
+        if email and "email" in self.match:
+            made = self.ctx.cache.get("customer:PrimaryEmailAddr", {}).get(email.lower())
+            if made:
+                return str(made[0]["Id"]), False
         if self.on_missing != "create":
             raise MappingError(f"order {order['id']}: no QuickBooks customer matches "
                                f"{email or names[0]!r}", record_id=order["id"],
@@ -108,6 +118,9 @@ class Customers:
             except DuplicateNameError:
                 continue  # a vendor or employee holds it: next candidate
             self.ctx.cache.setdefault("customer:DisplayName", {})[name.lower()] = [written.obj]
+            if email:
+                self.ctx.cache.setdefault("customer:PrimaryEmailAddr", {})[email.lower()] = [
+                    written.obj]
             return str(written.obj["Id"])
         raise MappingError(f"order {order['id']}: every display name flx tried for the customer "
                            f"is taken in QuickBooks ({', '.join(names)})",

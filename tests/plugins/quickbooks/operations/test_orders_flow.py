@@ -81,3 +81,13 @@ def test_exploded_skus_at_po_level_split_the_sale_along_the_routing(
     assert receipt["TotalAmt"] == Decimal("64.97")  # 3 x 19.99 + 5.00 shipping
     [po] = workspace.objects("PurchaseOrder")
     assert po["Line"][0]["ItemBasedExpenseLineDetail"]["Qty"] == 2
+
+
+def test_two_orders_of_one_new_customer_side_by_side_make_one_customer(
+        workspace: Workspace) -> None:
+    workspace.settings["concurrency"] = 4
+    workspace.import_records(orders=[order(str(n), ("SKU001", 1, "9.95")) for n in range(1, 9)])
+    report = workspace.run("send-orders")
+    assert report["exit_code"] == 0
+    assert [c["DisplayName"] for c in workspace.objects("Customer")] == ["Jane Doe"]
+    assert len(workspace.objects("SalesReceipt")) == 8
