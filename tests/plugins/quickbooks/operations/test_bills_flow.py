@@ -70,3 +70,29 @@ def test_an_invoice_number_already_billed_by_hand_is_not_doubled(workspace: Work
     row = workspace.run("send-vendor-bills")["by_id"]["VB-9"]
     assert row["status"] == "failed" and row["error_class"] == "duplicate", row
     assert len(workspace.objects("Bill")) == 1
+
+
+def test_a_run_killed_after_the_bill_was_made_never_doubles_it(workspace: Workspace) -> None:
+    import pytest
+
+    from flx_quickbooks.emulator import EmulatorTransport
+
+    from .test_orders_faults import KillAfter, Killed
+
+    sent_dropship(workspace)
+    workspace.emulator.behaviour.requestid = "ignore"
+    workspace.emulator.behaviour.doc_numbers = "off"
+    workspace.import_records(vendor_bills=[bill("VB-1", "INV-1", ("VB-SKU500", 4, "12.00"))])
+    kill = KillAfter(EmulatorTransport(workspace.emulator), "/bill")
+    with pytest.raises(Killed):
+        workspace.flx("run", "send-vendor-bills", "--connection", "qb", transport=kill)
+    for _ in range(3):
+        row = workspace.run("send-vendor-bills")["by_id"].get("VB-1", {})
+        if row.get("status") == "sent":
+            break
+        workspace.flx("retry", "--all")
+    assert row["status"] == "sent", row
+    assert len(workspace.objects("Bill")) == 1
+    workspace.import_records(vendor_bills=[bill("VB-2", "INV-2", ("VB-SKU500", 1, "12.00"))])
+    over = workspace.run("send-vendor-bills")["by_id"]["VB-2"]
+    assert over["status"] == "failed" and "0 is open" in over["message"], over
