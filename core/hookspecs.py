@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from flx.run.runtime import Runtime
 
 hookspec = pluggy.HookspecMarker("flx")
+hookimpl = pluggy.HookimplMarker("flx")  # re-exported as flx.hookimpl
 
 
 @hookspec

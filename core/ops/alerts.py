@@ -40,7 +40,7 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from flx.config.redact import Redactor
-from flx.plugins import hookimpl
+from flx.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from flx.config.load import Config
