@@ -5,12 +5,20 @@ quantities are tracked per PO line and the PO closes once every line is billed."
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from .behaviour import Behaviour
 from .errors import QboFault
 
-if TYPE_CHECKING:
-    from .books import Books
+
+class Books(Protocol):
+    """What linking needs of a company (books.Books)."""
+
+    behaviour: Behaviour
+    billed: dict[tuple[str, str], Decimal]
+    objects: dict[str, dict[str, dict[str, Any]]]
+
+    def get(self, entity: str, ident: Any) -> dict[str, Any] | None: ...
 
 
 def _po_line(po: dict[str, Any], line_id: Any) -> dict[str, Any] | None:
