@@ -49,6 +49,8 @@ class QboContext:
     # Held while a customer is looked up again and created, so that two orders of one new
     # customer handled side by side never create it twice.
     creating: threading.Lock = field(default_factory=threading.Lock)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
     @classmethod
     def of(cls, runtime: Runtime) -> QboContext:
@@ -83,10 +85,13 @@ class QboContext:
 
     def remember(self, bucket: str, key: str, find: Callable[[], Any]) -> Any:
         """A per-run look-up (items, vendors, customers): asked once, shared by every record."""
-        table = self.cache.setdefault(bucket, {})
-        if key not in table:
-            table[key] = find()
-        return table[key]
+        with self._guard:  # one lock per key: side-by-side records ask once, not each
+            table = self.cache.setdefault(bucket, {})
+            lock = self._locks.setdefault(f"{bucket}\0{key}", threading.Lock())
+        with lock:
+            if key not in table:
+                table[key] = find()
+            return table[key]
 
 
 def guarded(ctx: QboContext, record_id: str, send: Callable[[], RecordResult]) -> RecordResult:
