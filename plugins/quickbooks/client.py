@@ -80,6 +80,7 @@ class QboClient:
         self.logger = logger or logging.getLogger("flx.quickbooks")
         self._lock = threading.Lock()
         self.counts = {"requests": 0, "retries": 0, "throttled": 0}
+        self._local = threading.local()  # requests made by this thread (a record's cost)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -225,6 +226,12 @@ class QboClient:
         base = min(30.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
         return max(base, float(retry_after or 0))
 
+    @property
+    def thread_requests(self) -> int:
+        return int(getattr(self._local, "requests", 0))
+
     def _count(self, key: str) -> None:
         with self._lock:
             self.counts[key] += 1
+        if key == "requests":
+            self._local.requests = self.thread_requests + 1

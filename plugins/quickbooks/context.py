@@ -97,7 +97,7 @@ class QboContext:
 def guarded(ctx: QboContext, record_id: str, send: Callable[[], RecordResult]) -> RecordResult:
     """One record's work: a record-level failure becomes its result, an AbortError stops the
     run."""
-    before = ctx.client.counts["requests"]
+    before = ctx.client.thread_requests
     try:
         with ctx.runtime.acting_for(record_id):
             result = send()
@@ -105,5 +105,5 @@ def guarded(ctx: QboContext, record_id: str, send: Callable[[], RecordResult]) -
         raise
     except FlxError as err:
         result = RecordResult(record_id, "failed", message=err.message, error=err)
-    result.requests = ctx.client.counts["requests"] - before
+    result.requests = ctx.client.thread_requests - before
     return result
