@@ -1,5 +1,6 @@
-"""The QuickBooks Online connector, registered through the `flx` entry-point group. Each hook
-answers only for connections whose `plugin = "quickbooks"`."""
+"""The QuickBooks Online connector, registered through the `flx` entry-point group. Until core
+dispatches to Connector objects, the operation hooks below hand each QuickBooks connection's
+work to the connector object (and answer nothing for other connections)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,11 @@ from typing import Any
 
 import typer
 
-from flx import (
-    CheckResult,
-    Connection,
-    Connector,
-    RecordResult,
-    RegisterConnector,
-    Runtime,
-    hookimpl,
-)
+from flx import CheckResult, Connection, RecordResult, RegisterConnector, Runtime, hookimpl
 
-from .payloads import payload_schemas
-from .settings import CONNECTION_SCHEMA, MAPPING_SCHEMA
+from .connector import NAME, quickbooks_connector
 
-NAME = "quickbooks"
+CONNECTOR = quickbooks_connector()
 
 
 def _mine(connection: Connection) -> bool:
@@ -30,17 +22,7 @@ def _mine(connection: Connection) -> bool:
 
 @hookimpl
 def register_connectors(register: RegisterConnector) -> None:
-    register(Connector(
-        name=NAME,
-        description="Intuit QuickBooks Online (Accounting API v3, OAuth 2.0)",
-        connection_schema=CONNECTION_SCHEMA,
-        operations=("send-orders", "send-shipments", "send-vendor-bills"),
-        templates_package="flx_quickbooks",
-        payload_schemas=payload_schemas(),
-        mappings_package="flx_quickbooks.mappings",
-        extra={"display_name": "QuickBooks Online", "env_prefix": "QBO"},
-        mapping_schema=MAPPING_SCHEMA,
-    ))
+    register(CONNECTOR)
 
 
 @hookimpl
@@ -53,48 +35,29 @@ def register_commands(app: typer.Typer) -> None:
 @hookimpl
 def send_orders(connection: Connection, orders: Sequence[dict[str, Any]],
                 runtime: Runtime) -> list[RecordResult] | None:
-    if not _mine(connection):
-        return None
-    from .orders import send_orders as send
-
-    return send(runtime, list(orders))
+    return CONNECTOR.send("send-orders", orders, runtime) if _mine(connection) else None
 
 
 @hookimpl
 def send_shipments(connection: Connection, shipments: Sequence[dict[str, Any]],
                    runtime: Runtime) -> list[RecordResult] | None:
-    if not _mine(connection):
-        return None
-    from .shipments import send_shipments as send
-
-    return send(runtime, list(shipments))
+    return CONNECTOR.send("send-shipments", shipments, runtime) if _mine(connection) else None
 
 
 @hookimpl
 def send_vendor_bills(connection: Connection, vendor_bills: Sequence[dict[str, Any]],
                       runtime: Runtime) -> list[RecordResult] | None:
-    if not _mine(connection):
-        return None
-    from .bills import send_vendor_bills as send
-
-    return send(runtime, list(vendor_bills))
+    return CONNECTOR.send("send-vendor-bills", vendor_bills, runtime) if _mine(connection) \
+        else None
 
 
 @hookimpl
 def render_payloads(operation: str, connection: Connection, record: dict[str, Any],
                     runtime: Runtime) -> list[dict[str, Any]] | None:
-    if not _mine(connection):
-        return None
-    from .render import render_record
-
-    return render_record(runtime, operation, record)
+    return CONNECTOR.render(operation, record, runtime) if _mine(connection) else None
 
 
 @hookimpl
 def test_connection(connection: Connection, runtime: Runtime,
                     deep: bool) -> list[CheckResult] | None:
-    if not _mine(connection):
-        return None
-    from .checks import check_connection
-
-    return check_connection(runtime)
+    return CONNECTOR.check(runtime, deep) if _mine(connection) else None

@@ -1,0 +1,56 @@
+"""The QuickBooks Online connector object: its declaration and the three things core asks of
+it (send a batch, render a record's payloads, check the connection)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flx import CheckResult, Connector, RecordResult, Runtime
+
+from .payloads import payload_schemas
+from .settings import CONNECTION_SCHEMA, MAPPING_SCHEMA
+
+NAME = "quickbooks"
+OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
+
+
+class QuickBooksConnector(Connector):
+    def send(self, operation: str, records: Sequence[dict[str, Any]],
+             runtime: Runtime) -> list[RecordResult]:
+        if operation == "send-orders":
+            from .orders import send_orders
+
+            return send_orders(runtime, list(records))
+        if operation == "send-shipments":
+            from .shipments import send_shipments
+
+            return send_shipments(runtime, list(records))
+        from .bills import send_vendor_bills
+
+        return send_vendor_bills(runtime, list(records))
+
+    def render(self, operation: str, record: dict[str, Any],
+               runtime: Runtime) -> list[dict[str, Any]]:
+        from .render import render_record
+
+        return render_record(runtime, operation, record)
+
+    def check(self, runtime: Runtime, deep: bool = False) -> list[CheckResult]:
+        from .checks import check_connection
+
+        return check_connection(runtime)
+
+
+def quickbooks_connector() -> QuickBooksConnector:
+    return QuickBooksConnector(
+        name=NAME,
+        description="Intuit QuickBooks Online (Accounting API v3, OAuth 2.0)",
+        connection_schema=CONNECTION_SCHEMA,
+        operations=OPERATIONS,
+        templates_package="flx_quickbooks",
+        payload_schemas=payload_schemas(),
+        mappings_package="flx_quickbooks.mappings",
+        extra={"display_name": "QuickBooks Online", "env_prefix": "QBO"},
+        mapping_schema=MAPPING_SCHEMA,
+    )
