@@ -138,3 +138,37 @@ def test_no_old_top_level_name_is_imported() -> None:
 def test_the_checker_sees_a_cycle_when_there_is_one() -> None:
     assert [sorted(c) for c in strongly_connected({"a": {"b"}, "b": {"a"}, "c": {"a"}})
             if len(c) > 1] == [["a", "b"]]
+
+
+# Bottom to top: a package may import its own layer and those below it, never one above.
+# `flx` (the public API, lazily loaded) sits on top; hookspecs may name the Runtime type.
+LAYERS = (("errors", "model"), ("records",), ("store", "render"), ("operations",),
+          ("hookspecs", "plugins"), ("config",), ("sources",), ("run",), ("ops",), ("serve",),
+          ("cli",), ("testing",))
+ALLOWED_UPWARD = {("flx.hookspecs", "flx.run.runtime")}  # a type under TYPE_CHECKING
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "flx" or len(parts) == 1:
+        return None
+    return next((i for i, names in enumerate(LAYERS) if parts[1] in names), None)
+
+
+def test_packages_import_only_downward() -> None:
+    upward = []
+    for module, targets in graph().items():
+        mine = _layer(module)
+        for target in targets:
+            theirs = _layer(target)
+            if None not in (mine, theirs) and theirs > mine \
+                    and (module, target) not in ALLOWED_UPWARD:
+                upward.append(f"{module} -> {target}")
+    assert sorted(upward) == []
+
+
+def test_every_flx_package_has_a_layer() -> None:
+    packages = {p.name for p in (REPO / "core").iterdir() if (p / "__init__.py").is_file()}
+    modules_ = {p.stem for p in (REPO / "core").glob("*.py") if p.stem != "__init__"}
+    placed = {name for names in LAYERS for name in names}
+    assert (packages | modules_) - placed == set()

@@ -218,11 +218,8 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             if report.aborted_class != "store":
                 raise  # else the run already says the store failed; `flx runs` shows running
         # (an interrupted run keeps its counts: what it did before it stopped)
-        # The built-in webhook notifier (core/ops/alerts.py) reads [alerts] of flx.toml.
-        from flx.ops.alerts import configure_alerts
-
-        configure_alerts(plugins, config)
-        _notify(plugins, report, connection)
+        # Notifiers (the built-in one reads [alerts] of flx.toml) see the report and config.
+        _notify(plugins, report, connection, config)
         return report
     finally:
         if lock is not None:
@@ -285,11 +282,12 @@ def _interrupted_counts(store: Store, report: RunReport) -> dict[str, int]:
     return {**report.counts, "in_flight": report.in_flight, "writes": writes}
 
 
-def _notify(plugins: Plugins, report: RunReport, connection: Connection) -> None:
+def _notify(plugins: Plugins, report: RunReport, connection: Connection,
+            config: Config) -> None:
     """Each run_finished implementation on its own: one failing notifier never hides the run's
     outcome nor silences the other notifiers."""
     data = report.to_dict()
-    kwargs = {"report": data, "connection": connection}
+    kwargs = {"report": data, "connection": connection, "config": config}
     for impl in plugins.hook.run_finished.get_hookimpls():
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
