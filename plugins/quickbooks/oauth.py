@@ -133,6 +133,8 @@ class TokenManager:
                 return mine.access_token
             with self.store.locked():
                 stored = self.store.load()
+                if stored is None and self.settings.refresh_token:
+                    stored = TokenSet(self.settings.refresh_token, realm_id=self.settings.realm_id)
                 if stored is None:
                     raise self._not_authorized("no QuickBooks token is stored for it")
                 usable = stored.access_token != stale or not forced

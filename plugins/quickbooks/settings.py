@@ -20,7 +20,7 @@ REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 SCOPE = "com.intuit.quickbooks.accounting"
 # Intuit's limit is 10 requests in flight per company (§2.7); leave room for a second client.
 MAX_CONCURRENCY = 10
-SECRET_KEYS = ("client_id", "client_secret")
+SECRET_KEYS = ("client_id", "client_secret", "refresh_token")
 
 CONNECTION_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -32,6 +32,10 @@ CONNECTION_SCHEMA: dict[str, Any] = {
                       "description": "Client ID of the Intuit app (Keys & credentials)."},
         "client_secret": {"type": "string", "minLength": 1, "x-secret": True,
                           "description": "Client secret of the Intuit app."},
+        "refresh_token": {"type": "string", "x-secret": True,
+                          "description": "A first refresh token (e.g. from the OAuth "
+                                         "Playground), used only while flx holds none; after "
+                                         "the first refresh flx keeps its own."},
         "realm_id": {"type": ["string", "integer"],
                      "description": "The company ID (realmId), digits only."},
         "environment": {"enum": ["sandbox", "production"], "default": "sandbox"},
@@ -85,6 +89,7 @@ class QboSettings:
     authorize_url: str = AUTHORIZE_URL
     redirect_uri: str = ""
     name: str = ""
+    refresh_token: str = field(default="", repr=False)  # a first one, until flx holds its own
 
     def __post_init__(self) -> None:
         if not self.api_url:
@@ -95,7 +100,7 @@ class QboSettings:
         return f"/v3/company/{self.realm_id}"
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.client_id, self.client_secret) if s]
+        return [s for s in (self.client_id, self.client_secret, self.refresh_token) if s]
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any], *, name: str = "") -> QboSettings:
@@ -132,4 +137,5 @@ class QboSettings:
                    api_url=str(settings.get("api_url") or ""),
                    token_url=str(settings.get("token_url") or TOKEN_URL),
                    authorize_url=str(settings.get("authorize_url") or AUTHORIZE_URL),
-                   redirect_uri=str(settings.get("redirect_uri") or ""), name=name)
+                   redirect_uri=str(settings.get("redirect_uri") or ""), name=name,
+                   refresh_token=str(settings.get("refresh_token") or "").strip())

@@ -102,3 +102,19 @@ def test_adopting_a_playground_token_and_exchanging_a_code() -> None:
     tokens = manager.exchange_code(code, "http://localhost:1/cb", DEMO_REALM)
     assert tokens.realm_id == DEMO_REALM and store.tokens == tokens
     assert tokens.hard_expires_at is not None
+
+
+def test_a_refresh_token_setting_is_used_only_while_none_is_stored() -> None:
+    from dataclasses import replace
+
+    clock = FakeClock()
+    emu = Emulator(clock=clock)
+    first = emu.oauth.issue(DEMO_CLIENT_ID, DEMO_REALM)
+    store = MemoryTokenStore()
+    http = httpx.Client(transport=EmulatorTransport(emu))
+    settings = replace(SETTINGS, refresh_token=first)
+    TokenManager(settings, store, http, clock=clock).access_token()
+    assert store.tokens is not None and store.tokens.refresh_token != first
+    clock.now += 3600
+    # the setting's token is dead now (rotated); the stored one is used
+    assert TokenManager(settings, store, http, clock=clock).access_token()
