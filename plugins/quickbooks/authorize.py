@@ -97,12 +97,14 @@ def authorize(runtime: Runtime, *, refresh_token: str | None, redirect_url: str 
 
 
 def add_commands(app: typer.Typer) -> None:
+    from .demo import add_demo_command
     from .emulator.cli import add_emulator_command
 
     group = typer.Typer(help="QuickBooks Online: authorize a connection, run the emulator.",
                         no_args_is_help=True)
     app.add_typer(group, name="quickbooks")
     add_emulator_command(group)
+    add_demo_command(group)
 
     @group.command("authorize")
     def authorize_command(

@@ -79,10 +79,16 @@ class OrderSender:
         purchase_orders = dict(ids.get("purchase_orders") or {})
         for vendor_id, frs in purchase_groups.items():
             self.purchase_order(order, frs, vendor_id, customer_id, purchase_orders, earlier)
+        # The details later operations need go to the state; the result shows the ids.
+        self.runtime.checkpoint(order["id"], remote_ids={
+            "sale_type": self.sale_type, "sale_sync_token": sale["SyncToken"],
+            "purchase_orders": purchase_orders})
+        ids_shown = {"sale": sale["Id"]}
+        if purchase_orders:
+            ids_shown["purchase_order"] = ", ".join(sorted({str(p["id"]) for p in
+                                                            purchase_orders.values()}))
         return RecordResult(order["id"], status, message=f"{self.sale_type} {sale['DocNumber']}",
-                            remote_ids={"sale": sale["Id"], "sale_type": self.sale_type,
-                                        "sale_sync_token": sale["SyncToken"],
-                                        "purchase_orders": purchase_orders})
+                            remote_ids=ids_shown)
 
     # --- the sale ---------------------------------------------------------------------------------
 
