@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -34,8 +34,8 @@ LOCK_NAME = "oauth"
 
 @dataclass
 class TokenSet:
-    refresh_token: str
-    access_token: str = ""
+    refresh_token: str = field(repr=False)
+    access_token: str = field(default="", repr=False)
     access_expires_at: float = 0.0
     refresh_expires_at: float | None = None
     hard_expires_at: float | None = None

@@ -118,3 +118,8 @@ def test_a_refresh_token_setting_is_used_only_while_none_is_stored() -> None:
     clock.now += 3600
     # the setting's token is dead now (rotated); the stored one is used
     assert TokenManager(settings, store, http, clock=clock).access_token()
+
+
+def test_tokens_never_show_in_a_repr() -> None:
+    tokens = TokenSet("RT-secret-value", access_token="AT-secret-value", realm_id="1")
+    assert "secret-value" not in repr(tokens)
