@@ -91,3 +91,18 @@ def test_two_orders_of_one_new_customer_side_by_side_make_one_customer(
     assert report["exit_code"] == 0
     assert [c["DisplayName"] for c in workspace.objects("Customer")] == ["Jane Doe"]
     assert len(workspace.objects("SalesReceipt")) == 8
+
+
+def test_discounts_and_tax_and_no_customer_details(workspace: Workspace) -> None:
+    sale = order("9001", ("SKU002", 2, "24.50"), discount_total="5.00", tax_total="3.21")
+    sale["lines"][0]["discount"] = "1.00"
+    sale["customer"] = None
+    workspace.import_records(orders=[sale])
+    row = workspace.run("send-orders")["by_id"]["ORD-9001"]
+    assert row["status"] == "sent", row
+    [receipt] = workspace.objects("SalesReceipt")
+    discount = [line for line in receipt["Line"] if line["DetailType"] == "DiscountLineDetail"]
+    assert discount[0]["Amount"] == Decimal("6.00")
+    assert receipt["TotalAmt"] == Decimal("49.00") + Decimal("5.00") - 6 + Decimal("3.21")
+    [customer] = workspace.objects("Customer")
+    assert customer["DisplayName"] == "Customer ORD-9001"
