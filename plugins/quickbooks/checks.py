@@ -3,7 +3,7 @@ read of each entity the flow reads or writes, each failure with its fix."""
 
 from __future__ import annotations
 
-from flx import AbortError, CheckResult, FlxError, Runtime
+from flx import CheckResult, FlxError, Runtime
 
 from .context import QboContext
 
@@ -37,7 +37,7 @@ def check_connection(runtime: Runtime) -> list[CheckResult]:
         checks.append(CheckResult("token and company", True,
                                   f"authorized for {company.get('CompanyName', '?')}"))
         prefs = ctx.client.preferences()
-    except AbortError as err:
+    except FlxError as err:  # refused, unreachable or down: each says its fix
         checks.append(CheckResult("token and company", False, err.message, err.hint or ""))
         return checks
     for path, why, where in PREFERENCES:

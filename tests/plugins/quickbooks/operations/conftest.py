@@ -24,8 +24,7 @@ from flx_quickbooks.emulator import (
     Emulator,
     EmulatorTransport,
 )
-from flx_quickbooks.oauth import TokenSet
-from flx_quickbooks.tokens import STATE_DIR_ENV, file_store
+from flx_quickbooks.tokens import STATE_DIR_ENV
 
 OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
 
@@ -40,9 +39,10 @@ class Workspace:
     credentials: tuple[str, str] = (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
 
     def authorize(self) -> None:
-        self.monkeypatch.setenv(STATE_DIR_ENV, str(self.path / ".flx"))
+        """What a user does first: `flx quickbooks authorize` with a Playground token."""
         token = self.emulator.oauth.issue(DEMO_CLIENT_ID, DEMO_REALM)
-        file_store("qb").save(TokenSet(token, realm_id=DEMO_REALM))
+        code, output = self.flx("quickbooks", "authorize", "qb", "--refresh-token", token)
+        assert code == 0, output
 
     def write_config(self) -> Path:
         self.monkeypatch.setenv("QBO_CLIENT_ID", self.credentials[0])
@@ -86,7 +86,7 @@ class Workspace:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def unauthorized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FLX_CONFIG", raising=False)
     monkeypatch.setenv("FLX_DISABLE_PLUGIN_AUTOLOAD", "")
@@ -95,10 +95,16 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Works
     # Intuit's per-second and per-minute limits are tested in test_client.py; here they would
     # only make each test wait.
     fast = Behaviour(per_second=10_000, per_minute=100_000)
-    ws = Workspace(tmp_path, Emulator(behaviour=fast), monkeypatch, copy.deepcopy(profile),
-                   {"requests_per_second": 10_000, "requests_per_minute": 100_000})
-    ws.authorize()
-    yield ws
+    # Where the tokens go when the framework has no plugin state (see tokens.py).
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / ".flx"))
+    yield Workspace(tmp_path, Emulator(behaviour=fast), monkeypatch, copy.deepcopy(profile),
+                    {"requests_per_second": 10_000, "requests_per_minute": 100_000})
+
+
+@pytest.fixture
+def workspace(unauthorized: Workspace) -> Workspace:
+    unauthorized.authorize()
+    return unauthorized
 
 
 def order(number: str, *lines: tuple[str, int, str], email: str = "jane@example.com",

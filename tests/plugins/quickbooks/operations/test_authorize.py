@@ -11,19 +11,17 @@ import pytest
 
 from flx_quickbooks import authorize as authorize_module
 from flx_quickbooks.emulator import DEMO_CLIENT_ID, DEMO_REALM, EmulatorTransport
-from flx_quickbooks.tokens import file_store
 
 from .conftest import Workspace, order
 
 
-def test_import_a_refresh_token_then_send(workspace: Workspace) -> None:
-    file_store("qb").path.unlink()
+def test_import_a_refresh_token_then_send(unauthorized: Workspace) -> None:
+    workspace = unauthorized
     token = workspace.emulator.oauth.issue(DEMO_CLIENT_ID, DEMO_REALM)
     code, output = workspace.flx("quickbooks", "authorize", "qb", "--refresh-token", token)
     assert code == 0 and f"company {DEMO_REALM}" in output, output
     assert token not in output
-    stored = file_store("qb").load()
-    assert stored is not None and stored.refresh_token != token  # rotated, newest kept
+    assert token not in workspace.emulator.oauth.refresh_tokens  # rotated: flx kept the new one
     workspace.import_records(orders=[order("7001", ("SKU001", 1, "9.95"))])
     assert workspace.run("send-orders")["by_id"]["ORD-7001"]["status"] == "sent"
 
@@ -34,8 +32,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_sandbox_loopback_flow(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    file_store("qb").path.unlink()
+def test_sandbox_loopback_flow(unauthorized: Workspace,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = unauthorized
     intuit = httpx.Client(transport=EmulatorTransport(workspace.emulator))
 
     def browser(url: str) -> bool:  # the user approves at Intuit; the browser follows back
@@ -46,11 +45,13 @@ def test_sandbox_loopback_flow(workspace: Workspace, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(authorize_module.webbrowser, "open", browser)
     code, output = workspace.flx("quickbooks", "authorize", "qb", "--port", str(free_port()))
     assert code == 0 and "authorized" in output, output
-    assert file_store("qb").load() is not None
+    workspace.import_records(orders=[order("7002", ("SKU001", 1, "9.95"))])
+    assert workspace.run("send-orders")["by_id"]["ORD-7002"]["status"] == "sent"
 
 
-def test_production_paste_flow_and_a_wrong_company(workspace: Workspace,
+def test_production_paste_flow_and_a_wrong_company(unauthorized: Workspace,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = unauthorized
     workspace.emulator.oauth.register_app("prod-id", "prod-secret", "production")
     workspace.credentials = ("prod-id", "prod-secret")
     workspace.settings.update(environment="production", redirect_uri="https://example.com/cb")

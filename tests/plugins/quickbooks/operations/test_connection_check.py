@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from flx_quickbooks.oauth import TokenSet
-from flx_quickbooks.tokens import file_store
-
 from .conftest import Workspace
 
 
@@ -21,8 +18,11 @@ def test_a_preference_turned_off_names_where_to_turn_it_on(workspace: Workspace)
     assert code != 0 and "Custom transaction numbers" in output, output
 
 
-def test_a_dead_refresh_token_says_to_authorize_again(workspace: Workspace) -> None:
-    file_store("qb").save(TokenSet("RT-revoked", realm_id="1"))
+def test_a_revoked_connection_says_to_authorize_again(workspace: Workspace) -> None:
+    oauth = workspace.emulator.oauth
+    revoked = list(oauth.refresh_tokens)
+    oauth.refresh_tokens.clear()  # the user disconnected the app in QuickBooks
+    oauth.access_tokens.clear()
     code, output = workspace.flx("connections", "test", "qb")
     assert code != 0 and "flx quickbooks authorize qb" in output.replace("\n", " "), output
-    assert "RT-revoked" not in output
+    assert not any(token in output for token in revoked)
