@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     )
     from flx.model import (
         DONE_STATUSES,
-        OPERATIONS,
-        RECORD_KINDS,
         CheckResult,
         Connection,
         Connector,
@@ -43,7 +41,14 @@ if TYPE_CHECKING:
         RegisterConnector,
         Starter,
     )
-    from flx.operations.eligibility import Ineligible
+    from flx.operations.registry import (
+        Ineligible,
+        Operation,
+        Operations,
+        OperationWords,
+        RegisterOperation,
+        RuleContext,
+    )
     from flx.plugins import Plugins, build_plugins, hookimpl
     from flx.render.mapping import Profile, load_profile
     from flx.render.renderer import Renderer, dumps
@@ -56,7 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "errors", "hookimpl", "build_plugins", "Plugins",
-    "OPERATIONS", "RECORD_KINDS", "DONE_STATUSES",
+    "DONE_STATUSES", "Operation", "Operations", "OperationWords", "RegisterOperation",
+    "RuleContext",
     "Connection", "Connector", "RecordResult", "CheckResult", "RegisterConnector", "Starter",
     "Runtime", "Renderer", "dumps", "Profile", "load_profile", "Ineligible",
     "run_operation", "render_operation", "RunReport", "print_run", "DryRunRefused",
@@ -71,12 +77,13 @@ __all__ = [
 # Where each public name lives (module -> names); `errors` is the module itself.
 _SOURCES: dict[str, tuple[str, ...]] = {
     "flx.plugins": ("hookimpl", "build_plugins", "Plugins"),
-    "flx.model": ("OPERATIONS", "RECORD_KINDS", "DONE_STATUSES", "Connection", "Connector",
-                   "RecordResult", "CheckResult", "RegisterConnector", "Starter"),
+    "flx.model": ("DONE_STATUSES", "Connection", "Connector", "RecordResult", "CheckResult",
+                  "RegisterConnector", "Starter"),
     "flx.run.runtime": ("Runtime",),
     "flx.render.renderer": ("Renderer", "dumps"),
     "flx.render.mapping": ("Profile", "load_profile"),
-    "flx.operations.eligibility": ("Ineligible",),
+    "flx.operations.registry": ("Ineligible", "Operation", "Operations", "OperationWords",
+                                "RegisterOperation", "RuleContext"),
     "flx.run.runner": ("run_operation", "render_operation"),
     "flx.run.report": ("RunReport", "print_run"),
     "flx.run.http": ("DryRunRefused", "READ_ONLY", "WRITE_METHODS"),

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import typer
 
     from flx.model import CheckResult, Connection, RecordResult, RegisterConnector
+    from flx.operations.registry import RegisterOperation
     from flx.run.runtime import Runtime
 
 hookspec = pluggy.HookspecMarker("flx")
@@ -71,3 +72,10 @@ def run_finished(report: dict[str, Any], connection: Connection, config: Any) ->
     """Called after every `flx run` (and scheduled run) with the run's JSON report and the
     loaded flx.toml (flx.config.load.Config; an implementation may leave it out of its
     signature). For alerts; must not raise (an exception is logged and ignored)."""
+
+
+@hookspec
+def register_operations(register: RegisterOperation) -> None:
+    """Called once when the plugin manager is built, before `register_connectors`. Call
+    `register(Operation(...))` for each operation the plugin adds (flx's own three come from
+    a built-in plugin); core validates what arrives."""

@@ -6,14 +6,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# The operations core knows. Each names the record kind it sends; a connector says which it has.
-OPERATIONS: dict[str, str] = {
-    "send-orders": "order",
-    "send-shipments": "shipment",
-    "send-vendor-bills": "vendor_bill",
-}
-RECORD_KINDS = ("order", "shipment", "vendor_bill")
-
 # Sync states of one record for one connection + operation.
 #   pending   not sent yet (or re-queued)
 #   waiting   not eligible yet (a prerequisite is missing); `last_error` says why
@@ -101,6 +93,8 @@ class Connector:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     mapping_schema: Mapping[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # operation -> its own eligibility rules, after the operation's (flx.operations.registry.Rule)
+    rules: Mapping[str, tuple[Callable[..., Any], ...]] = field(default_factory=dict)
 
     @property
     def secret_keys(self) -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any
 
@@ -13,7 +13,8 @@ import pluggy
 
 from flx import hookspecs
 from flx.errors import PluginError
-from flx.model import OPERATIONS, Connection, Connector
+from flx.model import Connection, Connector
+from flx.operations.registry import Operation, Operations
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
@@ -23,6 +24,7 @@ PLUGINS_ENV = "FLX_PLUGINS"
 # implement hooks without this module depending on them.
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("flx.alerts", "flx.ops.alerts:WebhookNotifier"),  # idle unless [alerts] webhook_url
+    ("flx.operations", "flx.operations.builtin"),  # send-orders, -shipments, -vendor-bills
 )
 BUILTIN_PLUGINS = frozenset(name for name, _ in DEFAULT_PLUGINS)
 
@@ -35,6 +37,7 @@ class Plugins:
 
     pm: pluggy.PluginManager
     connectors: dict[str, Connector] = field(default_factory=dict)
+    operations: Operations = field(default_factory=Operations)
 
     @property
     def hook(self) -> Any:
@@ -51,9 +54,9 @@ class Plugins:
             ) from None
 
     def require_operation(self, connection: Connection, operation: str) -> Connector:
-        if operation not in OPERATIONS:
+        if operation not in self.operations:
             raise PluginError(f"unknown operation {operation!r}",
-                              hint=f"use one of: {', '.join(OPERATIONS)}")
+                              hint=f"use one of: {', '.join(self.operations.names())}")
         connector = self.connector(connection.plugin)
         if operation not in connector.operations:
             raise PluginError(
@@ -88,9 +91,10 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     pm.add_hookspecs(hookspecs)
     for plugin in extra:
         pm.register(plugin)
-    for name, target in DEFAULT_PLUGINS:
+    for name, target in DEFAULT_PLUGINS:  # "module:factory" registers an instance, else the module
         module, _, factory = target.partition(":")
-        pm.register(getattr(importlib.import_module(module), factory)(), name=name)
+        plugin = importlib.import_module(module)
+        pm.register(getattr(plugin, factory)() if factory else plugin, name=name)
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     if autoload:
@@ -99,6 +103,13 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
         pm.register(_import_plugin(module_name), name=module_name)
     pm.check_pending()
     plugins = Plugins(pm)
+    # flx's own first: a plugin's clash with them is reported as that plugin's.
+    impls = sorted(pm.hook.register_operations.get_hookimpls(),
+                   key=lambda impl: pm.get_name(impl.plugin) not in BUILTIN_PLUGINS)
+    for impl in impls:
+        plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
+        impl.function(register=_operation_registrar(plugins, plugin_name))
+    plugins.operations.validate()
     for impl in pm.hook.register_connectors.get_hookimpls():
         plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
         impl.function(register=_registrar(plugins, plugin_name, impl.plugin))
@@ -125,13 +136,31 @@ def _registrar(plugins: Plugins, plugin_name: str, plugin: Any) -> Any:
             raise PluginError(f"plugin {plugin_name!r} registered {connector!r}, not a Connector")
         if connector.name in plugins.connectors:
             raise PluginError(f"two plugins register the connector {connector.name!r}")
-        unknown = [op for op in connector.operations if op not in OPERATIONS]
+        unknown = [op for op in connector.operations if op not in plugins.operations]
         if unknown:
-            raise PluginError(f"connector {connector.name!r} declares unknown operations {unknown}")
+            raise PluginError(
+                f"connector {connector.name!r} declares unknown operations {unknown}",
+                hint=f"registered operations: {', '.join(plugins.operations.names())}; install "
+                     "the plugin that registers the others")
+        stray = [op for op in connector.rules if op not in connector.operations]
+        if stray:
+            raise PluginError(f"connector {connector.name!r} has rules for operations it does "
+                              f"not declare: {stray}", hint="add them to `operations`")
         connector.plugin_name = plugin_name
         if not connector.version:
             connector.version = _version_of(plugin)
         plugins.connectors[connector.name] = connector
+    return register
+
+
+def _operation_registrar(plugins: Plugins, plugin_name: str) -> Any:
+    def register(operation: Operation) -> None:
+        if not isinstance(operation, Operation):
+            raise PluginError(f"plugin {plugin_name!r} registered {operation!r}, not an "
+                              "Operation", hint="call register(Operation(...))")
+        if not operation.plugin_name:
+            operation = replace(operation, plugin_name=plugin_name)
+        plugins.operations.add(operation)
     return register
 
 

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from flx.config.redact import Redactor
 from flx.errors import AbortError, PluginError, RecordError, StoreUnavailableError
-from flx.model import DONE_STATUSES, OPERATIONS, Connection, Connector, RecordResult
-from flx.operations import eligibility
+from flx.model import DONE_STATUSES, Connection, Connector, RecordResult
+from flx.operations.registry import Ineligible, Prefetched, Reads, RuleContext
 from flx.records.validate import content_hash
 from flx.run.outcomes import error_details, next_retry_at, plugin_fault, unreachable
 from flx.run.report import ReportRow, RunReport
@@ -86,7 +86,7 @@ class OperationRun:
         next batch is selected and claimed while the plugin sends the current one, and a
         batch's results are stored while the plugin sends the next (a pipeline of depth 2,
         so records of one batch never race those of another)."""
-        kind = OPERATIONS[self.operation]
+        kind = self.plugins.operations[self.operation].kind
         seen: set[str] = set()
         hooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch")
         self._abandoned = False
@@ -189,16 +189,18 @@ class OperationRun:
                   ) -> Iterator[tuple[dict[str, Any], SyncState | None]]:
         """The page's records that may go now; the others are reported (and stored as
         waiting or failed). Their store reads are made for the whole page at once."""
-        reads: eligibility.Reads = self.store
-        if page and self.operation != "send-orders":
-            reads = eligibility.Prefetched(self.store, self.connection.name,
-                                           [record for record, _ in page])
+        operations = self.plugins.operations
+        required = operations.get(operations[self.operation].requires or "")
+        reads: Reads = self.store
+        if page and required is not None:
+            reads = Prefetched(self.store, self.connection.name, [record for record, _ in page],
+                               required.kind, required.name)
         label = self.connector.extra.get("display_name") or self.connector.name
+        ctx = RuleContext(store=reads, connection=self.connection.name, connector_name=label,
+                          settings=self.settings, required_settings=self.order_settings)
+        extra = tuple(self.connector.rules.get(self.operation, ()))
         for record, state in page:
-            reason = eligibility.check(
-                self.operation, record, store=reads, connection=self.connection.name,
-                connector_name=label, settings=self.settings,
-                order_settings=self.order_settings)
+            reason = operations.check(self.operation, record, ctx, extra)
             if reason is None:
                 yield record, state
             else:
@@ -228,7 +230,7 @@ class OperationRun:
         return False
 
     def not_eligible(self, record: dict[str, Any], state: SyncState | None,
-                     reason: eligibility.Ineligible) -> None:
+                     reason: Ineligible) -> None:
         rid = str(record["id"])
         self.advance(1)
         if reason.fix is not None:  # can never go as it is: a failure to fix, not a wait
@@ -297,7 +299,7 @@ class OperationRun:
     def _call(self, batch: list[dict[str, Any]], states: dict[str, SyncState | None]) -> _Sent:
         """The plugin's hook for one batch (on the pipeline's thread): its results, matched
         to the records, with the records' latest states. Touches no report or store."""
-        hook_name, keyword = HOOKS[self.operation]
+        hook_name, keyword = HOOKS.get(self.operation, ("send", "records"))
         progressed = 0
 
         def counting(n: int) -> None:
@@ -309,8 +311,12 @@ class OperationRun:
         self.runtime.remember_states(states)
         self.runtime.on_result = self._early(batch)
         try:
-            results = getattr(self.plugins.hook, hook_name)(
-                connection=self.connection, runtime=self.runtime, **{keyword: batch})
+            if self.operation in HOOKS:
+                results = getattr(self.plugins.hook, hook_name)(
+                    connection=self.connection, runtime=self.runtime, **{keyword: batch})
+            else:  # a plugin's operation: the connector object sends it
+                send = getattr(self.connector, "send", None)
+                results = send(self.operation, batch, self.runtime) if callable(send) else None
             if results is None:
                 raise PluginError(
                     f"no plugin answered for connection {self.connection.name!r}",

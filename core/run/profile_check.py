@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flx.errors import FlxError
-from flx.model import OPERATIONS, Connector
+from flx.model import Connector
 
 if TYPE_CHECKING:
     from flx.config.load import Config
@@ -32,11 +32,12 @@ class ProfileCheck:
     warnings: list[str] = field(default_factory=list)  # waiting records it does not cover
 
 
-def waiting_records(store: Store, connection: str, operation: str) -> Iterator[dict[str, Any]]:
+def waiting_records(store: Store, connection: str, operation: str,
+                    kind: str) -> Iterator[dict[str, Any]]:
     """Records of the operation's kind not yet settled for this connection (new, queued,
     failed or waiting), streamed."""
     settled = {s.record_id for s in store.iter_sync(connection, operation, statuses=SETTLED)}
-    for record in store.iter_records(OPERATIONS[operation]):
+    for record in store.iter_records(kind):
         if str(record.get("id")) not in settled:
             yield record
 
@@ -68,7 +69,8 @@ def check_profile(config: Config, plugins: Plugins, connection_name: str, operat
     if check.problems:
         check.hint = "fix the template syntax in the profile's templates folder"
     check.warnings = profile_gaps(connector, operation, profile.data,
-                                  waiting_records(store, connection.name, operation))
+                                  waiting_records(store, connection.name, operation,
+                                                  plugins.operations[operation].kind))
     return check
 
 

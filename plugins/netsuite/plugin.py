@@ -22,6 +22,7 @@ from flx import (
     hookimpl,
 )
 from flx_netsuite.common import PAYLOADS, payload_schema
+from flx_netsuite.rules import RULES
 
 NAME = "netsuite"
 
@@ -61,6 +62,7 @@ def register_connectors(register: RegisterConnector) -> None:
                "emulator_starter": _emulator_starter, "profile_gaps": _profile_gaps},
         mapping_schema=json.loads(resources.files("flx_netsuite")
                                   .joinpath("schemas/mapping.schema.json").read_text()),
+        rules=RULES,
     ))
 
 

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 import flx.ops.status as real_status
 from flx.cli.main import build_app
-from flx.cli.records import Operation
+from flx.cli.usage import complete_operation
 from flx.errors import MappingError, RecordValidationError
-from flx.model import OPERATIONS, Connector, RecordResult
+from flx.model import Connector, RecordResult
 from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
@@ -93,8 +93,14 @@ def invoke(app, cfg, *args):
     return CliRunner().invoke(app, ["--config", str(cfg), *args], env={"BOOKS_TOKEN": SECRET})
 
 
-def test_operation_choices_match_core():
-    assert [op.value for op in Operation] == list(OPERATIONS)
+def test_operation_arguments_are_the_registered_operations(app, cfg):
+    """Checked against the plugins' registry (tests/core/test_operations.py adds one), with
+    the nearest name for a typo, and offered by shell completion."""
+    result = invoke(app, cfg, "run", "send-order")
+    assert result.exit_code == 2
+    assert ("'send-order' is not an operation; use one of send-orders, send-shipments, "
+            "send-vendor-bills; did you mean 'send-orders'?") in " ".join(result.stderr.split())
+    assert complete_operation(None, "send-s") == ["send-shipments"]  # type: ignore[arg-type]
 
 
 def test_run_exits_3_when_a_record_failed_and_masks_secrets(app, cfg, plugin):
@@ -223,7 +229,7 @@ def status_api(monkeypatch):
     module.retry = record("retry", 1)
     module.resolve = record("resolve", 1)
     module.list_runs = record("runs", [])
-    module.status_lines = lambda summary: [f"last run: {SECRET} masked"]
+    module.status_lines = lambda summary, **_: [f"last run: {SECRET} masked"]
     module.records_text = real_status.records_text
     module.KNOWN_CLASSES = real_status.KNOWN_CLASSES
     monkeypatch.setitem(sys.modules, "flx.ops.status", module)

@@ -87,8 +87,8 @@ def test_a_record_without_a_text_id_is_refused_and_nothing_is_written(store: Sto
     with pytest.raises(ValueError, match="needs a text id"):
         store.upsert_records("order", [order("A"), {"lines": []}])
     assert store.count_records("order") == 0
-    with pytest.raises(ValueError, match="unknown record kind"):
-        store.upsert_records("invoice", [order("A")])
+    with pytest.raises(ValueError, match="is not a record kind"):
+        store.upsert_records("Invoice!", [order("A")])
 
 
 def test_an_exception_inside_a_transaction_leaves_nothing_written(store: Store) -> None:

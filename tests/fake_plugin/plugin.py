@@ -20,13 +20,16 @@ from flx.errors import (
     RemoteRejectedError,
     RemoteUnavailableError,
 )
-from flx.model import OPERATIONS, CheckResult, Connection, Connector, RecordResult
+from flx.model import CheckResult, Connection, Connector, RecordResult
+from flx.operations.registry import Ineligible, RuleContext
 from flx.plugins import hookimpl
 from flx.render.renderer import dumps, to_decimal
 from flx.run.runtime import Runtime
 from tests.fake_plugin import NAME, PACKAGE
 
 COLLECTION = {"order": "orders", "shipment": "shipments", "vendor_bill": "bills"}
+# The operations fakebooks provides, and the record kind each sends.
+KINDS = {"send-orders": "order", "send-shipments": "shipment", "send-vendor-bills": "vendor_bill"}
 
 _LINE = {"type": "object", "required": ["sku", "quantity"],
          "properties": {"sku": {"type": "string", "minLength": 1},
@@ -67,13 +70,25 @@ MAPPING_SCHEMA = {
 }
 
 
+def _bills_a_vendor(ctx: RuleContext, bill: Any) -> Ineligible | None:
+    """FakeBooks bills the vendor of a dropship (external) request; other requests have none."""
+    order = ctx.store.get_record("order", str(bill.get("order_id")))
+    fr = next((r for r in (order or {}).get("fulfillment_requests") or []
+               if r.get("id") == bill.get("fulfillment_request_id")), None)
+    if fr is None or fr.get("type") == "external":
+        return None
+    return Ineligible(f"vendor bill {bill.get('id')}: request {fr['id']} has no vendor",
+                      fix="bill a dropship (external) request")
+
+
 def connector() -> Connector:
     return Connector(
         name=NAME, description="test connector: an in-memory ledger",
-        connection_schema=CONNECTION_SCHEMA, operations=tuple(OPERATIONS),
+        connection_schema=CONNECTION_SCHEMA, operations=tuple(KINDS),
         templates_package=PACKAGE, payload_schemas=SCHEMAS,
         mappings_package=f"{PACKAGE}.mappings", mapping_schema=MAPPING_SCHEMA,
-        extra={"display_name": "FakeBooks"})
+        extra={"display_name": "FakeBooks"},
+        rules={"send-vendor-bills": (_bills_a_vendor,)})
 
 
 class Session:
@@ -253,7 +268,7 @@ def render_payloads(operation: str, connection: Connection, record: dict[str, An
                     runtime: Runtime) -> list[dict[str, Any]] | None:
     if not _mine(connection):
         return None
-    kind = OPERATIONS[operation]
+    kind = KINDS[operation]
     session = Session(connection, runtime)
     try:
         body = session.render(kind, record)
