@@ -14,8 +14,7 @@ IN_CHUNK = 100  # values per `IN (...)`; Intuit documents no limit (§3.3), stay
 
 
 def item_field(ctx: QboContext) -> str:
-    wanted = str(ctx.profile.get("item_lookup_field") or "Sku")
-    return wanted if wanted in ("Sku", "Name") else "Sku"  # core's default names NetSuite's
+    return "Name" if ctx.profile.get("item_lookup_field") == "Name" else "Sku"
 
 
 def resolve_items(ctx: QboContext, skus: Iterable[str]) -> None:

@@ -58,10 +58,27 @@ CONNECTION_SCHEMA: dict[str, Any] = {
 MAPPING_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "sale_type": {"enum": ["SalesReceipt", "Invoice"],
+        "sale_type": {"enum": ["SalesReceipt", "Invoice"], "default": "SalesReceipt",
                       "description": "The document an order becomes: a Sales Receipt (paid at "
                                      "sale) or an Invoice (paid later)."},
-        "item_lookup_field": {"enum": ["Sku", "Name", "itemid"]},
+        "item_lookup_field": {"enum": ["Sku", "Name"], "default": "Sku",
+                              "description": "The QuickBooks item field an order line's SKU "
+                                             "is matched against."},
+        "sku_level": {"enum": ["order", "po"], "default": "order",
+                      "description": "The order line's SKU (\"order\") or the fulfillment "
+                                     "request item's SKU (\"po\", exploded SKUs)."},
+        "customer": {
+            "type": "object", "additionalProperties": False,
+            "default": {"match": ["id", "email", "name"], "on_missing": "create"},
+            "properties": {
+                "match": {"type": "array", "uniqueItems": True,
+                          "items": {"enum": ["id", "email", "name"]},
+                          "description": "Ways to find the customer, in this order: the one "
+                                         "flx used for the order before, e-mail, display "
+                                         "name."},
+                "on_missing": {"enum": ["create", "fail"]},
+                "fields": {"type": "object"},
+            }},
         "options": {"type": "object", "properties": {
             "doc_number_prefix": {"type": "string", "maxLength": 10},
             "shipping": {"enum": ["item", "field", "skip"]},
