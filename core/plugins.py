@@ -12,8 +12,9 @@ from typing import Any
 import pluggy
 
 from flx import hookspecs
+from flx.connector import Connector
 from flx.errors import PluginError
-from flx.model import Connection, Connector
+from flx.model import Connection
 from flx.operations.registry import Operation, Operations
 
 PROJECT = "flx"
@@ -27,6 +28,10 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("flx.operations", "flx.operations.builtin"),  # send-orders, -shipments, -vendor-bills
 )
 BUILTIN_PLUGINS = frozenset(name for name, _ in DEFAULT_PLUGINS)
+# Hooks of flx before connectors were objects -> the Connector method that replaced each. A
+# plugin still implementing one is refused with that hint rather than silently never called.
+RETIRED_HOOKS = {"send_orders": "send", "send_shipments": "send", "send_vendor_bills": "send",
+                 "render_payloads": "render", "test_connection": "check"}
 
 hookimpl = hookspecs.hookimpl
 
@@ -101,6 +106,7 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
         pm.load_setuptools_entrypoints(PROJECT)
     for module_name in _listed_modules():
         pm.register(_import_plugin(module_name), name=module_name)
+    _refuse_retired_hooks(pm)
     pm.check_pending()
     plugins = Plugins(pm)
     # flx's own first: a plugin's clash with them is reported as that plugin's.
@@ -114,6 +120,17 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
         plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
         impl.function(register=_registrar(plugins, plugin_name, impl.plugin))
     return plugins
+
+
+def _refuse_retired_hooks(pm: pluggy.PluginManager) -> None:
+    for hook, method in RETIRED_HOOKS.items():
+        caller = getattr(pm.hook, hook, None)
+        for impl in caller.get_hookimpls() if caller is not None else ():
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} implements the {hook} hook, which flx no longer "
+                f"calls: its connector's Connector.{method} method does that now",
+                hint="implement Connector.send/render/check on the connector the plugin "
+                     "registers (docs/plugins.md), and upgrade the plugin")
 
 
 def _listed_modules() -> list[str]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, SchemaError, ValidationError
 
 from flx.config.interpolate import is_literal, toml_path
-from flx.model import Connector
+from flx.connector import Connector
 from flx.plugins import Plugins
 
 __all__ = ["connector_validator", "core_validator", "fill_operation", "hint_for",

@@ -34,8 +34,9 @@ from flx.config.checks import (
 from flx.config.checks import table as _table
 from flx.config.interpolate import Interpolator, toml_path, unresolved_reference
 from flx.config.redact import Redactor
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import Connection, Connector
+from flx.model import Connection
 from flx.operations.builtin import builtin_operations
 from flx.operations.registry import Operations
 from flx.plugins import Plugins

@@ -41,6 +41,7 @@ from flx.run.hints import (  # noqa: F401
     reason_group,
 )
 from flx.run.report import changed_note
+from flx.run.state import shown_state, state_lines
 
 if TYPE_CHECKING:
     from flx.config.load import Config
@@ -180,7 +181,7 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
         if schedule and enabled:
             entry["next_run_at"] = iso_utc(next_run_at(store, conn, op, schedule, now))
         sync.append(entry)
-    return {"records": records, "sync": sync}
+    return {"records": records, "sync": sync, "plugin_state": shown_state(store, connection)}
 
 
 def _held_by_workers(store: Store) -> dict[tuple[str, str], dict[str, int]]:
@@ -302,6 +303,7 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None,
         changed = row.get("changed_since_sent")
         if changed:
             lines.append(f"  {changed_note(changed['count'], changed['ids'])}")
+    lines.extend(state_lines(summary.get("plugin_state") or {}))
     return lines
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError
 
+from flx.connector import Connector
 from flx.errors import ConfigError, MappingError, PluginError
-from flx.model import Connector
 from flx.render.renderer import Renderer, check_expression
 from flx.render.sandbox import escaping_links
 

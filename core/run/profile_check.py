@@ -1,9 +1,9 @@
 """Before anything reaches the accounting system: the mapping profile an operation uses loads
 (its keys, its templates) and covers what the waiting records use.
 
-Which table entries a record needs is the connector's knowledge: a connector may provide
-`Connector.extra["profile_gaps"](operation, profile, records) -> list[str]`, one warning per
-missing entry with its fix. `--dry-run`, `flx render` and `flx connections test` call it."""
+Which table entries a record needs is the connector's knowledge: `Connector.profile_gaps(
+operation, profile, records) -> list[str]`, one warning per missing entry with its fix.
+`--dry-run`, `flx render` and `flx connections test` call it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flx.connector import Connector
 from flx.errors import FlxError
-from flx.model import Connector
 
 if TYPE_CHECKING:
     from flx.config.load import Config
@@ -44,10 +44,7 @@ def waiting_records(store: Store, connection: str, operation: str,
 
 def profile_gaps(connector: Connector, operation: str, profile: dict[str, Any],
                  records: Iterable[dict[str, Any]]) -> list[str]:
-    gaps = connector.extra.get("profile_gaps") if connector.extra else None
-    if not callable(gaps):
-        return []
-    return [str(w) for w in gaps(operation, profile, records)]
+    return [str(w) for w in connector.profile_gaps(operation, profile, records)]
 
 
 def check_profile(config: Config, plugins: Plugins, connection_name: str, operation: str,

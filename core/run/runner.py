@@ -1,7 +1,7 @@
 """Run one operation for one connection: select, check, batch, hand to the plugin, record.
 
     candidates (store, streamed) ──► eligibility ──► waiting: stored with the reason
-                                                └──► eligible: batched ──► hook send_* (plugin)
+                                                └──► eligible: batched ──► connector.send
     results ──► store (status, remote ids, error, next retry) ──► RunReport ──► run_finished
 
 One bad record never stops the others: a failure is stored on that record. Only an AbortError
@@ -33,12 +33,13 @@ from rich.progress import (
 )
 
 from flx.config.redact import Redactor
-from flx.errors import ConfigError, PluginError, StoreUnavailableError
-from flx.model import DONE_STATUSES, Connection, Connector
+from flx.connector import Connector
+from flx.errors import ConfigError, StoreUnavailableError
+from flx.model import DONE_STATUSES, Connection
 from flx.render.mapping import Profile
 
 # Re-exported: tests, core/ops/status.py and embedding code import these from flx.run.runner.
-from flx.run.batches import CLAIM_TTL, DEFAULT_BATCH, HOOKS, OperationRun  # noqa: F401
+from flx.run.batches import CLAIM_TTL, DEFAULT_BATCH, OperationRun  # noqa: F401
 from flx.run.outcomes import (  # noqa: F401
     MAX_ATTEMPTS,
     RETRY_BASE,
@@ -174,7 +175,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             store=store, connection=connection, connector=connector, operation=operation,
             dry_run=dry_run, renderer=renderer, profile=profile.data, transport=transport,
             run_id=run_id, logger=logging.getLogger(f"flx.{connector.name}"),
-            workers=workers)
+            workers=workers, redactor=redactor)
         if dry_run:  # what a real run would meet: said before it does
             report.notes += _profile_warnings(connector, operation, profile, store,
                                               connection.name, kind)
@@ -318,21 +319,17 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
             outside = in_scope(record, connection.name, settings)
             if outside is not None:
                 log.warning("%s: a run would not send it (%s)", record_id, outside.message)
+        redactor = _redactor(config, connection)
         runtime = Runtime(store=store, connection=connection, connector=connector,
                           operation=operation, dry_run=True, renderer=renderer,
                           profile=profile.data, transport=transport,
-                          logger=logging.getLogger(f"flx.{connector.name}"))
+                          logger=logging.getLogger(f"flx.{connector.name}"), redactor=redactor)
         from flx.run.profile_check import profile_gaps, profile_label
 
         for gap in profile_gaps(connector, operation, profile.data, [record]):
             log.warning("%s: mapping profile %s: %s", record_id, profile_label(profile), gap)
-        payloads = plugins.hook.render_payloads(operation=operation, connection=connection,
-                                                record=record, runtime=runtime)
-        if payloads is None:
-            raise PluginError(f"no plugin answered for connection {connection.name!r}",
-                              hint=f"the {connector.name!r} plugin does not implement "
-                                   "render_payloads")
-        return list(_redactor(config, connection).data(payloads))
+        payloads = connector.render(operation, record, runtime)
+        return list(redactor.data(payloads))
     finally:
         if owned:
             _close(store)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from flx.connector import Connector
 from flx.errors import ConfigError, MappingError
-from flx.model import Connector
 from flx.plugins import build_plugins
 from flx.render.mapping import (
     Profile,
@@ -47,7 +47,7 @@ def test_mapping_schema_is_a_valid_2020_12_schema() -> None:
 def test_default_profile_by_name_is_completed_with_defaults(connector: Connector) -> None:
     profile = load_profile(connector, None)
     assert profile.name == "default"
-    assert profile.source == "tests.fake_plugin.mappings:default.json"
+    assert profile.source == "flx.testing.fakebooks.mappings:default.json"
     assert profile.data["tables"]["vendors"] == {"V-A": "501"}
     # keys the file leaves out are filled, so plugins never guess (a connector's own keys by
     # its mapping schema's defaults: tests/plugins/netsuite/test_mapping_defaults.py)
