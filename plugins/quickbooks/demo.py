@@ -55,8 +55,7 @@ def run_demo(workdir: Path, echo: Callable[[str], Any] = typer.echo) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "demo-data.json"
     data.write_text(resources.files("flx_quickbooks").joinpath("data/demo.json").read_text())
-    env = {**os.environ, "QBO_CLIENT_ID": DEMO_CLIENT_ID, "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-           "FLX_QUICKBOOKS_STATE_DIR": str(workdir / ".flx")}
+    env = {**os.environ, "QBO_CLIENT_ID": DEMO_CLIENT_ID, "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET}
     env.pop("FLX_CONFIG", None)
     failed = 0
     with run_server(emulator) as base:

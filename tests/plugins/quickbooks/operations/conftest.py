@@ -24,7 +24,6 @@ from flx_quickbooks.emulator import (
     Emulator,
     EmulatorTransport,
 )
-from flx_quickbooks.tokens import STATE_DIR_ENV
 
 OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
 
@@ -95,8 +94,6 @@ def unauthorized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
     # Intuit's per-second and per-minute limits are tested in test_client.py; here they would
     # only make each test wait.
     fast = Behaviour(per_second=10_000, per_minute=100_000)
-    # Where the tokens go when the framework has no plugin state (see tokens.py).
-    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / ".flx"))
     yield Workspace(tmp_path, Emulator(behaviour=fast), monkeypatch, copy.deepcopy(profile),
                     {"requests_per_second": 10_000, "requests_per_minute": 100_000})
 
