@@ -1,4 +1,4 @@
-"""`flx quickbooks authorize NAME`: connect a QuickBooks company to a connection.
+"""`flx connections authorize NAME`: connect a QuickBooks company to a connection.
 
 Three ways in (quickbooks-api.md §1.6-1.7):
   --refresh-token TOKEN   import a token made elsewhere (Intuit's OAuth Playground)
@@ -15,12 +15,12 @@ import secrets
 import threading
 import webbrowser
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import typer
 
-from flx import ConfigError, Runtime
+from flx import AuthorizeRequest, ConfigError, Runtime
 
 from .oauth import TokenManager, TokenSet, authorization_url
 from .settings import QboSettings
@@ -62,19 +62,27 @@ def _callback(port: int, opened: Any) -> dict[str, str]:
     return got
 
 
-def authorize(runtime: Runtime, *, refresh_token: str | None, redirect_url: str | None,
-              port: int, open_browser: bool, echo: Any, prompt: Any) -> TokenSet:
+def authorize(runtime: Runtime, request: AuthorizeRequest) -> str:
     settings = QboSettings.from_mapping(runtime.connection.settings,
                                         name=runtime.connection.name)
     manager = TokenManager(settings, token_store(runtime), auth_http(runtime, settings.token_url))
-    if refresh_token:
-        return manager.adopt(refresh_token.strip(), settings.realm_id)
+    tokens = _tokens(settings, manager, request)
+    return (f"connection {settings.name}: authorized for company {tokens.realm_id} (the tokens "
+            "are kept in its plugin state, never in flx.toml)")
+
+
+def _tokens(settings: QboSettings, manager: TokenManager,
+            request: AuthorizeRequest) -> TokenSet:
+    if request.refresh_token:
+        return manager.adopt(request.refresh_token.strip(), settings.realm_id)
     state = new_state()
-    if settings.environment == "sandbox" and not settings.redirect_uri and not redirect_url:
-        redirect = f"http://localhost:{port}/callback"
+    if settings.environment == "sandbox" and not settings.redirect_uri \
+            and not request.redirect_url:
+        redirect = f"http://localhost:{request.port}/callback"
         url = authorization_url(settings, redirect, state)
-        echo(f"Open this address to connect QuickBooks (waiting on {redirect}):\n  {url}")
-        got = _callback(port, lambda: open_browser and webbrowser.open(url))
+        request.echo(f"Open this address to connect QuickBooks (waiting on {redirect}):\n"
+                     f"  {url}")
+        got = _callback(request.port, lambda: request.open_browser and webbrowser.open(url))
     else:
         redirect = settings.redirect_uri
         if not redirect:
@@ -82,9 +90,9 @@ def authorize(runtime: Runtime, *, refresh_token: str | None, redirect_url: str 
                               hint="production keys need the HTTPS redirect URI registered on "
                                    "the Intuit app; or use --refresh-token")
         url = authorization_url(settings, redirect, state)
-        echo(f"Open this address, approve, then paste the address your browser ends on:\n"
-             f"  {url}")
-        got = _query(redirect_url or prompt("redirected address"))
+        request.echo("Open this address, approve, then paste the address your browser ends "
+                     f"on:\n  {url}")
+        got = _query(request.redirect_url or request.prompt("redirected address"))
     if got.get("state") != state or not got.get("code"):
         raise ConfigError("the answer from Intuit is not for this request (state mismatch or "
                           "no code)", hint="run the command again and use the newest address")
@@ -100,37 +108,8 @@ def add_commands(app: typer.Typer) -> None:
     from .demo import add_demo_command
     from .emulator.cli import add_emulator_command
 
-    group = typer.Typer(help="QuickBooks Online: authorize a connection, run the emulator.",
+    group = typer.Typer(help="QuickBooks Online: the bundled emulator and demo.",
                         no_args_is_help=True)
     app.add_typer(group, name="quickbooks")
     add_emulator_command(group)
     add_demo_command(group)
-
-    @group.command("authorize")
-    def authorize_command(
-        ctx: typer.Context,
-        name: Annotated[str, typer.Argument(help="The connection (plugin = \"quickbooks\").")],
-        refresh_token: Annotated[str | None, typer.Option(
-            help="Import a refresh token made elsewhere (Intuit's OAuth Playground).")] = None,
-        redirect_url: Annotated[str | None, typer.Option(
-            help="The address the browser ended on (production keys), instead of pasting.")]
-        = None,
-        port: Annotated[int, typer.Option(help="Loopback port for sandbox keys.")] = 8765,
-        browser: Annotated[bool, typer.Option(help="Open the browser.")] = True,
-    ) -> None:
-        """Connect a QuickBooks company: tokens are kept in the connection's plugin state."""
-        state = ctx.find_root().obj
-        connection = state.connection(name)
-        if connection.plugin != "quickbooks":
-            raise typer.BadParameter(f"{name!r} is a {connection.plugin} connection")
-        runtime = Runtime(store=state.store(), connection=connection,
-                          connector=state.plugins.connector(connection.plugin),
-                          transport=state.transport)
-        try:
-            tokens = authorize(runtime, refresh_token=refresh_token, redirect_url=redirect_url,
-                               port=port, open_browser=browser, echo=typer.echo,
-                               prompt=lambda what: typer.prompt(what))
-        finally:
-            runtime.close()
-        typer.echo(f"connection {name}: authorized for company {tokens.realm_id} (the tokens "
-                   "are kept by flx, never in flx.toml)")

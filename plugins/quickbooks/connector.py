@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flx import CheckResult, Connector, RecordResult, Runtime
+from flx import AuthorizeRequest, CheckResult, Connector, RecordResult, Runtime
 
 from .payloads import payload_schemas
 from .settings import CONNECTION_SCHEMA, MAPPING_SCHEMA
@@ -35,6 +35,11 @@ class QuickBooksConnector(Connector):
         from .render import render_record
 
         return render_record(runtime, operation, record)
+
+    def authorize(self, runtime: Runtime, request: AuthorizeRequest) -> str:
+        from .authorize import authorize
+
+        return authorize(runtime, request)
 
     def check(self, runtime: Runtime, deep: bool = False) -> list[CheckResult]:
         from .checks import check_connection

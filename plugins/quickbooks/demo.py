@@ -19,7 +19,7 @@ from .emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REALM, Emulator, 
 
 STEPS = (
     ("Authorize: a refresh token, as Intuit's OAuth Playground gives one",
-     ["quickbooks", "authorize", "qb", "--refresh-token", "{token}"]),
+     ["connections", "authorize", "qb", "--refresh-token", "{token}"]),
     ("Import the sample orders, shipments and vendor invoices", ["import", "{data}"]),
     ("Send orders (ORD-1003 fails on purpose: its SKU is not in QuickBooks)",
      ["run", "send-orders", "--connection", "qb"]),

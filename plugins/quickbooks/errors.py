@@ -86,7 +86,7 @@ def error_from_response(response: httpx.Response, data: Any, *, connection: str,
     said = f"QuickBooks said: {words or response.reason_phrase} (HTTP {response.status_code}" + (
         f", intuit_tid {tid})" if tid else ")")
     status, code = response.status_code, first.code
-    authorize = f"run `flx quickbooks authorize {connection}`"
+    authorize = f"run `flx connections authorize {connection}`"
     if status == 401 or code in ("100", "3200"):
         return AuthenticationError(f"{what}: QuickBooks refused the access token. {said}",
                                    hint=authorize)

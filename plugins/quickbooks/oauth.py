@@ -43,11 +43,17 @@ class TokenSet:
     realm_id: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        # Without the realm id: every string of a stored secret is masked wherever flx prints,
+        # and the company id (in flx.toml anyway) must stay readable.
+        data = asdict(self)
+        del data["realm_id"]
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> TokenSet:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        data.pop("realm_id", None)
+        return cls(**data)
 
 
 class TokenStore(Protocol):
@@ -210,5 +216,5 @@ class TokenManager:
         name = self.settings.name or "NAME"
         return AuthenticationError(
             f"connection {name}: {why}; it needs to be authorized again",
-            hint=f"run `flx quickbooks authorize {name}` (or `flx quickbooks authorize {name} "
+            hint=f"run `flx connections authorize {name}` (or `flx connections authorize {name} "
                  "--refresh-token TOKEN` with a token from Intuit's OAuth Playground)")

@@ -129,7 +129,7 @@ class QboSettings:
         realm = str(settings.get("realm_id") or "").strip()
         if not re.fullmatch(r"[1-9][0-9]*", realm):
             problems.append(f"{where}.realm_id: must be the company ID, digits only (shown as "
-                            "realmId after `flx quickbooks authorize`, or in the company's "
+                            "realmId after `flx connections authorize`, or in the company's "
                             "Settings > Account and settings > Billing & subscription)")
         environment = str(settings.get("environment") or "sandbox")
         if environment not in API_URLS:

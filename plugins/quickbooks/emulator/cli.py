@@ -20,7 +20,7 @@ def connection_lines(base: str, refresh_token: str) -> str:
         f'api_url = "{base}"', f'token_url = "{base}/oauth2/v1/tokens/bearer"',
         f'authorize_url = "{base}/connect/oauth2"', "",
         f"export QBO_CLIENT_ID={DEMO_CLIENT_ID}", f"export QBO_CLIENT_SECRET={DEMO_CLIENT_SECRET}",
-        f"flx quickbooks authorize qb --refresh-token {refresh_token}"])
+        f"flx connections authorize qb --refresh-token {refresh_token}"])
 
 
 def add_emulator_command(group: typer.Typer) -> None:

@@ -61,7 +61,7 @@ def test_a_refused_refresh_is_an_abort_with_the_fix() -> None:
     w = wire(store=MemoryTokenStore(TokenSet("RT-dead", realm_id=DEMO_REALM)))
     with pytest.raises(AuthenticationError) as caught:
         w.client.preferences()
-    assert "flx quickbooks authorize qb" in str(caught.value)
+    assert "flx connections authorize qb" in str(caught.value)
     assert "RT-dead" not in str(caught.value)
 
 

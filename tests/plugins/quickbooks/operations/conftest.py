@@ -38,9 +38,9 @@ class Workspace:
     credentials: tuple[str, str] = (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
 
     def authorize(self) -> None:
-        """What a user does first: `flx quickbooks authorize` with a Playground token."""
+        """What a user does first: `flx connections authorize` with a Playground token."""
         token = self.emulator.oauth.issue(DEMO_CLIENT_ID, DEMO_REALM)
-        code, output = self.flx("quickbooks", "authorize", "qb", "--refresh-token", token)
+        code, output = self.flx("connections", "authorize", "qb", "--refresh-token", token)
         assert code == 0, output
 
     def write_config(self) -> Path:

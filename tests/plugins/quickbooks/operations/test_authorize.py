@@ -1,4 +1,4 @@
-"""`flx quickbooks authorize`: a Playground token imported, the sandbox loopback flow with a
+"""`flx connections authorize`: a Playground token imported, the sandbox loopback flow with a
 browser that follows Intuit's redirect, and the production paste-the-address flow."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .conftest import Workspace, order
 def test_import_a_refresh_token_then_send(unauthorized: Workspace) -> None:
     workspace = unauthorized
     token = workspace.emulator.oauth.issue(DEMO_CLIENT_ID, DEMO_REALM)
-    code, output = workspace.flx("quickbooks", "authorize", "qb", "--refresh-token", token)
+    code, output = workspace.flx("connections", "authorize", "qb", "--refresh-token", token)
     assert code == 0 and f"company {DEMO_REALM}" in output, output
     assert token not in output
     assert token not in workspace.emulator.oauth.refresh_tokens  # rotated: flx kept the new one
@@ -43,7 +43,7 @@ def test_sandbox_loopback_flow(unauthorized: Workspace,
         return True
 
     monkeypatch.setattr(authorize_module.webbrowser, "open", browser)
-    code, output = workspace.flx("quickbooks", "authorize", "qb", "--port", str(free_port()))
+    code, output = workspace.flx("connections", "authorize", "qb", "--port", str(free_port()))
     assert code == 0 and "authorized" in output, output
     workspace.import_records(orders=[order("7002", ("SKU001", 1, "9.95"))])
     assert workspace.run("send-orders")["by_id"]["ORD-7002"]["status"] == "sent"
@@ -64,9 +64,9 @@ def test_production_paste_flow_and_a_wrong_company(unauthorized: Workspace,
             "realm_id": realm})
         return str(answer.headers["location"])
 
-    code, output = workspace.flx("quickbooks", "authorize", "qb", "--redirect-url",
+    code, output = workspace.flx("connections", "authorize", "qb", "--redirect-url",
                                  landed("55"))
     assert code != 0 and "realm_id = \"55\"" in output, output
-    code, output = workspace.flx("quickbooks", "authorize", "qb", "--redirect-url",
+    code, output = workspace.flx("connections", "authorize", "qb", "--redirect-url",
                                  landed(DEMO_REALM))
     assert code == 0, output

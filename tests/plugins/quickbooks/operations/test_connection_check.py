@@ -24,5 +24,5 @@ def test_a_revoked_connection_says_to_authorize_again(workspace: Workspace) -> N
     oauth.refresh_tokens.clear()  # the user disconnected the app in QuickBooks
     oauth.access_tokens.clear()
     code, output = workspace.flx("connections", "test", "qb")
-    assert code != 0 and "flx quickbooks authorize qb" in output.replace("\n", " "), output
+    assert code != 0 and "flx connections authorize qb" in output.replace("\n", " "), output
     assert not any(token in output for token in revoked)
