@@ -3,7 +3,7 @@ it (send a batch, render a record's payloads, check the connection)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flx import AuthorizeRequest, CheckResult, Connector, RecordResult, Runtime
@@ -40,6 +40,23 @@ class QuickBooksConnector(Connector):
         from .authorize import authorize
 
         return authorize(runtime, request)
+
+    def profile_gaps(self, operation: str, profile: Mapping[str, Any],
+                     records: Iterable[dict[str, Any]]) -> list[str]:
+        """Drop-ship vendors of the orders that tables.vendors lacks: send-orders would fail
+        those orders before writing anything."""
+        if operation != "send-orders":
+            return []
+        vendors = (profile.get("tables") or {}).get("vendors") or {}
+        missing: dict[str, list[str]] = {}
+        for order in records:
+            for fr in order.get("fulfillment_requests") or []:
+                vendor = str((fr.get("vendor") or {}).get("id") or "")
+                if fr.get("type") == "external" and vendor and vendor not in vendors:
+                    missing.setdefault(vendor, []).append(str(order["id"]))
+        return [f"tables.vendors has no {v!r} (orders {', '.join(ids[:5])}"
+                f"{' ...' if len(ids) > 5 else ''} need it): add \"{v}\": \"<the vendor's "
+                "QuickBooks display name>\"" for v, ids in sorted(missing.items())]
 
     def check(self, runtime: Runtime, deep: bool = False) -> list[CheckResult]:
         from .checks import check_connection

@@ -26,3 +26,14 @@ def test_a_revoked_connection_says_to_authorize_again(workspace: Workspace) -> N
     code, output = workspace.flx("connections", "test", "qb")
     assert code != 0 and "flx connections authorize qb" in output.replace("\n", " "), output
     assert not any(token in output for token in revoked)
+
+
+def test_an_unmapped_dropship_vendor_is_named_before_any_run(workspace: Workspace) -> None:
+    from .conftest import dropship, order
+
+    frs = [dropship("FR-1-Z", "V-Z", ("L1", "VB-SKU500", 1, "12.00"))]
+    workspace.import_records(orders=[order("1", ("VB-SKU500", 1, "29.00"), frs=frs)])
+    code, output = workspace.flx("connections", "test", "qb")
+    assert code != 0 and "tables.vendors has no 'V-Z'" in output, output
+    report = workspace.run("send-orders", "--dry-run")
+    assert "V-Z" in str(report), report
