@@ -224,7 +224,7 @@ class OrderSender:
         first = rows[0]
         raise DuplicateError(
             f"order {order_id}: QuickBooks already has {entity} {doc} (Id {first['Id']}) for "
-            f"another customer or total ({first.get('TotalAmt')} instead of {total})",
+            f"another customer or total ({money(first.get('TotalAmt'))} instead of {total})",
             hint="if it is this order, fix it in QuickBooks and run `flx skip`; otherwise set "
                  "options.doc_number_prefix in the mapping profile", record_id=order_id)
 

@@ -91,3 +91,24 @@ def test_dry_run_sends_nothing_and_shows_the_payloads(workspace: Workspace) -> N
     code, output = workspace.flx("render", "send-orders", "--id", "ORD-9",
                                   "--connection", "qb")
     assert code == 0 and "PurchaseOrder" in output and "FR-9-B" in output, output
+
+
+def test_a_matching_sale_made_by_hand_is_linked_not_doubled(workspace: Workspace) -> None:
+    books = workspace.emulator.company(next(iter(workspace.emulator.companies)))
+    jane = books.seed("Customer", {"DisplayName": "Jane Doe",
+                                   "PrimaryEmailAddr": {"Address": "jane@example.com"}})
+    item = next(i for i in books.objects["Item"].values() if i.get("Sku") == "SKU001")
+    line = {"DetailType": "SalesItemLineDetail", "Amount": "19.90",
+            "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 2,
+                                    "UnitPrice": "9.95"}}
+    books.seed("SalesReceipt", {"CustomerRef": {"value": jane["Id"]}, "DocNumber": "555",
+                                "Line": [line]})
+    workspace.import_records(orders=[order("555", ("SKU001", 2, "9.95"), shipping="5.00")])
+    row = workspace.run("send-orders")["by_id"]["ORD-555"]
+    assert row["status"] == "failed" and row["error_class"] == "duplicate", row  # 24.90 here
+    assert "24.90" in row["message"] and "19.90" in row["message"]
+    workspace.import_records(orders=[order("555", ("SKU001", 2, "9.95"), shipping="0")])
+    workspace.flx("retry", "--all")
+    row = workspace.run("send-orders")["by_id"]["ORD-555"]
+    assert row["status"] == "linked", row
+    assert len(workspace.objects("SalesReceipt")) == 1
