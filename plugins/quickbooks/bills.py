@@ -63,7 +63,7 @@ class BillSender:
                 f"{bill['order_id']} has no QuickBooks purchase order on this connection",
                 hint="run `flx run send-orders` first; only drop-ship (external) requests get "
                      "purchase orders", record_id=bill["id"])
-        billed = self._billed_elsewhere(ids, bill["id"])
+        billed = self._billed_elsewhere(ids, bill["id"], fr_id)
         by_sku = self._order_lines_by_sku(bill, fr_id)
         lines: list[dict[str, Any]] = []
         quantities: dict[str, str] = {}  # PO line Id -> quantity this bill bills
@@ -104,12 +104,14 @@ class BillSender:
         return po, body, quantities
 
     @staticmethod
-    def _billed_elsewhere(ids: dict[str, Any], bill_id: str) -> dict[str, Decimal]:
+    def _billed_elsewhere(ids: dict[str, Any], bill_id: str, fr_id: str) -> dict[str, Decimal]:
+        """{PO line Id: quantity} that the order's other bills billed on this request's PO.
+        Line Ids restart at 1 in every PO, so each entry names its PO (fulfillment request)."""
         total: dict[str, Decimal] = {}
-        for other, lines in (ids.get("billed") or {}).items():
-            if other == bill_id:
+        for other, entry in (ids.get("billed") or {}).items():
+            if other == bill_id or entry.get("po") != fr_id:
                 continue
-            for line, qty in lines.items():
+            for line, qty in (entry.get("lines") or {}).items():
                 total[line] = total.get(line, Decimal(0)) + Decimal(qty)
         return total
 
@@ -149,7 +151,9 @@ class BillSender:
                     raise
             self.runtime.checkpoint(bill["id"], remote_ids={"bill": created["Id"]})
         self._check_links(bill, body, created)
-        ids["billed"] = {**(ids.get("billed") or {}), bill["id"]: quantities}
+        ids["billed"] = {**(ids.get("billed") or {}),
+                         bill["id"]: {"po": str(bill["fulfillment_request_id"]),
+                                      "lines": quantities}}
         self.runtime.checkpoint(str(bill["order_id"]), operation=ORDERS,
                                 remote_ids={"billed": ids["billed"]})
         return RecordResult(bill["id"], "sent", remote_ids={"bill": created["Id"]},

@@ -96,3 +96,24 @@ def test_a_run_killed_after_the_bill_was_made_never_doubles_it(workspace: Worksp
     workspace.import_records(vendor_bills=[bill("VB-2", "INV-2", ("VB-SKU500", 1, "12.00"))])
     over = workspace.run("send-vendor-bills")["by_id"]["VB-2"]
     assert over["status"] == "failed" and "0 is open" in over["message"], over
+
+
+def test_two_vendors_of_one_order_are_billed_each_on_its_own_po(workspace: Workspace) -> None:
+    """PO line ids restart at 1 in every PO: what one vendor billed must not count against
+    the other vendor's PO of the same order (found by the QuickBooks soak)."""
+    frs = [dropship("FR-6001-B", "V-B", ("L1", "VB-SKU500", 2, "12.00")),
+           dropship("FR-6001-C", "V-C", ("L2", "VC-SKU900", 2, "90.00"))]
+    workspace.import_records(orders=[order("6001", ("VB-SKU500", 2, "29.00"),
+                                           ("VC-SKU900", 2, "199.00"), frs=frs)])
+    assert workspace.run("send-orders")["by_id"]["ORD-6001"]["status"] == "sent"
+    workspace.import_records(vendor_bills=[bill("VB-1", "INV-1", ("VB-SKU500", 2, "12.00"))])
+    assert workspace.run("send-vendor-bills")["by_id"]["VB-1"]["status"] == "sent"
+    workspace.import_records(vendor_bills=[
+        bill("VC-1", "INV-C1", ("VC-SKU900", 1, "90.00"), fr="FR-6001-C"),
+        bill("VC-2", "INV-C2", ("VC-SKU900", 1, "90.00"), fr="FR-6001-C")])
+    report = workspace.run("send-vendor-bills")
+    assert {report["by_id"][b]["status"] for b in ("VC-1", "VC-2")} == {"sent"}, report
+    workspace.import_records(vendor_bills=[
+        bill("VC-3", "INV-C3", ("VC-SKU900", 1, "90.00"), fr="FR-6001-C")])
+    row = workspace.run("send-vendor-bills")["by_id"]["VC-3"]
+    assert row["status"] == "failed" and "2 ordered and 2 billed already" in row["message"]
