@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from .app import create_app
+from .app import HideInjectedDrops, create_app
 from .state import Emulator
 
 
@@ -25,6 +26,8 @@ def run_server(emulator: Emulator, port: int = 0) -> Iterator[str]:
                                            access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name="flx-quickbooks-emulator")
+    drops = HideInjectedDrops()
+    logging.getLogger("uvicorn.error").addFilter(drops)
     thread.start()
     try:
         deadline = time.monotonic() + 10
@@ -37,3 +40,4 @@ def run_server(emulator: Emulator, port: int = 0) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        logging.getLogger("uvicorn.error").removeFilter(drops)
