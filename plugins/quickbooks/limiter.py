@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 
 class RateLimiter:
-    def __init__(self, *, in_flight: int = 4, per_second: int = 9, per_minute: int = 480,
+    def __init__(self, *, in_flight: int = 4, per_second: int = 8, per_minute: int = 480,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.in_flight = in_flight
         self.per_second = per_second
