@@ -41,6 +41,11 @@ from .oauth import TokenManager
 from .settings import QboSettings
 
 PAGE = 1000  # Intuit's MAXRESULTS ceiling
+# A 429 without Retry-After: the first is most likely the per-second or in-flight limit (a
+# burst that arrived bunched up), over in a second; a second one for the same request means
+# the minute's 500 are used up (by another client too, perhaps), so wait the minute out.
+FIRST_429_WAIT = 2.0
+MINUTE_429_WAIT = 60.0
 _FROM = re.compile(r"\bFROM\s+([A-Za-z]+)", re.IGNORECASE)
 
 
@@ -165,6 +170,7 @@ class QboClient:
         unanswered = False  # a write went out and may have been applied
         last: FlxError | None = None
         attempt = 0
+        throttled = 0  # 429s met by this request
         while attempt < self.max_attempts:
             attempt += 1
             if unanswered and find_existing is not None:
@@ -204,9 +210,12 @@ class QboClient:
                     raise last
                 if response.status_code == 429:
                     self._count("throttled")
+                    throttled += 1
                 if write and response.status_code == 500:
                     unanswered = True
             wait = self._backoff(attempt, last)
+            if throttled and getattr(last, "retry_after", None) is None:
+                wait = max(wait, FIRST_429_WAIT if throttled == 1 else MINUTE_429_WAIT)
             if attempt >= self.max_attempts or time.monotonic() + wait > deadline:
                 break
             self._count("retries")

@@ -104,7 +104,7 @@ def error_from_response(response: httpx.Response, data: Any, *, connection: str,
         return RateLimitError(f"{what}: QuickBooks throttled the request. {said}",
                               hint="wait a minute; lower `concurrency` if it keeps happening "
                                    "(a monthly read quota may also be used up)",
-                              retry_after=float(retry) if retry and retry.isdigit() else 60.0)
+                              retry_after=float(retry) if retry and retry.isdigit() else None)
     if status >= 500 or first.kind == "SystemFault" or code == "10000":
         return RemoteUnavailableError(f"{what}: QuickBooks failed to answer. {said}",
                                       hint="retried automatically; if it persists, see "

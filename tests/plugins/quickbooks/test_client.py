@@ -147,3 +147,19 @@ def test_limiter_paces_per_second() -> None:
     assert limiter._delay(now[0]) == pytest.approx(1.0)
     now[0] += 1.0
     assert limiter._delay(now[0]) == 0
+
+
+def test_a_429_without_retry_after_waits_briefly_first_then_the_minute() -> None:
+    """Intuit's 429 often has no Retry-After: the first costs seconds (a per-second burst),
+    a second one for the same request the minute (the 500 are used up)."""
+    clock = FakeClock(tick=0)
+    w = wire(Emulator(clock=clock, behaviour=Behaviour(per_second=1)), clock)
+    w.client.preferences()
+    w.client.preferences()  # the second in one second: refused once, then through
+    assert w.client.counts["throttled"] == 1 and 2 <= max(w.slept) < 60
+    w.slept.clear()
+    minute = wire(Emulator(clock=clock, behaviour=Behaviour(per_minute=1, per_second=100)),
+                  clock)
+    minute.client.preferences()
+    minute.client.preferences()
+    assert minute.client.counts["throttled"] == 2 and max(minute.slept) >= 60
