@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flx.cli import connections, init, plugins_cmd, pull, records, schedule, serve, status
+from flx.cli import (
+    connections,
+    init,
+    plugins_cmd,
+    pull,
+    records,
+    schedule,
+    serve,
+    status,
+    tools,
+)
 from flx.cli.context import EXIT_ERROR, CliState, FlxGroup, report_error
 from flx.errors import FlxError, PluginError
 
@@ -89,6 +99,7 @@ def build_app(plugins: Plugins | None = None, *,
     status.register(app)
     schedule.register(app)
     serve.register(app)
+    tools.register(app, plugins)
     _add_plugin_commands(app, plugins)
     return app
 

@@ -6,7 +6,7 @@ commands start without loading the NetSuite client, templates and emulator."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,6 +53,22 @@ def _json(path: str) -> dict[str, Any]:
 
 def connection_schema() -> dict[str, Any]:
     return _json("schemas/connection.schema.json")
+
+
+def _tool(module: str, add: str) -> Callable[[], Any]:
+    """`flx demo` / `flx emulator` (core's commands, --connector netsuite): the command as a
+    click command, imported only when it runs."""
+
+    def command() -> Any:
+        import importlib
+
+        import typer
+
+        group = typer.Typer(add_completion=False, rich_markup_mode=None)
+        getattr(importlib.import_module(module), add)(group)
+        return typer.main.get_command(group)
+
+    return command
 
 
 def _emulator_starter(env: Any) -> Any:
@@ -167,7 +183,10 @@ def netsuite_connector() -> NetSuiteConnector:
         payload_schemas={f"{name}.json.j2": payload_schema(name) for name in PAYLOADS},
         mappings_package="flx_netsuite.mappings",
         extra={"display_name": "NetSuite", "env_prefix": "NS",
-               "emulator_starter": _emulator_starter},
+               "emulator_starter": _emulator_starter,
+               "commands": {"demo": _tool("flx_netsuite.demo", "add_demo_command"),
+                            "emulator": _tool("flx_netsuite.emulator.cli",
+                                              "add_emulator_command")}},
         mapping_schema=_json("schemas/mapping.schema.json"),
         rules=RULES,
     )

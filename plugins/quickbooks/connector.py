@@ -64,6 +64,28 @@ class QuickBooksConnector(Connector):
         return check_connection(runtime)
 
 
+def _demo_command() -> Any:
+    """`flx demo --connector quickbooks` (core's command): the demo as a click command."""
+    import typer
+
+    from .demo import add_demo_command
+
+    group = typer.Typer(add_completion=False, rich_markup_mode=None)
+    add_demo_command(group)
+    return typer.main.get_command(group)
+
+
+def _emulator_command() -> Any:
+    """`flx emulator --connector quickbooks`."""
+    import typer
+
+    from .emulator.cli import add_emulator_command
+
+    group = typer.Typer(add_completion=False, rich_markup_mode=None)
+    add_emulator_command(group)
+    return typer.main.get_command(group)
+
+
 def quickbooks_connector() -> QuickBooksConnector:
     return QuickBooksConnector(
         name=NAME,
@@ -73,6 +95,7 @@ def quickbooks_connector() -> QuickBooksConnector:
         templates_package="flx_quickbooks",
         payload_schemas=payload_schemas(),
         mappings_package="flx_quickbooks.mappings",
-        extra={"display_name": "QuickBooks Online", "env_prefix": "QBO"},
+        extra={"display_name": "QuickBooks Online", "env_prefix": "QBO",
+               "commands": {"demo": _demo_command, "emulator": _emulator_command}},
         mapping_schema=MAPPING_SCHEMA,
     )
