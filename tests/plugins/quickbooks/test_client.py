@@ -138,15 +138,19 @@ def test_limiter_caps_requests_in_flight() -> None:
     assert peak == 2
 
 
-def test_limiter_paces_per_second() -> None:
+def test_limiter_paces_evenly_not_in_bursts() -> None:
+    """4 a second go out a quarter second apart, not 4 at once at each window's edge: a burst
+    can reach Intuit bunched with the next one and earn a per-second 429."""
     now = [0.0]
-    limiter = RateLimiter(in_flight=5, per_second=3, clock=lambda: now[0])
-    for _ in range(3):
+    limiter = RateLimiter(in_flight=5, per_second=4, clock=lambda: now[0])
+    sent = []
+    for _ in range(8):
+        while (delay := limiter._delay(now[0])) > 0:
+            now[0] += delay
         with limiter.slot():
-            pass
-    assert limiter._delay(now[0]) == pytest.approx(1.0)
-    now[0] += 1.0
-    assert limiter._delay(now[0]) == 0
+            sent.append(now[0])
+    assert sent == pytest.approx([i * 0.25 for i in range(8)])
+    assert max(sum(1 for t in sent if s <= t < s + 1) for s in sent) == 4
 
 
 def test_a_429_without_retry_after_waits_briefly_first_then_the_minute() -> None:
