@@ -43,6 +43,7 @@ class _Control:
         self.refresh_held = 0
         self.refresh_released = asyncio.Event()
         self.throttled: Counter[str] = Counter()  # 429s by the limit that refused
+        self.arrivals: list[float] = []  # when each admitted API request arrived
         enter = emulator.throttle.enter
 
         def counted_enter(realm: str, is_read: bool) -> None:
@@ -51,6 +52,7 @@ class _Control:
             except Exception as err:
                 self.throttled[str(getattr(err, "detail", err))] += 1
                 raise
+            self.arrivals.append(time.monotonic())
 
         emulator.throttle.enter = counted_enter
 
@@ -95,6 +97,11 @@ class _Control:
             emu.faults = Faults(FaultPlan(**data) if data else None)
             emu.faults.injected = injected
             return {}
+        if name == "arrivals":  # since the index given: how they were spread
+            times = self.arrivals[int(data.get("since", 0)):]
+            return {"count": len(times), "next": len(self.arrivals),
+                    "span_s": times[-1] - times[0] if len(times) > 1 else 0.0,
+                    "peak_1s": _peak(times, 1.0), "peak_60s": _peak(times, 60.0)}
         if name == "quiet_minute":  # as if the last request were a minute ago
             emu.throttle._stamps.clear()
             return {}
@@ -115,6 +122,16 @@ class _Control:
             self.refresh_released.set()
             return {}
         raise KeyError(name)
+
+
+def _peak(times: list[float], window: float) -> int:
+    """The most arrivals in any `window` seconds (what Intuit's sliding limits count)."""
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while times[start] <= at - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 def _app(emulator: Any) -> Any:
@@ -242,8 +259,8 @@ class QboWorkspace:
     path: Path
     base_url: str
     concurrency: int = 4
-    per_second: int = 9
-    per_minute: int = 480
+    per_second: int | None = None  # None: flx's own pacing
+    per_minute: int | None = None
 
     def __post_init__(self) -> None:
         from flx_quickbooks.emulator import DEMO_REALM
@@ -251,6 +268,9 @@ class QboWorkspace:
         self.path.mkdir(parents=True, exist_ok=True)
         ops = "\n".join(f'[connections.{CONNECTION}.operations.{op}]\nmapping = "demo"\n'
                         for op in OPERATIONS)
+        pacing = "".join(f"{key} = {value}\n" for key, value in (
+            ("requests_per_second", self.per_second), ("requests_per_minute", self.per_minute))
+            if value is not None)
         (self.path / "flx.toml").write_text(f"""[store]
 url = "sqlite:///{self.path / 'flx.db'}"
 
@@ -262,9 +282,7 @@ realm_id = "{DEMO_REALM}"
 api_url = "{self.base_url}"
 token_url = "{self.base_url}{TOKEN_PATH}"
 concurrency = {self.concurrency}
-requests_per_second = {self.per_second}
-requests_per_minute = {self.per_minute}
-
+{pacing}
 {ops}""")
 
     def env(self) -> dict[str, str]:
