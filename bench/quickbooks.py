@@ -87,7 +87,11 @@ def _until_done(ws: QboWorkspace, emu: QboEmulatorProcess, op: str, ids: set[str
     """Run (killing the first `kills` runs) until every record of `ids` is sent, with `flx
     retry --all` between rounds, as an operator would."""
     for _ in range(12):
-        entry = _run(ws, emu, op, kill_after=rng.randint(5, 100) if kills > 0 else None)
+        states = ws.statuses(op)
+        pending = sum(states.get(i) not in ("sent", "linked") for i in ids)
+        # At least a request per pending record is to come: aim inside the first half.
+        aim = rng.randint(5, max(6, pending // 2))
+        entry = _run(ws, emu, op, kill_after=aim if kills > 0 else None)
         kills -= entry["killed"]
         log.append(entry)
         states = ws.statuses(op)
