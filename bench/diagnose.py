@@ -37,16 +37,16 @@ from bench.measure import Meter, TracingTransport, instrument, occupancy  # noqa
 
 def _more_workers(factor: int) -> None:
     """Runtime gets factor x workers; the connection's limiter keeps C requests in flight."""
-    import core.runner
+    import flx.run.runner
 
-    original = core.runner.Runtime
+    original = flx.run.runner.Runtime
 
     class WideRuntime(original):  # type: ignore[misc,valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["workers"] = kwargs.get("workers", 1) * factor
             super().__init__(*args, **kwargs)
 
-    core.runner.Runtime = WideRuntime  # type: ignore[misc]
+    flx.run.runner.Runtime = WideRuntime  # type: ignore[misc]
 
 
 def _child(plan: dict[str, Any]) -> dict[str, Any]:

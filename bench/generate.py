@@ -72,7 +72,7 @@ def _customer(n: int) -> dict[str, Any]:
 def catalog_seed(base: dict[str, Any] | None = None) -> dict[str, Any]:
     """The emulator's default seed (or `base`) plus the bench catalog and customers."""
     if base is None:
-        text = resources.files("plugins.netsuite.emulator").joinpath("seed.json").read_text()
+        text = resources.files("flx_netsuite.emulator").joinpath("seed.json").read_text()
         base = json.loads(text)
     seed = copy.deepcopy(base)
     records = seed["records"]
@@ -107,7 +107,7 @@ def catalog_seed(base: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def bench_profile() -> dict[str, Any]:
     """The shipped demo mapping profile, with the bench's extra vendor mapped."""
-    text = resources.files("mappings.netsuite").joinpath("demo.json").read_text()
+    text = resources.files("flx_netsuite.mappings").joinpath("demo.json").read_text()
     profile: dict[str, Any] = json.loads(text)
     profile["name"] = "bench"
     profile["description"] = "flx benchmarks: the demo profile plus the bench catalog's vendor."

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from core.config import Config
-    from core.importer import ImportReport
-    from core.plugins import Plugins
-    from core.report import RunReport
+    from flx.config.load import Config
+    from flx.plugins import Plugins
+    from flx.run.report import RunReport
+    from flx.sources.files import ImportReport
 
 CONNECTION = "bench"
 OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
@@ -38,8 +38,8 @@ def _serve(seed: dict[str, Any] | None, latency: float, concurrency: int | None,
            faults: dict[str, Any] | None, conn: Any) -> None:
     """Child process: build the account, bind a loopback port, report it, serve until
     SIGTERM (uvicorn then shuts down cleanly)."""
-    from plugins.netsuite.emulator import Emulator, FaultPlan
-    from plugins.netsuite.emulator.server import base_url, hidden_drops, make_server
+    from flx_netsuite.emulator import Emulator, FaultPlan
+    from flx_netsuite.emulator.server import base_url, hidden_drops, make_server
 
     plan = FaultPlan(**faults) if faults else None
     emulator = Emulator(seed, latency=latency, concurrency=concurrency, faults=plan)
@@ -196,23 +196,23 @@ class Workspace:
     # -- in-process, as `flx import` / `flx run` do it -------------------------------------------
 
     def load(self) -> tuple[Config, Plugins]:
-        from core.config import load_config
-        from core.plugins import build_plugins
+        from flx.config.load import load_config
+        from flx.plugins import build_plugins
 
         plugins = build_plugins()
         env = {**os.environ, **self.env}
         return load_config(self.config_path, plugins=plugins, env=env), plugins
 
     def import_files(self, paths: Sequence[Path]) -> ImportReport:
-        from core.importer import import_files
-        from core.store import Store
+        from flx.sources.files import import_files
+        from flx.store.store import Store
 
         config, _ = self.load()
         with Store(config.store_url) as store:
             return import_files(list(paths), store)
 
     def run(self, operation: str, **options: Any) -> RunReport:
-        from core.runner import run_operation
+        from flx.run.runner import run_operation
 
         config, plugins = self.load()
         # A run never closes the httpx client the NetSuite plugin opens on its Runtime, so its
@@ -229,7 +229,7 @@ class Workspace:
     # -- as a separate `flx` process ---------------------------------------------------------
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "core.cli.main", "--config", str(self.config_path), *args]
+        return [sys.executable, "-m", "flx.cli.main", "--config", str(self.config_path), *args]
 
     def child_env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}

@@ -2,7 +2,7 @@
 are flx's alone (the emulator serves from another process).
 
 `flx_side(plan)` imports the generated files and runs send-orders, send-shipments and
-send-vendor-bills through `core.runner.run_operation`, the function behind `flx run`, then
+send-vendor-bills through `flx.run.runner.run_operation`, the function behind `flx run`, then
 measures warm-cache request costs with orders from returning customers. Around each step it
 takes the wall time, `time.process_time()` (this process's CPU, every thread) and the
 emulator's counters; the counters are read outside the timed windows.
@@ -76,20 +76,20 @@ class Meter:
 
 
 def instrument(meter: Meter) -> Meter:
-    import core.render
-    import core.store
-    import core.store_sync
-    import plugins.netsuite.auth
+    import flx.render.renderer
+    import flx.store.store
+    import flx.store.sync
+    import flx_netsuite.auth
 
-    for cls in (core.store.Store, core.store_sync.SyncMixin):
+    for cls in (flx.store.store.Store, flx.store.sync.SyncMixin):
         for name in ("get_sync", "get_syncs", "set_sync", "put_syncs", "candidates",
                      "get_record", "get_records", "audit", "cache_get_many",
                      "cache_put_many", "claim", "release_claims", "start_run", "finish_run",
                      "acquire_lock", "record_info"):
             if name in vars(cls):
                 meter.wrap(cls, name, "store")
-    meter.wrap(core.render.Renderer, "render_json", "render+validate")
-    meter.wrap(plugins.netsuite.auth.TokenAuth, "authorization", "oauth signing")
+    meter.wrap(flx.render.renderer.Renderer, "render_json", "render+validate")
+    meter.wrap(flx_netsuite.auth.TokenAuth, "authorization", "oauth signing")
     # The inner transport only: the audit write that follows each POST is a store call.
     meter.wrap(httpx.HTTPTransport, "handle_request", "http transport")
     return meter

@@ -81,7 +81,7 @@ def print_results(results: dict[str, Any], console: Console) -> None:
                   f"(bound {s['bound_rps']:.0f} requests/s)")
     table = Table("operation", "records", "wall s", "rec/s", "req/s", "% bound", "req/rec",
                   "429s", "failed", "CPU ms/rec", "own ms/rec",
-                  title="flx through core.runner.run_operation (the code of `flx run`)")
+                  title="flx through flx.run.runner.run_operation (the code of `flx run`)")
     rows = [(op.replace("send-", ""), results["flx"]["operations"][op]) for op in OPS]
     rows += [(f"warm {shape}", f) for shape, f in results["flx"].get("warm", {}).items()]
     for name, f in rows:

@@ -38,8 +38,8 @@ CONNECTION, OPERATION = "bench", "send-orders"
 
 
 def _idle(store_url: str) -> dict[str, Any]:
-    import core.importer  # noqa: F401  (the modules an import loads)
-    from core.store import Store
+    import flx.sources.files  # noqa: F401  (the modules an import loads)
+    from flx.store.store import Store
 
     with Store(store_url) as store:
         store.count_records("order")
@@ -47,8 +47,8 @@ def _idle(store_url: str) -> dict[str, Any]:
 
 
 def _import(path: str, store_url: str) -> dict[str, Any]:
-    from core.importer import import_files
-    from core.store import Store
+    from flx.sources.files import import_files
+    from flx.store.store import Store
 
     def workers_cpu() -> float:  # the processes that examine a big file's lines
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,7 +66,7 @@ def _import(path: str, store_url: str) -> dict[str, Any]:
 
 
 def _candidates(store_url: str) -> dict[str, Any]:
-    from core.store import Store
+    from flx.store.store import Store
 
     with Store(store_url) as store:
         wall = time.perf_counter()

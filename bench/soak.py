@@ -24,7 +24,7 @@ drop-ship request, one customer per new customer, no duplicate external id, and 
 marked sent or linked in flx's store. tests/bench/test_reliability.py runs a small version.
 
 A SIGKILLed run leaves its run lock and its batch's claims behind; the restarted `flx run`
-sees that their process is gone and takes them over by itself (core/owners.py).
+sees that their process is gone and takes them over by itself (core/store/owners.py).
 `left_behind` counts what each kill left, to show the restart really had to.
 Exit code 0 when every phase passes, 1 otherwise.
 """
@@ -96,7 +96,7 @@ def verify(emu: EmulatorProcess, data: gen.Dataset, ws: Workspace) -> dict[str, 
     stats = emu.stats()
     if stats["duplicate_external_ids"]:
         problems.append(f"duplicate external ids: {stats['duplicate_external_ids']}")
-    from core.store import Store
+    from flx.store.store import Store
 
     config, _ = ws.load()
     with Store(config.store_url) as store:
@@ -125,7 +125,7 @@ def fault_phase(work: Path, n_orders: int, *, seed: int = 1, latency: float = 0.
                 faults: dict[str, float] | None = None, account_concurrency: int = 5,
                 flx_concurrency: int = 8, max_rounds: int = 8) -> dict[str, Any]:
     """Injected 5xx, drops and 429s; rounds of run + retry until nothing is left."""
-    from core.status import retry
+    from flx.ops.status import retry
 
     plan = {"seed": seed, **(faults or DEFAULT_FAULTS)}
     with EmulatorProcess(gen.catalog_seed(), latency=latency, concurrency=account_concurrency,
@@ -145,7 +145,7 @@ def fault_phase(work: Path, n_orders: int, *, seed: int = 1, latency: float = 0.
                 if not counts.get("failed") and not counts.get("waiting"):
                     break
                 config, _ = ws.load()
-                from core.store import Store
+                from flx.store.store import Store
 
                 with Store(config.store_url) as store:
                     retry(config, store, None, connection=CONNECTION)
@@ -192,8 +192,8 @@ def poison_phase(work: Path, n_orders: int, *, poisoned: int = 8, seed: int = 3,
     """A faulty run (5xx, drops, 429s) with poisoned orders among the good ones: the good
     ones all reach NetSuite exactly once, each poisoned one fails alone (class data) with
     its field named, and none of them reaches NetSuite."""
-    from core.status import retry
-    from core.store import Store
+    from flx.ops.status import retry
+    from flx.store.store import Store
 
     plan = {"seed": seed, **(faults or DEFAULT_FAULTS)}
     bad = {}
@@ -242,7 +242,7 @@ def poison_phase(work: Path, n_orders: int, *, poisoned: int = 8, seed: int = 3,
 
 def left_behind(db: Path, pid: int) -> int:
     """How many locks and record claims a SIGKILLed `flx run` (pid) left in the store. Owners
-    are "host:pid:random" (core.owners.default_owner); nothing is changed here."""
+    are "host:pid:random" (flx.store.owners.default_owner); nothing is changed here."""
     pattern = f"%:{pid}:%"
     with sqlite3.connect(db) as conn:
         locks = conn.execute("SELECT COUNT(*) FROM locks WHERE owner LIKE ?",

@@ -207,7 +207,7 @@ def _disturb(emu: EmulatorProcess, procs: list[subprocess.Popen[str]], admin_url
 
 
 def _check(emu: EmulatorProcess, ws: Workspace, n_orders: int, seed: int) -> dict[str, Any]:
-    from core.store import Store
+    from flx.store.store import Store
 
     stats = emu.stats()
     eids = [r.get("externalId") for r in emu.records("salesOrder")]

@@ -1,7 +1,7 @@
-"""flx core: the runtime that knows no accounting system.
+"""flx: the runtime that knows no accounting system.
 
 The names below are the public API for plugins and embedding code. They load lazily, so
-`import core` stays cheap (the CLI starts without importing Jinja2, jsonschema or SQLAlchemy)
+`import flx` stays cheap (the CLI starts without importing Jinja2, jsonschema or SQLAlchemy)
 and no submodule is imported as a side effect of another.
 """
 
@@ -11,10 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core import errors
-    from core.config import Config, load_config
-    from core.eligibility import Ineligible
-    from core.errors import (
+    from flx import errors
+    from flx.config.load import Config, load_config
+    from flx.errors import (
         AbortError,
         AuthenticationError,
         ConfigError,
@@ -33,9 +32,7 @@ if TYPE_CHECKING:
         RetryableError,
         TemplateError,
     )
-    from core.http import DryRunRefused
-    from core.mapping import Profile, load_profile
-    from core.model import (
+    from flx.model import (
         DONE_STATUSES,
         OPERATIONS,
         RECORD_KINDS,
@@ -43,20 +40,27 @@ if TYPE_CHECKING:
         Connection,
         Connector,
         RecordResult,
+        RegisterConnector,
+        Starter,
     )
-    from core.plugins import Plugins, build_plugins, hookimpl
-    from core.render import Renderer, dumps
-    from core.report import RunReport, print_run
-    from core.runner import render_operation, run_operation
-    from core.runtime import Runtime
-    from core.store import Store, SyncState
+    from flx.operations.eligibility import Ineligible
+    from flx.plugins import Plugins, build_plugins, hookimpl
+    from flx.render.mapping import Profile, load_profile
+    from flx.render.renderer import Renderer, dumps
+    from flx.run.http import READ_ONLY, WRITE_METHODS, DryRunRefused
+    from flx.run.report import RunReport, print_run
+    from flx.run.runner import render_operation, run_operation
+    from flx.run.runtime import Runtime
+    from flx.store.budget import database_budget
+    from flx.store.store import Store, SyncState
 
 __all__ = [
     "errors", "hookimpl", "build_plugins", "Plugins",
     "OPERATIONS", "RECORD_KINDS", "DONE_STATUSES",
-    "Connection", "Connector", "RecordResult", "CheckResult",
+    "Connection", "Connector", "RecordResult", "CheckResult", "RegisterConnector", "Starter",
     "Runtime", "Renderer", "dumps", "Profile", "load_profile", "Ineligible",
     "run_operation", "render_operation", "RunReport", "print_run", "DryRunRefused",
+    "READ_ONLY", "WRITE_METHODS", "database_budget",
     "Store", "SyncState", "Config", "load_config",
     "FlxError", "AbortError", "ConfigError", "AuthenticationError", "PermissionDeniedError",
     "PluginError", "RetryableError", "RateLimitError", "RemoteUnavailableError", "NetworkError",
@@ -66,29 +70,30 @@ __all__ = [
 
 # Where each public name lives (module -> names); `errors` is the module itself.
 _SOURCES: dict[str, tuple[str, ...]] = {
-    "core.plugins": ("hookimpl", "build_plugins", "Plugins"),
-    "core.model": ("OPERATIONS", "RECORD_KINDS", "DONE_STATUSES", "Connection", "Connector",
-                   "RecordResult", "CheckResult"),
-    "core.runtime": ("Runtime",),
-    "core.render": ("Renderer", "dumps"),
-    "core.mapping": ("Profile", "load_profile"),
-    "core.eligibility": ("Ineligible",),
-    "core.runner": ("run_operation", "render_operation"),
-    "core.report": ("RunReport", "print_run"),
-    "core.http": ("DryRunRefused",),
-    "core.store": ("Store", "SyncState"),
-    "core.config": ("Config", "load_config"),
-    "core.errors": tuple(n for n in __all__ if n.endswith("Error")),
+    "flx.plugins": ("hookimpl", "build_plugins", "Plugins"),
+    "flx.model": ("OPERATIONS", "RECORD_KINDS", "DONE_STATUSES", "Connection", "Connector",
+                   "RecordResult", "CheckResult", "RegisterConnector", "Starter"),
+    "flx.run.runtime": ("Runtime",),
+    "flx.render.renderer": ("Renderer", "dumps"),
+    "flx.render.mapping": ("Profile", "load_profile"),
+    "flx.operations.eligibility": ("Ineligible",),
+    "flx.run.runner": ("run_operation", "render_operation"),
+    "flx.run.report": ("RunReport", "print_run"),
+    "flx.run.http": ("DryRunRefused", "READ_ONLY", "WRITE_METHODS"),
+    "flx.store.budget": ("database_budget",),
+    "flx.store.store": ("Store", "SyncState"),
+    "flx.config.load": ("Config", "load_config"),
+    "flx.errors": tuple(n for n in __all__ if n.endswith("Error")),
 }
 _EXPORTS = {name: module for module, names in _SOURCES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
     if name == "errors":
-        return importlib.import_module("core.errors")
+        return importlib.import_module("flx.errors")
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'core' has no attribute {name!r}")
+        raise AttributeError(f"module 'flx' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later look-ups skip this function
     return value

@@ -12,8 +12,8 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
-    from core.model import CheckResult, Connection, RecordResult, RegisterConnector
-    from core.runtime import Runtime
+    from flx.model import CheckResult, Connection, RecordResult, RegisterConnector
+    from flx.run.runtime import Runtime
 
 hookspec = pluggy.HookspecMarker("flx")
 

@@ -109,3 +109,12 @@ class Connector:
 
 
 RegisterConnector = Callable[[Connector], None]
+
+
+@dataclass(frozen=True)
+class Starter:
+    """What a connector's emulator needs in flx.toml (Connector.extra["emulator_starter"])."""
+
+    settings: dict[str, Any]  # written as they are: the emulator's tokens are public
+    profile: str  # the shipped profile holding the emulator's ids
+    command: str  # how to start it

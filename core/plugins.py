@@ -11,9 +11,9 @@ from typing import Any
 
 import pluggy
 
-from core import hookspecs
-from core.errors import PluginError
-from core.model import OPERATIONS, Connection, Connector
+from flx import hookspecs
+from flx.errors import PluginError
+from flx.model import OPERATIONS, Connection, Connector
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
@@ -83,7 +83,7 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     for plugin in extra:
         pm.register(plugin)
     # Built-in: the webhook notifier; idle unless flx.toml has [alerts] webhook_url.
-    from core.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier
+    from flx.ops.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier
 
     pm.register(WebhookNotifier(), name=ALERTS_PLUGIN_NAME)
     if autoload is None:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from core.cli.context import EXIT_ERROR, CliState, get_state
-from core.cli.usage import HumaneGroup, known_connection
-from core.errors import PluginError
-from core.model import CheckResult
+from flx.cli.context import EXIT_ERROR, CliState, get_state
+from flx.cli.usage import HumaneGroup, known_connection
+from flx.errors import PluginError
+from flx.model import CheckResult
 
 _VARIABLE = re.compile(r"variables? ([A-Za-z0-9_, ]+) (?:is|are) not set")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -136,7 +136,7 @@ def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResu
     by the dry-run guard (a write is refused before it leaves the machine). `deep` asks the
     connector to probe how the account behaves too, with the mapping profile of the
     connection's first operation."""
-    from core.runtime import Runtime
+    from flx.run.runtime import Runtime
 
     connection = state.connection(name)
     connector = state.plugins.connector(connection.plugin)
@@ -157,7 +157,7 @@ def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResu
 
 
 def _first_profile(state: CliState, connection: Any, connector: Any) -> dict[str, Any]:
-    from core.mapping import load_profile
+    from flx.render.mapping import load_profile
 
     for settings in connection.operations.values():
         if settings.get("enabled") is not False:
@@ -168,9 +168,9 @@ def _first_profile(state: CliState, connection: Any, connector: Any) -> dict[str
 
 def profile_checks(state: CliState, name: str) -> list[CheckResult]:
     """Per enabled operation: its mapping profile loads (keys, templates), and covers the
-    records waiting to be sent (the connector says what they use: core/profile_check.py).
+    records waiting to be sent (the connector says what they use: core/run/profile_check.py).
     Read from flx.toml, the profile and the store only."""
-    from core.profile_check import check_profile
+    from flx.run.profile_check import check_profile
 
     config = state.config()
     results = []

@@ -1,7 +1,7 @@
 """What every command shares: the plugins (built once), the config and store (opened on first
 use), the redactor, the consoles, and the one place where errors become exit codes.
 
-Plugin commands reach it with `core.cli.context.get_state(ctx)` (ctx: typer.Context)."""
+Plugin commands reach it with `flx.cli.context.get_state(ctx)` (ctx: typer.Context)."""
 
 from __future__ import annotations
 
@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from core.cli.usage import HumaneGroup, known_connection, print_help_for_bare
-from core.errors import ConfigError, FlxError
-from core.redact import Redactor, install_log_redaction
+from flx.cli.usage import HumaneGroup, known_connection, print_help_for_bare
+from flx.config.redact import Redactor, install_log_redaction
+from flx.errors import ConfigError, FlxError
 
 if TYPE_CHECKING:
     import httpx
 
-    from core.config import Config
-    from core.model import Connection
-    from core.plugins import Plugins
-    from core.store import Store
+    from flx.config.load import Config
+    from flx.model import Connection
+    from flx.plugins import Plugins
+    from flx.store.store import Store
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # before or outside records: config, auth, network, plugin
@@ -117,7 +117,7 @@ class CliState:
         (`Config.connection` refuses it), so `flx status` or a run on another connection
         does not need every connection's credentials."""
         if self._config is None:
-            from core.config import load_config
+            from flx.config.load import load_config
 
             self._config = load_config(self.config_path, plugins=self.plugins, env=self.env,
                                        strict_env=False)
@@ -129,7 +129,7 @@ class CliState:
 
     def store(self) -> Store:
         if self._store is None:
-            from core.store import Store
+            from flx.store.store import Store
 
             self._store = Store(self.config().store_url)
             close = getattr(self._store, "close", None)
@@ -197,7 +197,7 @@ def _plain(data: Any) -> Any:
 def get_state(ctx: typer.Context) -> CliState:
     state = ctx.find_object(CliState)
     if state is None:
-        raise RuntimeError("this command must run under the `flx` app (core.cli.main.build_app)")
+        raise RuntimeError("this command must run under the `flx` app (flx.cli.main.build_app)")
     return state
 
 

@@ -11,19 +11,18 @@ import os
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from core.cli.context import get_state
-from core.config import config_location
-from core.errors import ConfigError
-from core.mapping import DEFAULT_PROFILE, profile_names
-from core.model import Connector
-from core.plugins import Plugins
+from flx.cli.context import get_state
+from flx.config.load import config_location
+from flx.errors import ConfigError
+from flx.model import Connector, Starter
+from flx.plugins import Plugins
+from flx.render.mapping import DEFAULT_PROFILE, profile_names
 
 PREFERRED_CONNECTOR = "netsuite"
 # Environment variable prefixes where the connector's own name would be long-winded.
@@ -222,14 +221,6 @@ def init_command(
         for var in variables:
             state.echo(f"  export {var}=...")
 
-
-@dataclass(frozen=True)
-class Starter:
-    """What a connector's emulator needs in flx.toml (Connector.extra["emulator_starter"])."""
-
-    settings: dict[str, Any]  # written as they are: the emulator's tokens are public
-    profile: str  # the shipped profile holding the emulator's ids
-    command: str  # how to start it
 
 
 def register(app: typer.Typer) -> None:

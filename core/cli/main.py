@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from core.cli import connections, init, plugins_cmd, records, schedule, status
-from core.cli.context import EXIT_ERROR, CliState, FlxGroup, report_error
-from core.errors import FlxError, PluginError
+from flx.cli import connections, init, plugins_cmd, records, schedule, status
+from flx.cli.context import EXIT_ERROR, CliState, FlxGroup, report_error
+from flx.errors import FlxError, PluginError
 
 if TYPE_CHECKING:
     import httpx
 
-    from core.plugins import Plugins
+    from flx.plugins import Plugins
 
 HELP = """Send commerce orders, shipments and vendor bills into your accounting system.
 
@@ -52,7 +52,7 @@ def build_app(plugins: Plugins | None = None, *,
     """A fresh `flx` app. `plugins` defaults to every installed plugin (entry-point group
     "flx"); `transport` replaces the network for every HTTP client (tests, the demo)."""
     if plugins is None:
-        from core.plugins import build_plugins
+        from flx.plugins import build_plugins
 
         plugins = build_plugins()
 

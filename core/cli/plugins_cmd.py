@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from core.cli.context import get_state
-from core.plugins import Plugins
+from flx.cli.context import get_state
+from flx.plugins import Plugins
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

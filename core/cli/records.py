@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from core.cli.context import (
+from flx.cli.context import (
     EXIT_ERROR,
     EXIT_RECORDS_FAILED,
     CliState,
@@ -21,12 +21,12 @@ from core.cli.context import (
     pick_connection,
     report_error,
 )
-from core.cli.usage import check_operation, complete_operation
-from core.errors import RecordError
+from flx.cli.usage import check_operation, complete_operation
+from flx.errors import RecordError
 
 
 class Operation(StrEnum):
-    """The operations core knows (core.model.OPERATIONS); a test keeps the two in step."""
+    """The operations core knows (flx.model.OPERATIONS); a test keeps the two in step."""
 
     send_orders = "send-orders"
     send_shipments = "send-shipments"
@@ -107,7 +107,7 @@ def import_command(
 
     Each rejected record is reported with its file, place and what is wrong. On a terminal
     a progress bar shows the records done, the total and the time left."""
-    from core.importer import import_files
+    from flx.sources.files import import_files
 
     state = get_state(ctx)
     state.json_mode = as_json
@@ -145,7 +145,7 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Send eligible records and report each one."""
-    from core.runner import run_operation
+    from flx.run.runner import run_operation
 
     state = get_state(ctx)
     state.json_mode = as_json
@@ -156,7 +156,7 @@ def run_command(
     op = Operation(operation).value
     name = pick_connection(state, connection, op)
     config, store = state.config(), state.store()
-    from core.runner import RunInterrupted
+    from flx.run.runner import RunInterrupted
 
     with CtrlC(state) as ctrl_c:
         try:
@@ -182,7 +182,7 @@ def _print_report(state: CliState, report: Any, as_json: bool) -> None:
     if as_json:
         state.emit_json(report)
     else:
-        from core.report import print_run
+        from flx.run.report import print_run
 
         # print_run writes rich markup; QuietConsole: `| head` does not end the command.
         print_run(report, QuietConsole(highlight=False), errors=state.err)
@@ -238,7 +238,7 @@ def render_command(
     """Print the exact payload(s) one record would be sent as.
 
     Read-only lookups only; nothing is written anywhere."""
-    from core.runner import render_operation
+    from flx.run.runner import render_operation
 
     state = get_state(ctx)
     state.json_mode = as_json  # without --json an error goes to stderr only

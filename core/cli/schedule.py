@@ -1,6 +1,6 @@
 """`flx schedule`: run every enabled operation at its cadence until stopped (or once).
 
-The work is done by core.schedule.Scheduler; this body parses options and wires the output:
+The work is done by flx.ops.schedule.Scheduler; this body parses options and wires the output:
 one line per run on stdout (text or JSON), secrets masked."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from core.cli.context import get_state
-from core.cli.usage import known_connection
+from flx.cli.context import get_state
+from flx.cli.usage import known_connection
 
 
 class LogFormat(StrEnum):
@@ -38,7 +38,7 @@ def schedule_command(
     SIGINT/SIGTERM finish the batch in flight, record it and exit 0. With --once the exit
     code is the worst outcome: 0 fine, 3 some records failed, 1 a run aborted or could not
     start."""
-    from core.schedule import Scheduler
+    from flx.ops.schedule import Scheduler
 
     state = get_state(ctx)
     state.json_mode = log_format is LogFormat.json
@@ -76,7 +76,7 @@ def worker_command(
     taken over by the others within --lease seconds. SIGINT/SIGTERM finish the batch in flight
     and exit 0. With --once the exit code is the worst outcome: 0 fine, 3 some records failed,
     1 a run aborted."""
-    from core.worker import Worker
+    from flx.ops.worker import Worker
 
     state = get_state(ctx)
     state.json_mode = log_format is LogFormat.json

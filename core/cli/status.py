@@ -1,6 +1,6 @@
 """`flx status | errors | retry | resolve | runs`: what happened, and putting failures right.
 
-The work is done by `core.status` (typed functions over the store); these bodies only parse
+The work is done by `flx.ops.status` (typed functions over the store); these bodies only parse
 options and print:
 
     status_summary(config, store) -> dict
@@ -28,10 +28,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from core.cli.context import CliState, get_state
-from core.errors import FlxError
-from core.model import OPERATIONS
-from core.report import remote_ids_text
+from flx.cli.context import CliState, get_state
+from flx.errors import FlxError
+from flx.model import OPERATIONS
+from flx.run.report import remote_ids_text
 
 
 def _one_of(what: str, known: Sequence[str], value: str | None) -> str | None:
@@ -78,9 +78,9 @@ def _known_connection(state: CliState, value: str | None) -> None:
 
 def _api() -> ModuleType:
     try:
-        return importlib.import_module("core.status")
+        return importlib.import_module("flx.ops.status")
     except ModuleNotFoundError as exc:
-        raise FlxError("this flx installation has no status module (core.status)",
+        raise FlxError("this flx installation has no status module (flx.ops.status)",
                        hint="reinstall flx") from exc
 
 
@@ -253,7 +253,7 @@ def show_command(
     state = get_state(ctx)
     state.json_mode = as_json
     _known_connection(state, connection)
-    from core.show import show_record
+    from flx.ops.show import show_record
 
     view = show_record(state.config(), state.store(), record_id, connection=connection,
                        audit_limit=writes)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from core.model import OPERATIONS
+from flx.model import OPERATIONS
 
 if TYPE_CHECKING:
-    from core.cli.context import CliState
+    from flx.cli.context import CliState
 
 
 def one_of(what: str, known: Sequence[str], value: str, param_hint: str | None = None) -> str:

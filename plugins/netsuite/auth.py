@@ -35,7 +35,7 @@ import httpx
 from oauthlib.oauth1.rfc5849 import signature as rfc5849
 from oauthlib.oauth1.rfc5849.utils import escape
 
-from plugins.netsuite.connection import NetSuiteSettings
+from flx_netsuite.connection import NetSuiteSettings
 
 SIGNATURE_METHOD = "HMAC-SHA256"
 

@@ -27,10 +27,15 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from core.errors import DuplicateError, MappingError, RemoteRejectedError, TemplateError
-from core.model import RecordResult
-from core.runtime import Runtime
-from plugins.netsuite.common import (
+from flx import (
+    DuplicateError,
+    MappingError,
+    RecordResult,
+    RemoteRejectedError,
+    Runtime,
+    TemplateError,
+)
+from flx_netsuite.common import (
     NetSuiteContext,
     already_there,
     earlier_record,
@@ -45,9 +50,9 @@ from plugins.netsuite.common import (
     transform_once,
     with_defaults,
 )
-from plugins.netsuite.ids import parse_external_id
-from plugins.netsuite.lines import OverQuantityError, allocate, remote_lines
-from plugins.netsuite.lookups import ItemResolver, vendor_bills_by_number
+from flx_netsuite.ids import parse_external_id
+from flx_netsuite.lines import OverQuantityError, allocate, remote_lines
+from flx_netsuite.lookups import ItemResolver, vendor_bills_by_number
 
 # Sync states after which NetSuite may already hold the record (a crash, a lost answer, or
 # `flx run --only ID --force` on a record that was sent).

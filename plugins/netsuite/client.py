@@ -31,31 +31,32 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import tenacity
 
-from core.budget import database_budget
-from core.errors import (
+from flx import (
+    READ_ONLY,
     AuthenticationError,
+    DryRunRefused,
     FlxError,
     OutcomeUnknownError,
     RateLimitError,
     RemoteRejectedError,
     RemoteUnavailableError,
     RetryableError,
+    database_budget,
+    dumps,
 )
-from core.http import READ_ONLY, DryRunRefused
-from core.render import dumps
-from plugins.netsuite.auth import TokenAuth
-from plugins.netsuite.connection import NetSuiteSettings
-from plugins.netsuite.errors import (
+from flx_netsuite.auth import TokenAuth
+from flx_netsuite.connection import NetSuiteSettings
+from flx_netsuite.errors import (
     error_from_exception,
     error_from_response,
     json_object,
     suiteql_too_many,
 )
-from plugins.netsuite.governance import AdaptiveLimiter, RetryPolicy, shared_limiter
-from plugins.netsuite.ids import id_from_location, is_valid_external_id, record_id
+from flx_netsuite.governance import AdaptiveLimiter, RetryPolicy, shared_limiter
+from flx_netsuite.ids import id_from_location, is_valid_external_id, record_id
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from flx import Runtime
 
 RECORD_PATH = "/services/rest/record/v1"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -483,7 +484,7 @@ def _eid(external_id: str) -> str:
     if not isinstance(external_id, str) or not is_valid_external_id(external_id):
         raise ValueError(
             f"{external_id!r} cannot be used as a NetSuite external ID (only letters, digits, "
-            "_ and -); build it with plugins.netsuite.ids.external_id()")
+            "_ and -); build it with flx_netsuite.ids.external_id()")
     return external_id
 
 

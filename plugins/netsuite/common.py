@@ -11,13 +11,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from core.errors import AbortError, FlxError, MappingError, RemoteRejectedError
-from core.model import RecordResult
-from core.runtime import Runtime
-from plugins.netsuite.client import NetSuiteClient
-from plugins.netsuite.identity import check_identity
-from plugins.netsuite.ids import external_id
-from plugins.netsuite.ids import record_id as remote_record_id
+from flx import AbortError, FlxError, MappingError, RecordResult, RemoteRejectedError, Runtime
+from flx_netsuite.client import NetSuiteClient
+from flx_netsuite.identity import check_identity
+from flx_netsuite.ids import external_id
+from flx_netsuite.ids import record_id as remote_record_id
 
 CENT = Decimal("0.01")
 PAYLOADS = ("customer", "salesOrder", "purchaseOrder", "itemFulfillment", "vendorBill")
@@ -47,7 +45,7 @@ ERROR_PATH_SETTINGS = {
 
 @cache
 def payload_schema(name: str) -> dict[str, Any]:
-    text = resources.files("plugins.netsuite").joinpath(f"schemas/{name}.schema.json").read_text()
+    text = resources.files("flx_netsuite").joinpath(f"schemas/{name}.schema.json").read_text()
     return json.loads(text)
 
 

@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.errors import ConfigError
-from core.model import Connection
+from flx import ConfigError, Connection
 
 SECRET_KEYS = ("client_id", "client_secret", "token_id", "token_secret")
 DEFAULT_CONCURRENCY = 5

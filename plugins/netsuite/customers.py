@@ -8,15 +8,15 @@ import re
 import threading
 from typing import Any
 
-from core.errors import FlxError, MappingError, RemoteRejectedError
-from plugins.netsuite.common import (
+from flx import FlxError, MappingError, RemoteRejectedError
+from flx_netsuite.common import (
     NetSuiteContext,
     address,
     eid,
     explain_rejection,
     with_defaults,
 )
-from plugins.netsuite.lookups import CustomerFinder, name_key, refused_error
+from flx_netsuite.lookups import CustomerFinder, name_key, refused_error
 
 MATCHERS = ("id", "email", "name")
 # Profile spellings (customer.fields) → NetSuite customer fields.

@@ -58,12 +58,12 @@ base_url = "{base_url}"
 
 
 def run_demo(workdir: Path, console: Console) -> int:
-    from plugins.netsuite.emulator import Emulator, run_server
+    from flx_netsuite.emulator import Emulator, run_server
 
     emulator = Emulator()
     env = emulator.credential_env()
     workdir.mkdir(parents=True, exist_ok=True)
-    data = resources.files("plugins.netsuite").joinpath("data/demo.json")
+    data = resources.files("flx_netsuite").joinpath("data/demo.json")
     data_path = workdir / "demo-data.json"
     data_path.write_text(data.read_text())
     started = time.monotonic()
@@ -80,7 +80,7 @@ def run_demo(workdir: Path, console: Console) -> int:
             console.rule(f"[bold cyan]{number}. {title}", align="left")
             console.print(f"[dim]$ flx {' '.join(argv)}[/dim]")
             done = subprocess.run(
-                [sys.executable, "-m", "core.cli.main", "--config", str(config), *argv],
+                [sys.executable, "-m", "flx.cli.main", "--config", str(config), *argv],
                 env=child_env, cwd=workdir, capture_output=True, text=True, check=False)
             output = (done.stdout + done.stderr).rstrip()
             console.print(output, markup=False, highlight=False)

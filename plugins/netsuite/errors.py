@@ -31,7 +31,9 @@ from typing import Any
 
 import httpx
 
-from core.errors import (
+from flx import (
+    READ_ONLY,
+    WRITE_METHODS,
     AuthenticationError,
     FlxError,
     NetworkError,
@@ -42,7 +44,6 @@ from core.errors import (
     RemoteUnavailableError,
     RetryableError,
 )
-from core.http import READ_ONLY, WRITE_METHODS
 
 RATE_LIMIT_CODES = frozenset({
     "CONCURRENCY_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED", "WS_REQUEST_BLOCKED",

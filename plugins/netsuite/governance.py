@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import tenacity
 
-from core.errors import AuthenticationError, RetryableError
+from flx import AuthenticationError, RetryableError
 
 
 class Budget(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import TemplateError
+from flx import TemplateError
 
 __all__ = ["IDENTITY", "check_identity"]
 

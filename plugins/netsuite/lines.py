@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import MappingError, RecordValidationError
+from flx import MappingError, RecordValidationError
 
 
 @dataclass

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from plugins.netsuite.ids import parse_external_id
+from flx_netsuite.ids import parse_external_id
 
 if TYPE_CHECKING:
-    from plugins.netsuite.common import NetSuiteContext
-    from plugins.netsuite.customers import CustomerResolver
+    from flx_netsuite.common import NetSuiteContext
+    from flx_netsuite.customers import CustomerResolver
 
 
 def foreign_match(ctx: NetSuiteContext, customers: CustomerResolver, order: dict[str, Any],

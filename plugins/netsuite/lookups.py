@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import MappingError, RecordValidationError, RemoteRejectedError
-from plugins.netsuite.client import in_list, suiteql_quote
-from plugins.netsuite.common import NetSuiteContext
+from flx import MappingError, RecordValidationError, RemoteRejectedError
+from flx_netsuite.client import in_list, suiteql_quote
+from flx_netsuite.common import NetSuiteContext
 
 IN_CHUNK = 500  # SuiteQL IN lists stay well below Oracle's 1000-element limit
 

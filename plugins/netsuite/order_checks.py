@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from plugins.netsuite.common import money
-from plugins.netsuite.routing import PlannedLine, Problem
+from flx_netsuite.common import money
+from flx_netsuite.routing import PlannedLine, Problem
 
 ZERO = Decimal("0.00")
 

@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from core.errors import FlxError, MappingError, RemoteRejectedError
-from core.model import RecordResult
-from core.runtime import Runtime
-from plugins.netsuite.common import (
+from flx import FlxError, MappingError, RecordResult, RemoteRejectedError, Runtime
+from flx_netsuite.common import (
     NetSuiteContext,
     address,
     eid,
@@ -26,18 +24,18 @@ from plugins.netsuite.common import (
     with_defaults,
     worker_threads,
 )
-from plugins.netsuite.customers import CustomerResolver, person_name
-from plugins.netsuite.linking import foreign_match
-from plugins.netsuite.lookups import Item, ItemResolver, existing_transactions, refused_error
-from plugins.netsuite.order_checks import (
+from flx_netsuite.customers import CustomerResolver, person_name
+from flx_netsuite.linking import foreign_match
+from flx_netsuite.lookups import Item, ItemResolver, existing_transactions, refused_error
+from flx_netsuite.order_checks import (
     currency_id,
     discount_item_problem,
     order_discount_problem,
     order_warnings,
 )
-from plugins.netsuite.purchase_orders import PurchaseOrders
-from plugins.netsuite.recovery import ELSEWHERE_NOTE, made_elsewhere, recovered_note
-from plugins.netsuite.routing import (
+from flx_netsuite.purchase_orders import PurchaseOrders
+from flx_netsuite.recovery import ELSEWHERE_NOTE, made_elsewhere, recovered_note
+from flx_netsuite.routing import (
     PlannedLine,
     Problem,
     plan_lines,

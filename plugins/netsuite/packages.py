@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from plugins.netsuite.common import money
-from plugins.netsuite.routing import pro_rata
+from flx_netsuite.common import money
+from flx_netsuite.routing import pro_rata
 
 
 def unit_weights(order: dict[str, Any]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:

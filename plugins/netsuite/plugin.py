@@ -10,11 +10,18 @@ from typing import Any
 
 import typer
 
-from core.errors import FlxError, PermissionDeniedError
-from core.model import CheckResult, Connection, Connector, RecordResult, RegisterConnector
-from core.plugins import hookimpl
-from core.runtime import Runtime
-from plugins.netsuite.common import PAYLOADS, payload_schema
+from flx import (
+    CheckResult,
+    Connection,
+    Connector,
+    FlxError,
+    PermissionDeniedError,
+    RecordResult,
+    RegisterConnector,
+    Runtime,
+    hookimpl,
+)
+from flx_netsuite.common import PAYLOADS, payload_schema
 
 NAME = "netsuite"
 
@@ -24,18 +31,18 @@ def _mine(connection: Connection) -> bool:
 
 
 def connection_schema() -> dict[str, Any]:
-    text = resources.files("plugins.netsuite").joinpath("schemas/connection.schema.json")
+    text = resources.files("flx_netsuite").joinpath("schemas/connection.schema.json")
     return json.loads(text.read_text())
 
 
 def _profile_gaps(operation: str, profile: dict[str, Any], records: Any) -> list[str]:
-    from plugins.netsuite.profile_gaps import profile_gaps
+    from flx_netsuite.profile_gaps import profile_gaps
 
     return profile_gaps(operation, profile, records)
 
 
 def _emulator_starter(env: Any) -> Any:
-    from plugins.netsuite.emulator.cli import init_starter
+    from flx_netsuite.emulator.cli import init_starter
 
     return init_starter(env)
 
@@ -47,20 +54,20 @@ def register_connectors(register: RegisterConnector) -> None:
         description="Oracle NetSuite (SuiteTalk REST, token-based authentication)",
         connection_schema=connection_schema(),
         operations=("send-orders", "send-shipments", "send-vendor-bills"),
-        templates_package="plugins.netsuite",
+        templates_package="flx_netsuite",
         payload_schemas={f"{name}.json.j2": payload_schema(name) for name in PAYLOADS},
-        mappings_package="mappings.netsuite",
+        mappings_package="flx_netsuite.mappings",
         extra={"display_name": "NetSuite", "env_prefix": "NS",
                "emulator_starter": _emulator_starter, "profile_gaps": _profile_gaps},
-        mapping_schema=json.loads(resources.files("plugins.netsuite")
+        mapping_schema=json.loads(resources.files("flx_netsuite")
                                   .joinpath("schemas/mapping.schema.json").read_text()),
     ))
 
 
 @hookimpl
 def register_commands(app: typer.Typer) -> None:
-    from plugins.netsuite.demo import add_demo_command
-    from plugins.netsuite.emulator.cli import add_emulator_command
+    from flx_netsuite.demo import add_demo_command
+    from flx_netsuite.emulator.cli import add_emulator_command
 
     add_emulator_command(app)
     add_demo_command(app)
@@ -71,7 +78,7 @@ def send_orders(connection: Connection, orders: Sequence[dict[str, Any]],
                 runtime: Runtime) -> list[RecordResult] | None:
     if not _mine(connection):
         return None
-    from plugins.netsuite.orders import send_orders as send
+    from flx_netsuite.orders import send_orders as send
 
     return send(runtime, list(orders))
 
@@ -81,7 +88,7 @@ def send_shipments(connection: Connection, shipments: Sequence[dict[str, Any]],
                    runtime: Runtime) -> list[RecordResult] | None:
     if not _mine(connection):
         return None
-    from plugins.netsuite.shipments import send_shipments as send
+    from flx_netsuite.shipments import send_shipments as send
 
     return send(runtime, list(shipments))
 
@@ -91,7 +98,7 @@ def send_vendor_bills(connection: Connection, vendor_bills: Sequence[dict[str, A
                       runtime: Runtime) -> list[RecordResult] | None:
     if not _mine(connection):
         return None
-    from plugins.netsuite.bills import send_vendor_bills as send
+    from flx_netsuite.bills import send_vendor_bills as send
 
     return send(runtime, list(vendor_bills))
 
@@ -101,9 +108,9 @@ def render_payloads(operation: str, connection: Connection, record: dict[str, An
                     runtime: Runtime) -> list[dict[str, Any]] | None:
     if not _mine(connection):
         return None
-    from plugins.netsuite.bills import render_vendor_bill
-    from plugins.netsuite.orders import render_order
-    from plugins.netsuite.shipments import render_shipment
+    from flx_netsuite.bills import render_vendor_bill
+    from flx_netsuite.orders import render_order
+    from flx_netsuite.shipments import render_shipment
 
     renderers = {"send-orders": render_order, "send-shipments": render_shipment,
                  "send-vendor-bills": render_vendor_bill}
@@ -126,8 +133,8 @@ def test_connection(connection: Connection, runtime: Runtime,
                     deep: bool) -> list[CheckResult] | None:
     if not _mine(connection):
         return None
-    from plugins.netsuite.client import NetSuiteClient
-    from plugins.netsuite.connection import NetSuiteSettings
+    from flx_netsuite.client import NetSuiteClient
+    from flx_netsuite.connection import NetSuiteSettings
 
     try:
         settings = NetSuiteSettings.from_connection(connection)
@@ -156,7 +163,7 @@ def test_connection(connection: Connection, runtime: Runtime,
             checks.append(CheckResult(f"read {table} records", False, err.message,
                                       err.hint or ""))
     if deep:
-        from plugins.netsuite.probe import deep_checks
+        from flx_netsuite.probe import deep_checks
 
         try:
             checks += deep_checks(client, runtime.profile or {})

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import FlxError
-from core.model import CheckResult
-from plugins.netsuite.client import NetSuiteClient
+from flx import CheckResult, FlxError
+from flx_netsuite.client import NetSuiteClient
 
 # Fields that exist only with an account feature: (record type, sublist or "", field) ->
 # (the feature, the profile line that avoids sending it).

@@ -7,11 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.errors import MappingError, RemoteRejectedError
-from core.runtime import Runtime
-from plugins.netsuite.common import NetSuiteContext, address, eid, explain_rejection, tran_date
-from plugins.netsuite.lines import pair_lines
-from plugins.netsuite.routing import PlannedLine
+from flx import MappingError, RemoteRejectedError, Runtime
+from flx_netsuite.common import NetSuiteContext, address, eid, explain_rejection, tran_date
+from flx_netsuite.lines import pair_lines
+from flx_netsuite.routing import PlannedLine
 
 
 def _line_label(so: dict[str, Any], p: PlannedLine) -> str:

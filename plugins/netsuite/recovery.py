@@ -3,7 +3,7 @@ twice): by what that attempt's stored state says, since it was not always interr
 
 from __future__ import annotations
 
-from core.store_sync import SyncState
+from flx import SyncState
 
 
 def recovered_note(state: SyncState | None) -> str:

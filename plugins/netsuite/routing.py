@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, fields
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
 
-from core.errors import MappingError, RecordError, RecordValidationError
-from plugins.netsuite.common import CENT, money, rate
+from flx import MappingError, RecordError, RecordValidationError
+from flx_netsuite.common import CENT, money, rate
 
 # A net line's rate gets the fewest decimals (2 to 8) at which quantity x rate rounds to the
 # line's amount; 8 always suffices for quantities up to 1,000,000 (docs/records.md).

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from core.errors import MappingError, RecordValidationError, RemoteRejectedError
-from core.model import RecordResult
-from core.runtime import Runtime
-from plugins.netsuite.common import (
+from flx import MappingError, RecordResult, RecordValidationError, RemoteRejectedError, Runtime
+from flx_netsuite.common import (
     NetSuiteContext,
     already_there,
     earlier_record,
@@ -27,7 +25,7 @@ from plugins.netsuite.common import (
     transform_once,
     with_defaults,
 )
-from plugins.netsuite.lines import (
+from flx_netsuite.lines import (
     OverQuantityError,
     RemoteLine,
     allocate,
@@ -35,8 +33,8 @@ from plugins.netsuite.lines import (
     dropship_line,
     remote_lines,
 )
-from plugins.netsuite.lookups import ItemResolver
-from plugins.netsuite.packages import LineWeights, packages
+from flx_netsuite.lookups import ItemResolver
+from flx_netsuite.packages import LineWeights, packages
 
 OPERATION = "send-shipments"
 PACKAGE_SUFFIX = {"package": "", "packageUps": "Ups", "packageFedex": "FedEx",

@@ -1,4 +1,4 @@
-"""Hypothesis fuzzing of `flx import` (core.importer): every malformed input is rejected with a
+"""Hypothesis fuzzing of `flx import` (flx.sources.files): every malformed input is rejected with a
 message that says where, nothing crashes, and nothing is half-written.
 
 Four angles: valid orders broken in one documented way each (docs/records.md), whole files
@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import generate
-from core.importer import LIST_KEYS, ImportReport, import_files
-from core.records import normalize
-from core.store import Store
+from flx.records.validate import normalize
+from flx.sources.files import LIST_KEYS, ImportReport, import_files
+from flx.store.store import Store
 
 ORDERS = generate(12, seed=3, prefix="FZ").orders
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,

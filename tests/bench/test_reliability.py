@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from bench.soak import fault_phase, kill_phase, left_behind, poison_phase
-from core.store import Store
+from flx.store.store import Store
 
 
 def test_faults_and_429s_leave_every_record_sent_exactly_once(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.store import Store
+from flx.store.store import Store
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from tenacity import wait_none
 
-from core.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier, alert_events, alert_settings
-from core.config import load_config
+from flx.config.load import load_config
+from flx.ops.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier, alert_events, alert_settings
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
@@ -246,7 +246,7 @@ def test_a_webhook_url_without_a_host_or_with_control_characters_is_refused(
         tmp_path: Path, url: str) -> None:
     from typer.testing import CliRunner
 
-    from core.cli.main import build_app
+    from flx.cli.main import build_app
 
     env = make_env(tmp_path)
     path = env.config.path

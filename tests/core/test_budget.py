@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from core.budget import DatabaseBudget, database_budget, fair_share
-from core.store import Store
+from flx.store.budget import DatabaseBudget, database_budget, fair_share
+from flx.store.store import Store
 
 
 def _url(schema_url: str) -> object:
@@ -165,7 +165,7 @@ def test_sqlite_stores_have_no_shared_budget(tmp_path: Path) -> None:
 _CHILD = """
 import os, sys
 from sqlalchemy.engine import make_url
-from core.budget import _BUDGETS, DatabaseBudget
+from flx.store.budget import _BUDGETS, DatabaseBudget
 budget = DatabaseBudget(make_url(sys.argv[1]), sys.argv[2], 3)
 _BUDGETS[("test", sys.argv[2])] = budget
 budget.acquire()

@@ -8,9 +8,9 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from core.model import CheckResult, Connector
-from core.plugins import build_plugins, hookimpl
+from flx.cli.main import build_app
+from flx.model import CheckResult, Connector
+from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
 SCHEMA = {

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from core.model import CheckResult, Connector
-from core.plugins import build_plugins, hookimpl
+from flx.cli.main import build_app
+from flx.model import CheckResult, Connector
+from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
 BASE_URL = "http://127.0.0.1:8765/services/rest/a-long-path-for-a-proxy"
@@ -188,8 +188,8 @@ FLX = Path(sys.executable).with_name("flx")
 @pytest.mark.skipif(not FLX.exists(), reason=f"no console script at {FLX}")
 def test_the_installed_command_on_an_ascii_terminal(tmp_path: Path) -> None:
     # As reported: PYTHONIOENCODING=ascii flx connections test prod, against the emulator.
-    from plugins.netsuite.demo import demo_config
-    from plugins.netsuite.emulator import Emulator, run_server
+    from flx_netsuite.demo import demo_config
+    from flx_netsuite.emulator import Emulator, run_server
 
     emulator = Emulator()
     with run_server(emulator) as base_url:

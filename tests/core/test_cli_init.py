@@ -7,10 +7,10 @@ import tomllib
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from core.config import load_config
-from core.model import Connector
-from core.plugins import build_plugins, hookimpl
+from flx.cli.main import build_app
+from flx.config.load import load_config
+from flx.model import Connector
+from flx.plugins import build_plugins, hookimpl
 
 SCHEMA = {
     "type": "object",

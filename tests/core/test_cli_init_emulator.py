@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from core.config import load_config
-from core.plugins import build_plugins
-from plugins.netsuite.emulator import Emulator, run_server
+from flx.cli.main import build_app
+from flx.config.load import load_config
+from flx.plugins import build_plugins
+from flx_netsuite.emulator import Emulator, run_server
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from core.cli.context import get_state
-from core.cli.main import build_app
-from core.errors import AuthenticationError
-from core.model import Connector
-from core.plugins import build_plugins, hookimpl
+from flx.cli.context import get_state
+from flx.cli.main import build_app
+from flx.errors import AuthenticationError
+from flx.model import Connector
+from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
 SCHEMA = {

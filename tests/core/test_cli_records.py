@@ -12,12 +12,12 @@ import types
 import pytest
 from typer.testing import CliRunner
 
-import core.status as real_status
-from core.cli.main import build_app
-from core.cli.records import Operation
-from core.errors import MappingError, RecordValidationError
-from core.model import OPERATIONS, Connector, RecordResult
-from core.plugins import build_plugins, hookimpl
+import flx.ops.status as real_status
+from flx.cli.main import build_app
+from flx.cli.records import Operation
+from flx.errors import MappingError, RecordValidationError
+from flx.model import OPERATIONS, Connector, RecordResult
+from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
 SCHEMA = {"type": "object", "properties": {"token_secret": {"type": "string", "x-secret": True}}}
@@ -82,7 +82,7 @@ def cfg(tmp_path):
     path.write_text('[connections.main]\nplugin = "books"\ntoken_secret = "${BOOKS_TOKEN}"\n'
                     '[connections.main.operations.send-orders]\n')
     os.chmod(path, 0o600)
-    from core.store import Store
+    from flx.store.store import Store
 
     with Store(f"sqlite:///{tmp_path / 'flx.db'}") as store:
         store.upsert_records("order", [order("O1"), order("O2", "bad"), order("O3")])
@@ -205,7 +205,7 @@ def test_import_of_a_missing_file_is_a_usage_error(app, cfg, tmp_path):
 
 @pytest.fixture
 def status_api(monkeypatch):
-    module = types.ModuleType("core.status")
+    module = types.ModuleType("flx.ops.status")
     module.calls = []
 
     def record(name, result):
@@ -226,7 +226,7 @@ def status_api(monkeypatch):
     module.status_lines = lambda summary: [f"last run: {SECRET} masked"]
     module.records_text = real_status.records_text
     module.KNOWN_CLASSES = real_status.KNOWN_CLASSES
-    monkeypatch.setitem(sys.modules, "core.status", module)
+    monkeypatch.setitem(sys.modules, "flx.ops.status", module)
     return module
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
+from flx.cli.main import build_app
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:

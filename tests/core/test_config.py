@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from core.config import Config, load_config, toml_path
-from core.errors import ConfigError
-from core.model import Connector
-from core.plugins import build_plugins, hookimpl
+from flx.config.load import Config, load_config, toml_path
+from flx.errors import ConfigError
+from flx.model import Connector
+from flx.plugins import build_plugins, hookimpl
 
 SCHEMA = {
     "type": "object",
@@ -68,7 +68,7 @@ def problems_of(excinfo) -> str:
 
 
 def test_schema_file_is_a_valid_draft_2020_12_schema():
-    text = resources.files("schemas").joinpath("config.schema.json").read_text()
+    text = resources.files("flx.schemas").joinpath("config.schema.json").read_text()
     Draft202012Validator.check_schema(json.loads(text))
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from core.conformance import check_connector
-from core.plugins import build_plugins
+from flx.plugins import build_plugins
+from flx.testing.conformance import check_connector
 from tests.fake_plugin import plugin as fake_plugin
 
 PLUGINS = build_plugins(fake_plugin)

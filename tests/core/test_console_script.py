@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from plugins.netsuite.demo import demo_config
-from plugins.netsuite.emulator import Emulator, run_server
+from flx_netsuite.demo import demo_config
+from flx_netsuite.emulator import Emulator, run_server
 
 FLX = Path(sys.executable).with_name("flx")
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (tests/core/..)
@@ -69,7 +69,7 @@ def test_import_and_run_against_the_emulator_over_a_socket(
     base_url, emulator = account
     env = emulator.credential_env()
     (tmp_path / "flx.toml").write_text(demo_config(base_url, env))
-    data = resources.files("plugins.netsuite").joinpath("data/demo.json").read_text()
+    data = resources.files("flx_netsuite").joinpath("data/demo.json").read_text()
     (tmp_path / "data.json").write_text(data)
 
     result = flx("import", "data.json", cwd=tmp_path, env=env)
@@ -112,7 +112,7 @@ def test_a_reader_that_goes_away_ends_flx_quietly(
     base_url, emulator = account
     env = emulator.credential_env()
     (tmp_path / "flx.toml").write_text(demo_config(base_url, env))
-    data = resources.files("plugins.netsuite").joinpath("data/demo.json").read_text()
+    data = resources.files("flx_netsuite").joinpath("data/demo.json").read_text()
     (tmp_path / "data.json").write_text(data)
     assert flx_unread("import", "data.json", cwd=tmp_path, env=env) == (0, "")
     assert flx_unread("run", "send-orders", "-c", "demo", cwd=tmp_path, env=env) == (3, "")

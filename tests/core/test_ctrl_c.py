@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from plugins.netsuite.demo import demo_config
-from plugins.netsuite.emulator import Emulator, run_server
+from flx_netsuite.demo import demo_config
+from flx_netsuite.emulator import Emulator, run_server
 
 FLX = Path(sys.executable).with_name("flx")
 ORDERS = 30
@@ -49,7 +49,7 @@ class Gate:
 
 
 def orders() -> list[dict[str, Any]]:
-    text = resources.files("plugins.netsuite").joinpath("data/demo.json").read_text()
+    text = resources.files("flx_netsuite").joinpath("data/demo.json").read_text()
     model = json.loads(text)["orders"][0]  # internal, shipped from MAIN
     out = []
     for n in range(ORDERS):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.eligibility import Ineligible, Prefetched, Reads, check, check_order
-from core.store import Store
+from flx.operations.eligibility import Ineligible, Prefetched, Reads, check, check_order
+from flx.store.store import Store
 
 
 def order(oid: str = "ORD-1", **extra) -> dict:

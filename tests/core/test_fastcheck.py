@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from core.fastcheck import compile_check
+from flx.render.fastcheck import compile_check
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYLOAD_SCHEMAS = {p.name.split(".")[0]: json.loads(p.read_text())

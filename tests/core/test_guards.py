@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core.http import READ_ONLY, DryRunRefused, build_client
-from core.redact import MASK, MIN_SECRET_LENGTH, Redactor
+from flx.config.redact import MASK, MIN_SECRET_LENGTH, Redactor
+from flx.run.http import READ_ONLY, DryRunRefused, build_client
 
 
 def recording() -> tuple[httpx.MockTransport, list[str]]:

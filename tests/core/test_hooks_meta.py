@@ -11,9 +11,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from core import hookspecs
-from core.plugins import build_plugins
-from core.runner import HOOKS
+from flx import hookspecs
+from flx.plugins import build_plugins
+from flx.run.runner import HOOKS
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-import core.importer as importer
-from core.importer import ImportReport, import_files
-from core.store import Store
+import flx.sources.files as importer
+from flx.sources.files import ImportReport, import_files
+from flx.store.store import Store
 
 
 def order(order_id: str, quantity: Any = 1) -> dict[str, Any]:

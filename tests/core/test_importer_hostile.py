@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from core.plugins import build_plugins
-from core.store import Store
+from flx.cli.main import build_app
+from flx.plugins import build_plugins
+from flx.store.store import Store
 
 DEEP = 100_000  # far past what any parser's recursion can take
 
@@ -185,7 +185,7 @@ def test_the_progress_bar_shows_the_total_on_a_terminal_only(tmp_path: Path,
                             for i in range(600)), encoding="utf-8")
     config = tmp_path / "flx.toml"
     config.write_text(f'[store]\nurl = "{store_url}"\n', encoding="utf-8")
-    flx = [sys.executable, "-m", "core.cli.main", "--config", str(config), "import"]
+    flx = [sys.executable, "-m", "flx.cli.main", "--config", str(config), "import"]
     terminal = {**os.environ, "TTY_COMPATIBLE": "1", "COLUMNS": "120"}
     shown = subprocess.run([*flx, str(path)], capture_output=True, text=True, env=terminal,
                            timeout=120)

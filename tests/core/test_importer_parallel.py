@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-import core.import_lines as import_lines
-from core.importer import import_files
-from core.store import Store
+import flx.records.examine as import_lines
+from flx.sources.files import import_files
+from flx.store.store import Store
 
 
 def order(order_id: str, quantity: Any = 1) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from core.schedule import RunLock
-from core.store import Store
+from flx.cli.main import build_app
+from flx.ops.schedule import RunLock
+from flx.store.store import Store
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:

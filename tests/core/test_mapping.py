@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from core.errors import ConfigError, MappingError
-from core.mapping import Profile, load_profile, profile_names, validate_profile
-from core.model import Connector
+from flx.errors import ConfigError, MappingError
+from flx.model import Connector
+from flx.plugins import build_plugins
+from flx.render.mapping import Profile, load_profile, profile_names, validate_profile
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
@@ -33,7 +34,7 @@ def write(tmp_path: Path, data: object, name: str = "acme.json") -> Path:
 
 
 def test_mapping_schema_is_a_valid_2020_12_schema() -> None:
-    schema = json.loads(resources.files("schemas").joinpath("mapping.schema.json").read_text())
+    schema = json.loads(resources.files("flx.schemas").joinpath("mapping.schema.json").read_text())
     Draft202012Validator.check_schema(schema)
 
 
@@ -129,9 +130,10 @@ def test_lookup_names_the_missing_table_entry() -> None:
 
 
 def test_every_shipped_profile_validates() -> None:
-    # Conformance: a profile shipped in mappings/<connector>/ must pass the core schema.
-    shipped = [(pkg.name, p) for pkg in resources.files("mappings").iterdir() if pkg.is_dir()
-               for p in pkg.iterdir() if p.name.endswith(".json")]
+    # Conformance: a profile shipped by an installed connector must pass the core schema.
+    connectors = build_plugins().connectors.values()
+    shipped = [(c.name, p) for c in connectors if c.mappings_package
+               for p in resources.files(c.mappings_package).iterdir() if p.name.endswith(".json")]
     assert shipped, "no shipped mapping profiles found"
     for folder, path in shipped:
         problems = validate_profile(json.loads(path.read_text()))

@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.owners import default_owner, owner_is_dead
-from core.store import Store
+from flx.store.owners import default_owner, owner_is_dead
+from flx.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
-from core.store import Store, default_owner
+from flx.store.store import Store, default_owner
 store = Store(sys.argv[1])
 me = default_owner()
 assert store.acquire_lock("run:ns:send-orders", me, 300)

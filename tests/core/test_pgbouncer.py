@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from core.budget import DatabaseBudget
-from core.store import Store
+from flx.store.budget import DatabaseBudget
+from flx.store.store import Store
 from tests.core.test_budget import _hammer
 from tests.fake_plugin.harness import make_env, make_order
 

@@ -1,4 +1,4 @@
-"""The batch pipeline of `OperationRun.walk` (core/batches.py) with the fake connector: the
+"""The batch pipeline of `OperationRun.walk` (core/run/batches.py) with the fake connector: the
 plugin sends batch N on a background thread while the runner claims batch N+1 and stores
 batch N-1. What a user must still see: every record sent once, results and audit rows stored,
 no claim left behind after an abort, a graceful stop or a crash."""
@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from core import batches
-from core.errors import AbortError, AuthenticationError
-from core.model import Connection, RecordResult
-from core.runtime import Runtime
-from core.store_tables import sync_state
+from flx.errors import AbortError, AuthenticationError
+from flx.model import Connection, RecordResult
+from flx.run import batches
+from flx.run.runtime import Runtime
+from flx.store.tables import sync_state
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:

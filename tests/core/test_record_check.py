@@ -1,4 +1,4 @@
-"""The compiled pre-check (core.record_check) judges every record exactly as the jsonschema
+"""The compiled pre-check (flx.records.precheck) judges every record exactly as the jsonschema
 validator does: a record it passes but jsonschema refuses would be imported unchecked."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import generate
-from core.record_check import compile_check
-from core.records import _fast_check, _validator, validate_record
+from flx.records.precheck import compile_check
+from flx.records.validate import _fast_check, _validator, validate_record
 
 DATA = generate(6, seed=11, prefix="RC")
 RECORDS = {"order": DATA.orders, "shipment": DATA.shipments, "vendor_bill": DATA.vendor_bills}

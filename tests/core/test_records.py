@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from core.errors import RecordValidationError
-from core.records import (
+from flx.errors import RecordValidationError
+from flx.records.validate import (
     MAX_QUANTITY,
     Problem,
     content_hash,
@@ -323,7 +323,7 @@ def _properties(schema: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]
 
 @pytest.mark.parametrize("kind", ["order", "shipment", "vendor_bill", "import"])
 def test_schemas_are_valid_and_every_field_is_described(kind: str) -> None:
-    text = resources.files("schemas").joinpath(f"{kind}.schema.json").read_text("utf-8")
+    text = resources.files("flx.schemas").joinpath(f"{kind}.schema.json").read_text("utf-8")
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

@@ -3,7 +3,7 @@ import logging
 import re
 from urllib.parse import quote, urlencode
 
-from core.redact import MASK, RedactingFilter, Redactor, install_log_redaction
+from flx.config.redact import MASK, RedactingFilter, Redactor, install_log_redaction
 
 SECRET = "s3cr3t/Tok+en=="
 

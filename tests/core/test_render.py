@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError, PluginError, TemplateError
-from core.render import Renderer, dumps
+from flx.errors import ConfigError, PluginError, TemplateError
+from flx.render.renderer import Renderer, dumps
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from core.errors import AuthenticationError, ConfigError, RateLimitError
-from core.model import Connector, RecordResult
-from core.plugins import hookimpl
-from core.report import print_run
-from core.runner import MAX_ATTEMPTS, next_retry_at, run_operation
-from core.runtime import Runtime
-from core.store import Store
+from flx.errors import AuthenticationError, ConfigError, RateLimitError
+from flx.model import Connector, RecordResult
+from flx.plugins import hookimpl
+from flx.run.report import print_run
+from flx.run.runner import MAX_ATTEMPTS, next_retry_at, run_operation
+from flx.run.runtime import Runtime
+from flx.store.store import Store
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:

@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from core.config import load_config
-from core.errors import ConfigError
-from core.runner import run_operation
-from core.schedule import (
+from flx.config.load import load_config
+from flx.errors import ConfigError
+from flx.ops.schedule import (
     Cadence,
     RunLock,
     RunLockedError,
@@ -26,7 +25,8 @@ from core.schedule import (
     parse_cadence,
     plan_jobs,
 )
-from core.store import Store
+from flx.run.runner import run_operation
+from flx.store.store import Store
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
@@ -263,8 +263,8 @@ def test_a_failing_job_does_not_stop_the_others(env: Env, monkeypatch) -> None:
 
 HOLDER = """
 import sys
-from core.schedule import RunLock
-from core.store import Store
+from flx.ops.schedule import RunLock
+from flx.store.store import Store
 
 store = Store(sys.argv[1])
 with RunLock(store, "prod", "send-orders", owner="other-host:4242:ab"):
@@ -472,7 +472,7 @@ def test_the_schedule_refuses_to_start_when_no_connection_can_run(env: Env) -> N
 def test_flx_schedule_once_runs_the_usable_connections_and_exits_1(env: Env) -> None:
     from typer.testing import CliRunner
 
-    from core.cli.main import build_app
+    from flx.cli.main import build_app
 
     with_sandbox(env)
     env.load(orders=[make_order("ORD-1")])

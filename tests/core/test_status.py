@@ -1,4 +1,4 @@
-"""`core.status` with the fake connector: what an ops person learns from status and errors,
+"""`flx.ops.status` with the fake connector: what an ops person learns from status and errors,
 and what retry and resolve do to the records."""
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from core.errors import (
+from flx.errors import (
     ConfigError,
     DuplicateError,
     RateLimitError,
     RecordValidationError,
     RemoteRejectedError,
 )
-from core.model import RecordResult
-from core.runner import MAX_ATTEMPTS
-from core.status import (
+from flx.model import RecordResult
+from flx.ops.status import (
     list_errors,
     list_runs,
     reason_group,
@@ -29,6 +28,7 @@ from core.status import (
     status_lines,
     status_summary,
 )
+from flx.run.runner import MAX_ATTEMPTS
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:

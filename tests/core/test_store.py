@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core import store_engine
-from core.errors import AbortError, ConfigError, RetryableError
-from core.records import content_hash
-from core.store import Store
-from core.store_tables import MIGRATIONS, audit_record_index, schema_version, utcnow
-from core.store_tables import audit as audit_table
+from flx.errors import AbortError, ConfigError, RetryableError
+from flx.records.validate import content_hash
+from flx.store import engine as store_engine
+from flx.store.store import Store
+from flx.store.tables import MIGRATIONS, audit_record_index, schema_version, utcnow
+from flx.store.tables import audit as audit_table
 
 OP = "send-orders"
 
@@ -339,7 +339,7 @@ def test_only_one_of_several_processes_gets_a_lock(store_url: str, tmp_path: Pat
     # is sent once all are ready; a loaded machine cannot make one start before the others.
     script = textwrap.dedent("""
         import sys
-        from core.store import Store
+        from flx.store.store import Store
         url, owner = sys.argv[1], sys.argv[2]
         with Store(url) as store:
             store.count_records("order")  # connect and check the schema before the race

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from core.runtime import Runtime
+from flx.run.runtime import Runtime
 from tests.fake_plugin.harness import make_env, make_order
 
 

@@ -13,8 +13,8 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from core.cli.main import build_app  # noqa: E402
-from core.store import Store  # noqa: E402
+from flx.cli.main import build_app  # noqa: E402
+from flx.store.store import Store  # noqa: E402
 from tests.fake_plugin.harness import make_env, make_order  # noqa: E402
 
 

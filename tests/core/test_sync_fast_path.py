@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.model import Connection, Connector
-from core.runtime import Runtime
-from core.store import Store, SyncState, audit_row
-from core.store_sync import KEEP, SYNC_STATUSES, blank_state, next_state
-from core.store_tables import sync_state
+from flx.model import Connection, Connector
+from flx.run.runtime import Runtime
+from flx.store.store import Store, SyncState, audit_row
+from flx.store.sync import KEEP, SYNC_STATUSES, blank_state, next_state
+from flx.store.tables import sync_state
 
 CONN, OP = "prod", "send-orders"
 CLOCK = datetime(2030, 5, 17, 8, 30, tzinfo=UTC)
@@ -87,7 +87,7 @@ def test_fast_path_leaves_the_row_set_sync_leaves(store: Store, prior: SyncState
     now = CLOCK
     for step, update in enumerate(steps):
         now = CLOCK + timedelta(seconds=step, microseconds=1001 * step)
-        with mock.patch("core.store_sync.utcnow", return_value=now):
+        with mock.patch("flx.store.sync.utcnow", return_value=now):
             returned = store.set_sync(CONN, OP, slow_id, **update)
         held = next_state(held, **update, now=now)
         store.put_syncs([held])

@@ -72,7 +72,7 @@ def test_a_worker_needs_a_postgresql_store(tmp_path: Path) -> None:
         '[store]\nurl = "sqlite:///flx.db"\n\n[connections.prod]\nplugin = "netsuite"\n'
         'account_id = "1234567"\nclient_id = "${A}"\nclient_secret = "${A}"\n'
         'token_id = "${A}"\ntoken_secret = "${A}"\n\n[connections.prod.operations.send-orders]\n')
-    done = subprocess.run([sys.executable, "-m", "core.cli.main", "--config",
+    done = subprocess.run([sys.executable, "-m", "flx.cli.main", "--config",
                            str(tmp_path / "flx.toml"), "worker", "--once"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           env={**os.environ, "A": "x",
@@ -82,7 +82,7 @@ def test_a_worker_needs_a_postgresql_store(tmp_path: Path) -> None:
 
 
 def test_reports_and_status_say_how_many_records_other_workers_hold(tmp_path: Path) -> None:
-    from core.status import status_lines, status_summary
+    from flx.ops.status import status_lines, status_summary
     from tests.fake_plugin.harness import make_env, make_order
 
     env = make_env(tmp_path)

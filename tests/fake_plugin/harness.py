@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import Config, load_config
-from core.plugins import Plugins, build_plugins
-from core.report import RunReport
-from core.runner import render_operation, run_operation
-from core.store import Store
+from flx.config.load import Config, load_config
+from flx.plugins import Plugins, build_plugins
+from flx.run.report import RunReport
+from flx.run.runner import render_operation, run_operation
+from flx.store.store import Store
 from tests.fake_plugin import plugin as fake_plugin
 from tests.fake_plugin.ledger import Ledger
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import typer
 
-from core.errors import (
+from flx.errors import (
     AuthenticationError,
     DuplicateError,
     FlxError,
@@ -20,10 +20,10 @@ from core.errors import (
     RemoteRejectedError,
     RemoteUnavailableError,
 )
-from core.model import OPERATIONS, CheckResult, Connection, Connector, RecordResult
-from core.plugins import hookimpl
-from core.render import dumps, to_decimal
-from core.runtime import Runtime
+from flx.model import OPERATIONS, CheckResult, Connection, Connector, RecordResult
+from flx.plugins import hookimpl
+from flx.render.renderer import dumps, to_decimal
+from flx.run.runtime import Runtime
 from tests.fake_plugin import NAME, PACKAGE
 
 COLLECTION = {"order": "orders", "shipment": "shipments", "vendor_bill": "bills"}

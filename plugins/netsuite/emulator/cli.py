@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from core.errors import ConfigError
+from flx import ConfigError
 
 from .behaviour import Behaviour
 from .faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, FaultPlan
@@ -108,7 +108,7 @@ DEFAULT_PORT = 8765
 def init_starter(env: Mapping[str, str]) -> Any:
     """`flx init --emulator`: the emulator's account, address and (public) demo tokens, and
     the shipped profile that holds its ids."""
-    from core.cli.init import Starter
+    from flx import Starter
 
     port = env.get(PORT_ENV) or str(DEFAULT_PORT)
     seed = load_default_seed()

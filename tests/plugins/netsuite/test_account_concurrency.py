@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ConfigError
-from plugins.netsuite.connection import NetSuiteSettings
+from flx.errors import ConfigError
+from flx_netsuite.connection import NetSuiteSettings
 
 SECRETS = {"client_id": "a", "client_secret": "b", "token_id": "c", "token_secret": "d"}
 

@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 import httpx
 import pytest
 
-from plugins.netsuite.auth import TokenAuth
-from plugins.netsuite.connection import NetSuiteSettings
+from flx_netsuite.auth import TokenAuth
+from flx_netsuite.connection import NetSuiteSettings
 
 CK = "ck-4f1d9a0e7b"
 CS = "cs-secret+/=&?9a8b"

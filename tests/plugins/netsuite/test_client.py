@@ -15,8 +15,8 @@ import httpx
 import pytest
 import respx
 
-import plugins.netsuite.client as client_module
-from core.errors import (
+import flx_netsuite.client as client_module
+from flx.errors import (
     AuthenticationError,
     FlxError,
     OutcomeUnknownError,
@@ -25,19 +25,19 @@ from core.errors import (
     RemoteRejectedError,
     RemoteUnavailableError,
 )
-from core.http import DryRunRefused, build_client
-from core.model import Connection, Connector
-from core.runtime import Runtime
-from plugins.netsuite.auth import TokenAuth
-from plugins.netsuite.client import (
+from flx.model import Connection, Connector
+from flx.run.http import DryRunRefused, build_client
+from flx.run.runtime import Runtime
+from flx_netsuite.auth import TokenAuth
+from flx_netsuite.client import (
     DEFAULT_HEADERS,
     Created,
     NetSuiteClient,
     in_list,
     suiteql_quote,
 )
-from plugins.netsuite.connection import NetSuiteSettings
-from plugins.netsuite.governance import AdaptiveLimiter
+from flx_netsuite.connection import NetSuiteSettings
+from flx_netsuite.governance import AdaptiveLimiter
 
 BASE = "https://1234567.suitetalk.api.netsuite.com"
 REC = "/services/rest/record/v1"

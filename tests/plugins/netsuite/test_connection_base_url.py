@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
+from flx.cli.main import build_app
 
 CREDENTIALS = {"NS_CLIENT_ID": "c" * 20, "NS_CLIENT_SECRET": "s" * 20,
                "NS_TOKEN_ID": "t" * 20, "NS_TOKEN_SECRET": "x" * 20}

@@ -8,9 +8,9 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from core.errors import ConfigError
-from core.model import Connection, Connector
-from plugins.netsuite.connection import NetSuiteSettings, normalize_account_id
+from flx.errors import ConfigError
+from flx.model import Connection, Connector
+from flx_netsuite.connection import NetSuiteSettings, normalize_account_id
 
 SECRETS = {"client_id": "cid-0a9f8e7d6c", "client_secret": "csec-1b2c3d4e5f",
            "token_id": "tid-6a7b8c9d0e", "token_secret": "tsec-f0e1d2c3b4"}
@@ -22,7 +22,7 @@ def settings(**overrides) -> NetSuiteSettings:
 
 
 def schema() -> dict:
-    text = resources.files("plugins.netsuite").joinpath("schemas/connection.schema.json")
+    text = resources.files("flx_netsuite").joinpath("schemas/connection.schema.json")
     return json.loads(text.read_text())
 
 

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from core.errors import (
+from flx.errors import (
     AuthenticationError,
     NetworkError,
     OutcomeUnknownError,
@@ -17,8 +17,8 @@ from core.errors import (
     RemoteRejectedError,
     RemoteUnavailableError,
 )
-from core.http import READ_ONLY
-from plugins.netsuite.errors import error_from_exception, error_from_response, parse_error_details
+from flx.run.http import READ_ONLY
+from flx_netsuite.errors import error_from_exception, error_from_response, parse_error_details
 
 BASE = "https://1234567.suitetalk.api.netsuite.com/services/rest"
 SECRET = "tsec-9f8e7d6c5b4a"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from plugins.netsuite.governance import AdaptiveLimiter, shared_limiter
+from flx_netsuite.governance import AdaptiveLimiter, shared_limiter
 
 
 def wait_until(predicate, timeout: float = 5.0) -> bool:

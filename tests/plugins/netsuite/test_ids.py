@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins.netsuite.ids import (
+from flx_netsuite.ids import (
     MAX_LENGTH,
     _encode_part,
     external_id,

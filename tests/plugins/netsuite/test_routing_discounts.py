@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins.netsuite.common import money
-from plugins.netsuite.routing import net_rate, plan_lines, split_lines
+from flx_netsuite.common import money
+from flx_netsuite.routing import net_rate, plan_lines, split_lines
 
 
 def _order(quantities: list[int], price: str, discount: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugins.netsuite.emulator import Emulator
+from flx_netsuite.emulator import Emulator
 
 from .helpers import NS
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256, Client
 
-from plugins.netsuite.emulator import Emulator, EmulatorTransport
+from flx_netsuite.emulator import Emulator, EmulatorTransport
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"
 REC = "/services/rest/record/v1"

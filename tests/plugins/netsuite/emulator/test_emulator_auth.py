@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from oauthlib.oauth1 import Client
 
-from plugins.netsuite.emulator import Emulator
+from flx_netsuite.emulator import Emulator
 
 from .helpers import NS, SIGNATURE_HMAC_SHA1, error
 

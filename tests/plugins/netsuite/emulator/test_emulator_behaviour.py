@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.netsuite.emulator import Emulator
-from plugins.netsuite.emulator.app import metadata
-from plugins.netsuite.emulator.behaviour import Behaviour
+from flx_netsuite.emulator import Emulator
+from flx_netsuite.emulator.app import metadata
+from flx_netsuite.emulator.behaviour import Behaviour
 
 
 def test_parse_reads_every_kind_of_switch() -> None:

@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from plugins.netsuite.emulator import Emulator, cli
-from plugins.netsuite.emulator.state import load_default_seed
+from flx_netsuite.emulator import Emulator, cli
+from flx_netsuite.emulator.state import load_default_seed
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from plugins.netsuite.emulator import cli
+from flx.cli.main import build_app
+from flx_netsuite.emulator import cli
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from plugins.netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
-from plugins.netsuite.emulator.state import load_default_seed
+from flx_netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
+from flx_netsuite.emulator.state import load_default_seed
 
 from .helpers import NS, error
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from plugins.netsuite.emulator import Emulator, FaultPlan, run_server
+from flx_netsuite.emulator import Emulator, FaultPlan, run_server
 
 from .helpers import Signer
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from plugins.netsuite.emulator import Emulator
+from flx_netsuite.emulator import Emulator
 
 from .helpers import NS, error, sales_order
 

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import build_app
-from plugins.netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
-from plugins.netsuite.governance import RetryPolicy
+from flx.cli.main import build_app
+from flx_netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
+from flx_netsuite.governance import RetryPolicy
 
 OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
 
 
 def demo_data() -> dict[str, Any]:
-    text = resources.files("plugins.netsuite").joinpath("data/demo.json").read_text()
+    text = resources.files("flx_netsuite").joinpath("data/demo.json").read_text()
     return json.loads(text)
 
 
@@ -118,7 +118,7 @@ class Workspace:
 
 @pytest.fixture
 def demo_profile() -> dict[str, Any]:
-    text = resources.files("mappings.netsuite").joinpath("demo.json").read_text()
+    text = resources.files("flx_netsuite.mappings").joinpath("demo.json").read_text()
     return json.loads(text)
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import MappingError
-from plugins.netsuite.bills import charge_lines
+from flx.errors import MappingError
+from flx_netsuite.bills import charge_lines
 
 from .conftest import Workspace
 from .test_bills_flow import billed, dropship_order, make_bill, purchase_order
@@ -164,7 +164,7 @@ def test_no_charge_no_line_and_skip_warns() -> None:
 
 def test_a_template_override_that_drops_the_charge_fails_instead_of_billing_less(
         workspace: Workspace) -> None:
-    original = resources.files("plugins.netsuite").joinpath(
+    original = resources.files("flx_netsuite").joinpath(
         "templates/vendorBill.json.j2").read_text()
     start = original.index("{%- for charge in charges %}")
     end = original.index("{%- endfor %}", start) + len("{%- endfor %}")

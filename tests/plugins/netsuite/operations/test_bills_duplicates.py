@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import httpx
 
-from plugins.netsuite.auth import TokenAuth
-from plugins.netsuite.emulator import EmulatorTransport
+from flx_netsuite.auth import TokenAuth
+from flx_netsuite.emulator import EmulatorTransport
 
 from .conftest import Workspace
 from .test_bills_flow import dropship_order, make_bill

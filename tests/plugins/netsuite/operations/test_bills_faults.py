@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.netsuite.emulator import FaultPlan
+from flx_netsuite.emulator import FaultPlan
 
 from .conftest import Workspace
 from .test_bills_flow import billed, dropship_order, make_bill, purchase_order

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from plugins.netsuite.ids import MAX_LENGTH
+from flx_netsuite.ids import MAX_LENGTH
 from tests.plugins.netsuite.operations.conftest import Workspace
 
 AT_LIMIT = "1" * 200

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from plugins.netsuite.emulator import Emulator
-from plugins.netsuite.emulator.behaviour import Behaviour
+from flx_netsuite.emulator import Emulator
+from flx_netsuite.emulator.behaviour import Behaviour
 
 from .conftest import Workspace
 from .test_orders_support import exploded_order
@@ -109,7 +109,7 @@ def test_an_account_with_no_drop_ship_po_yet_says_so(workspace: Workspace) -> No
 def test_the_probe_runs_under_the_dry_run_guard(workspace: Workspace,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A probe that tried to write would be stopped before the request left the machine."""
-    import plugins.netsuite.probe as probe
+    import flx_netsuite.probe as probe
 
     def writes(client: Any, profile: dict[str, Any]) -> list[Any]:
         client.create("customer", {"companyName": "Probe Inc", "subsidiary": {"id": "1"}})

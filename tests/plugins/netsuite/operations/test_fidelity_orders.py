@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from plugins.netsuite.emulator import Emulator
-from plugins.netsuite.emulator.behaviour import Behaviour
-from plugins.netsuite.emulator.state import load_default_seed
+from flx_netsuite.emulator import Emulator
+from flx_netsuite.emulator.behaviour import Behaviour
+from flx_netsuite.emulator.state import load_default_seed
 
 from .conftest import Workspace
 from .test_orders_support import (

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from plugins.netsuite.emulator import Emulator
-from plugins.netsuite.emulator.behaviour import Behaviour
+from flx_netsuite.emulator import Emulator
+from flx_netsuite.emulator.behaviour import Behaviour
 
 from .conftest import Workspace
 from .test_orders_support import exploded_order, json_output

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plugins.netsuite.emulator import EmulatorTransport
+from flx_netsuite.emulator import EmulatorTransport
 
 from .conftest import Workspace
 from .test_bills_flow import dropship_order, make_bill

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import ConfigError, TemplateError
-from core.render import Renderer
+from flx.errors import ConfigError, TemplateError
+from flx.render.renderer import Renderer
 from tests.plugins.netsuite.operations.conftest import Workspace
 
 GOOD = ["ORD-1001", "ORD-1002", "ORD-1003"]  # ORD-1004 fails on purpose (an unknown SKU)
@@ -20,7 +20,7 @@ GOOD = ["ORD-1001", "ORD-1002", "ORD-1003"]  # ORD-1004 fails on purpose (an unk
 
 def override(workspace: Workspace, prefix: str, name: str = "salesOrder.json.j2") -> Path:
     """The shipped template with `prefix` in front, in the profile's override folder."""
-    shipped = resources.files("plugins.netsuite").joinpath(f"templates/{name}").read_text()
+    shipped = resources.files("flx_netsuite").joinpath(f"templates/{name}").read_text()
     folder = workspace.path / "tpl"
     folder.mkdir(exist_ok=True)
     (folder / name).write_text(prefix + shipped)

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from core.mapping import validate_profile
-from plugins.netsuite.emulator import EmulatorTransport
+from flx.render.mapping import validate_profile
+from flx_netsuite.emulator import EmulatorTransport
 from tests.plugins.netsuite.emulator.helpers import NS
 
 from .conftest import Workspace
@@ -80,7 +80,7 @@ def test_customer_custom_fields_keys_are_checked(workspace: Workspace) -> None:
 
 
 def test_customer_custom_fields_are_valid_in_the_profile_schema() -> None:
-    from plugins.netsuite.plugin import register_connectors
+    from flx_netsuite.plugin import register_connectors
     found: list[Any] = []
     register_connectors(found.append)
     (netsuite,) = [c for c in found if c.name == "netsuite"]
@@ -145,7 +145,7 @@ def test_retry_after_approval_does_not_say_interrupted(workspace: Workspace) -> 
 ])
 def test_recovered_note_follows_the_earlier_state(state: dict[str, Any] | None,
                                                   words: str) -> None:
-    from core.store_sync import SyncState
-    from plugins.netsuite.recovery import recovered_note
+    from flx.store.sync import SyncState
+    from flx_netsuite.recovery import recovered_note
     sync = SyncState("ns", "send-orders", "ORD-1", **state) if state else None
     assert words in recovered_note(sync)

@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from core.mapping import load_profile
-from core.plugins import build_plugins
-from plugins.netsuite import plugin as netsuite_plugin
+from flx.plugins import build_plugins
+from flx.render.mapping import load_profile
+from flx_netsuite import plugin as netsuite_plugin
 
 from .conftest import Workspace
 from .test_orders_support import assert_golden, exploded_order, json_output, person
 
 
 def example_path() -> Path:
-    node = resources.files("mappings.netsuite").joinpath("examples/acme-outdoor.json")
+    node = resources.files("flx_netsuite.mappings").joinpath("examples/acme-outdoor.json")
     return Path(str(node))
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from plugins.netsuite import governance
-from plugins.netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
+from flx_netsuite import governance
+from flx_netsuite.emulator import Emulator, EmulatorTransport, FaultPlan
 
 from .conftest import Workspace
 from .test_orders_support import (

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from plugins.netsuite.auth import TokenAuth
-from plugins.netsuite.connection import NetSuiteSettings
-from plugins.netsuite.emulator import EmulatorTransport
+from flx_netsuite.auth import TokenAuth
+from flx_netsuite.connection import NetSuiteSettings
+from flx_netsuite.emulator import EmulatorTransport
 from tests.plugins.netsuite.operations.conftest import Workspace
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"

@@ -9,7 +9,7 @@ import copy
 import json
 from typing import Any
 
-from core.store import Store
+from flx.store.store import Store
 from tests.plugins.netsuite.operations.conftest import Workspace
 
 
@@ -79,7 +79,7 @@ def test_a_bug_met_on_one_orders_data_fails_that_order_only(
         workspace: Workspace, data: dict[str, Any], monkeypatch: Any) -> None:
     """A plugin bug that only one record's data triggers (here a KeyError while building its
     payload) fails that record, class plugin; its batch neighbours are sent."""
-    from plugins.netsuite.orders import OrderSender
+    from flx_netsuite.orders import OrderSender
 
     original = OrderSender.sales_order_payload
 

@@ -11,8 +11,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from plugins.netsuite.emulator import EmulatorTransport, FaultPlan
-from plugins.netsuite.emulator.faults import FaultInjector
+from flx_netsuite.emulator import EmulatorTransport, FaultPlan
+from flx_netsuite.emulator.faults import FaultInjector
 
 from .conftest import Workspace
 from .test_shipments_flow import fulfilled, make_order, make_shipment, sales_order, send_orders

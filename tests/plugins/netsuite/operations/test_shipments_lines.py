@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import MappingError, RecordValidationError
-from plugins.netsuite.lines import RemoteLine, allocate, remote_lines
+from flx.errors import MappingError, RecordValidationError
+from flx_netsuite.lines import RemoteLine, allocate, remote_lines
 
 
 def so_line(line: int, item: str, quantity: int, fulfilled: int = 0,

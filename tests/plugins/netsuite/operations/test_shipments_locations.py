@@ -20,7 +20,7 @@ from .test_shipments_flow import make_order, make_shipment, send_orders
 @pytest.fixture
 def default_profile(workspace: Workspace) -> Workspace:
     """The workspace with the shipped default profile, as `flx init` configures it."""
-    text = resources.files("mappings.netsuite").joinpath("default.json").read_text()
+    text = resources.files("flx_netsuite.mappings").joinpath("default.json").read_text()
     profile: dict[str, Any] = json.loads(text)
     assert profile["tables"]["locations"] == {}
     workspace.profile = profile

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from plugins.netsuite.emulator import EmulatorTransport
+from flx_netsuite.emulator import EmulatorTransport
 
 from .conftest import Workspace
 from .test_shipments_flow import make_order, make_shipment, send_orders
@@ -35,7 +35,7 @@ def total(packages: list[tuple[str, float]]) -> Decimal:
 
 
 def override(ws: Workspace, addition: str = OVERRIDE) -> None:
-    original = resources.files("plugins.netsuite").joinpath(
+    original = resources.files("flx_netsuite").joinpath(
         "templates/itemFulfillment.json.j2").read_text()
     assert QUANTITY in original
     (ws.path / "overrides").mkdir()

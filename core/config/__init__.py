@@ -1,0 +1,1 @@
+"""flx.config: see docs/architecture.md."""

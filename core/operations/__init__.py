@@ -1,0 +1,1 @@
+"""flx.operations: see docs/architecture.md."""

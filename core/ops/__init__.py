@@ -1,0 +1,1 @@
+"""flx.ops: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""flx.records: see docs/architecture.md."""

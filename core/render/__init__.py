@@ -1,0 +1,1 @@
+"""flx.render: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""flx.run: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""flx.sources: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""flx.store: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""flx.testing: see docs/architecture.md."""
