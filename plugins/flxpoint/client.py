@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import tenacity
 
-from core import (
+from flx import (
     AuthenticationError,
     ConfigError,
     NetworkError,

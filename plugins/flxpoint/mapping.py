@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from core import MappingError
+from flx import MappingError
 
 from .profile import MappingProfile
 

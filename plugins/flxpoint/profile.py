@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from core import ConfigError
+from flx import ConfigError
 
 PACKAGE = __package__ + ".profiles"
 FR_TYPES = ("internal", "external")

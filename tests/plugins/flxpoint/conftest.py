@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from plugins.flxpoint.emulator import Emulator, EmulatorTransport
+from flx_flxpoint.emulator import Emulator, EmulatorTransport
 
 
 @pytest.fixture

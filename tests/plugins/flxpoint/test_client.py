@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from core import (
+from flx import (
     AuthenticationError,
     ConfigError,
     NetworkError,
@@ -17,8 +17,8 @@ from core import (
     RateLimitError,
     RemoteUnavailableError,
 )
-from plugins.flxpoint.client import FlxpointClient, RateLimiter
-from plugins.flxpoint.emulator import Emulator, EmulatorTransport
+from flx_flxpoint.client import FlxpointClient, RateLimiter
+from flx_flxpoint.emulator import Emulator, EmulatorTransport
 
 
 def make_client(emu: Emulator, *, token: str | None = None, rate: float = 1000.0,

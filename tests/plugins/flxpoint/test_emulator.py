@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from plugins.flxpoint.emulator import Emulator, EmulatorTransport, run_server
+from flx_flxpoint.emulator import Emulator, EmulatorTransport, run_server
 
 
 def test_token_missing_bearer_invalid_and_wrong_type(emulator: Emulator, http: httpx.Client):

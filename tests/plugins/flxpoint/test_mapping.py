@@ -13,17 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import ConfigError
-from core.records import validate_record
-from plugins.flxpoint.emulator import load_default_seed
-from plugins.flxpoint.mapping import (
+from flx import ConfigError
+from flx.records.validate import validate_record
+from flx_flxpoint.emulator import load_default_seed
+from flx_flxpoint.mapping import (
     Context,
     FlxpointMappingError,
     map_invoice,
     map_order,
     map_shipment,
 )
-from plugins.flxpoint.profile import load_mapping_profile
+from flx_flxpoint.profile import load_mapping_profile
 
 SEED: dict[str, Any] = json.loads(json.dumps(load_default_seed()), parse_float=Decimal)
 
