@@ -2,7 +2,8 @@
 
 Where Flxpoint does not document a behaviour, the stricter reading is taken (docs/flxpoint.md):
 the three order cursors combine with OR and compare strictly (`>`), pages count from 1, a page
-size above the maximum is refused, and orders and FRs come in ascending id order."""
+size above the maximum is refused, and orders and FRs come in ascending id order (orders by
+`updatedAt` when `Emulator.order_sort` says so, to test a list that shifts while read)."""
 
 from __future__ import annotations
 
@@ -80,7 +81,9 @@ def page_of(rows: list[dict[str, Any]], params: Params,
 def filter_orders(emu: Emulator, params: Params, channel: int | None) -> list[int]:
     cursors = [_time(params, name) for name in ORDER_CURSORS]
     ids = []
-    for order_id in sorted(emu.orders):
+    listed = sorted(emu.orders) if emu.order_sort == "id" else sorted(
+        emu.orders, key=lambda i: (parse_time(emu.orders[i]["updatedAt"]), i))
+    for order_id in listed:
         order = emu.orders[order_id]
         if channel is not None and order.get("importedFrom") != channel:
             continue

@@ -97,6 +97,7 @@ class Emulator:
         self.by_status: dict[int, int] = {}
         self.writebacks: list[tuple[str, int, dict[str, Any]]] = []
         self.embed_frs = True  # False: orders come without `fulfillmentRequests`
+        self.order_sort = "id"  # or "updated": GET /orders by updatedAt (undocumented order)
         # Test hooks: called after a list page is served (path, page number, rows served),
         # so a test can change the data between two pages of one read.
         self.after_page: list[Callable[[str, int, list[dict[str, Any]]], None]] = []
