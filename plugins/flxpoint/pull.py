@@ -123,7 +123,7 @@ class Puller:
                     for fr in (frs if frs is not None else raw.get("fulfillmentRequests")) or []:
                         if isinstance(fr, dict) and isinstance(fr.get("id"), int):
                             self.ctx.fr_orders[fr["id"]] = raw.get("id")  # type: ignore[assignment]
-                self._map(batch, "order", lambda r=raw, f=frs: map_order(r, self.ctx, f))
+                self._map(batch, "order", map_order, raw, self.ctx, frs)
             yield batch
 
     def _shipments(self, since: str | None, cursor: dict[str, Any]) -> Iterator[Batch]:
@@ -131,7 +131,7 @@ class Puller:
         for number, rows in self._pages("/shipments", params):
             batch = Batch([], cursor, f"flxpoint /shipments page {number}")
             for raw in rows:
-                self._map(batch, "shipment", lambda r=raw: map_shipment(r, self.ctx))
+                self._map(batch, "shipment", map_shipment, raw, self.ctx)
             yield batch
 
     def _invoices(self, since: str | None, cursor: dict[str, Any]) -> Iterator[Batch]:
@@ -141,7 +141,7 @@ class Puller:
             self._learn_fr_orders(rows)
             batch = Batch([], cursor, f"flxpoint /source-invoices page {number}")
             for raw in rows:
-                self._map(batch, "vendor_bill", lambda r=raw: map_invoice(r, self.ctx))
+                self._map(batch, "vendor_bill", map_invoice, raw, self.ctx)
             yield batch
 
     def _learn_fr_orders(self, invoices: list[Any]) -> None:
@@ -164,9 +164,10 @@ class Puller:
             yield from rows
 
     @staticmethod
-    def _map(batch: Batch, kind: str, mapper: Callable[[], dict[str, Any] | None]) -> None:
+    def _map(batch: Batch, kind: str, mapper: Callable[..., dict[str, Any] | None],
+             *args: Any) -> None:
         try:
-            record = mapper()
+            record = mapper(*args)
         except MappingError as problem:
             batch.problems.append(problem)
             return
