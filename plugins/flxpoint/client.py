@@ -9,6 +9,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -29,7 +30,7 @@ from flx import (
     RetryableError,
 )
 
-DEFAULT_RATE = 1.8  # requests per second: under Flxpoint's 2, for clock jitter
+DEFAULT_RATE = 2.0  # requests per second: Flxpoint's limit per token (the limiter keeps margin)
 MAX_PAGE_SIZE = 100
 TOKEN_HINT = ("set the source's api_token to a Flxpoint Account token (an Account token reads "
               "orders, fulfillment requests, shipments, invoices and sources; Source and "
@@ -37,37 +38,54 @@ TOKEN_HINT = ("set the source's api_token to a Flxpoint Account token (an Accoun
 
 
 class RateLimiter:
-    """Spaces request starts at least 1/rate seconds apart. One limiter per token is shared by
-    every client in this process (`for_token`), so threads sharing a token share its budget."""
+    """At most `budget` requests in any `window` seconds, counted as Flxpoint counts them: by
+    when they *arrive*. A request arrives somewhere between its start and the end of its
+    answer, so a request may start only once the one `budget` places earlier has ended
+    `window` seconds ago; network jitter can then never squeeze one request too many into a
+    window. One limiter per token is shared by every client in this process (`for_token`)."""
 
-    _shared: dict[tuple[str, str], RateLimiter] = {}
+    MARGIN = 1.05  # for clocks that tick at slightly different speeds
+
+    _shared: dict[tuple[str, str, float], RateLimiter] = {}
     _shared_lock = threading.Lock()
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if rate <= 0:
             raise ValueError("rate must be above 0")
-        self.interval = 1.0 / rate
+        self.budget = max(1, int(rate))
+        self.window = self.budget / rate * self.MARGIN
         self.clock, self.sleep = clock, sleep
         self._lock = threading.Lock()
-        self._next = 0.0
+        self._recent: deque[list[float | None]] = deque()  # [end] of the latest requests
 
     @classmethod
     def for_token(cls, base_url: str, token: str, rate: float) -> RateLimiter:
-        key = (base_url, token)
+        key = (base_url, token, rate)
         with cls._shared_lock:
-            limiter = cls._shared.get(key)
-            if limiter is None or abs(limiter.interval - 1.0 / rate) > 1e-9:
-                limiter = cls._shared[key] = cls(rate)
-            return limiter
+            return cls._shared.setdefault(key, cls(rate))
 
-    def acquire(self) -> None:
+    def acquire(self) -> list[float | None]:
+        """Wait for a free place; returns the ticket to hand to `release` once answered."""
+        while True:
+            with self._lock:
+                now = self.clock()
+                if len(self._recent) >= self.budget:
+                    oldest = self._recent[0][0]
+                    wait = 0.01 if oldest is None else oldest + self.window - now
+                else:
+                    wait = 0.0
+                if wait <= 0:
+                    if len(self._recent) >= self.budget:
+                        self._recent.popleft()
+                    ticket: list[float | None] = [None]
+                    self._recent.append(ticket)
+                    return ticket
+            self.sleep(wait)
+
+    def release(self, ticket: list[float | None]) -> None:
         with self._lock:
-            now = self.clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            self.sleep(slot - now)
+            ticket[0] = self.clock()
 
 
 class _Retry(Exception):
@@ -145,7 +163,7 @@ class FlxpointClient:
 
     def _once(self, method: str, path: str, params: dict[str, Any] | None,
               body: dict[str, Any] | None) -> Any:
-        self.limiter.acquire()
+        ticket = self.limiter.acquire()
         self.requests += 1
         where = f"{method} {path}"
         try:
@@ -157,6 +175,8 @@ class FlxpointClient:
                                       f"{type(exc).__name__}",
                                       hint="check the network and the source's base_url; "
                                            "the next pull resumes")) from None
+        finally:
+            self.limiter.release(ticket)
         status = response.status_code
         if status == 429:
             raise _Retry(RateLimitError(

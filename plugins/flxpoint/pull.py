@@ -98,10 +98,15 @@ class Puller:
     @staticmethod
     def _changed_after(batch: Batch, started: datetime) -> bool:
         """Did a record in this page change after the stream's read began? Then a list sorted
-        by change time may have shifted under the read, and the stream is read once more."""
+        by change time may have shifted under the read, and the stream is read once more.
+        Flxpoint's stamps may be coarser than our clock: the same tick counts as after."""
         for _, record in batch.records:
             stamp = _parse((record.get("flxpoint") or {}).get("updated_at"))
-            if stamp and stamp > started:
+            if stamp is None:
+                continue
+            tick = started.replace(microsecond=started.microsecond // 1000 * 1000
+                                   if stamp.microsecond else 0)
+            if stamp >= tick:
                 return True
         return False
 

@@ -45,29 +45,35 @@ def test_money_is_decimal(emulator: Emulator):
     assert order["orderItems"][0]["price"] == Decimal("19.99")
 
 
-def test_limiter_spaces_requests_without_sleeping_the_first():
+def test_limiter_counts_from_the_end_of_the_answer_two_places_back():
     now = [100.0]
     slept: list[float] = []
 
     def sleep(s: float) -> None:
-        slept.append(s)
+        slept.append(round(s, 3))
         now[0] += s
 
     limiter = RateLimiter(2.0, clock=lambda: now[0], sleep=sleep)
+    starts = []
     for _ in range(4):
-        limiter.acquire()
-    assert slept == [0.5, 0.5, 0.5]
+        ticket = limiter.acquire()
+        starts.append(round(now[0], 3))
+        now[0] += 0.2  # each answer takes 0.2 s
+        limiter.release(ticket)
+    # two at once, then each waits until the answer two places back is 1.05 s old
+    assert starts == [100.0, 100.2, 101.25, 101.45]
+    assert slept == [0.85]
 
 
 def test_real_budget_never_exceeded_at_two_per_second():
     emu = Emulator(rate=2.0)  # Flxpoint's own limit, enforced
     token = emu.token_of_type("account")
     http = httpx.Client(transport=EmulatorTransport(emu), base_url="http://flxpoint.test")
-    client = FlxpointClient(http, token=token, limiter=RateLimiter(1.8))
+    client = FlxpointClient(http, token=token)  # the default: Flxpoint's 2 per second
     started = time.monotonic()
     for _ in range(5):
         client.get("/account")
-    assert time.monotonic() - started >= 4 / 1.8 - 0.05
+    assert time.monotonic() - started >= 2 * RateLimiter.MARGIN
     assert emu.by_status == {200: 5}  # not one 429
     assert emu.peak_rate(token) <= 2
 
