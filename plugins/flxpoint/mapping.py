@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from flx import MappingError
-
 from .profile import MappingProfile
+from .reading import FOUR, MAX_ID, FlxpointMappingError, Reader, as_int, compact, decimal
 
-TWO, FOUR = Decimal("0.01"), Decimal("0.0001")
-MAX_ID = 255
-
-
-class FlxpointMappingError(MappingError):
-    """One Flxpoint object that does not map; the message names it and the field."""
+__all__ = ["Context", "FlxpointMappingError", "map_invoice", "map_order", "map_shipment"]
 
 
 @dataclass
@@ -36,138 +29,6 @@ class Context:
     fr_orders: dict[int, int] = field(default_factory=dict)
 
 
-class _Reader:
-    """Reads one Flxpoint object; every failure names the object and the field."""
-
-    def __init__(self, what: str, obj: Any, record_id: str | None = None) -> None:
-        if not isinstance(obj, Mapping):
-            raise FlxpointMappingError(f"Flxpoint {what} is {type(obj).__name__}, not an "
-                                       "object", hint="report this answer of Flxpoint's API",
-                                       record_id=record_id)
-        self.what, self.obj, self.record_id = what, obj, record_id
-
-    def fail(self, path: str, problem: str, fix: str) -> FlxpointMappingError:
-        return FlxpointMappingError(f"Flxpoint {self.what}: {path} {problem}", hint=fix,
-                                    record_id=self.record_id, path=path)
-
-    def raw(self, paths: str | list[str]) -> tuple[str, Any]:
-        """The first path that holds a non-null value, and that value."""
-        options = paths.split("|") if isinstance(paths, str) else paths
-        for path in options:
-            value: Any = self.obj
-            for part in path.split("."):
-                value = value.get(part) if isinstance(value, Mapping) else None
-            if value is not None:
-                return path, value
-        return (options[0] if options else ""), None
-
-    def text(self, paths: str | list[str], *, required: bool = False,
-             limit: int = 1000) -> str | None:
-        path, value = self.raw(paths)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                raise self.fail(path or str(paths), "is missing",
-                                "fill it in Flxpoint, or point the profile's `fields` at "
-                                "where this account keeps it")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-            raise self.fail(path, f"is {type(value).__name__}, not text",
-                            "point the profile's `fields` at a text value")
-        text = str(value).strip()
-        if len(text) > limit:
-            raise self.fail(path, f"is longer than {limit} characters",
-                            "shorten it in Flxpoint")
-        return text
-
-    def ident(self, paths: str | list[str]) -> str:
-        text = self.text(paths, required=True, limit=MAX_ID)
-        assert text is not None
-        if not text.isprintable():
-            path, _ = self.raw(paths)
-            raise self.fail(path, f"is {text!r}, which holds a line break or control "
-                            "character", "correct the id in Flxpoint")
-        return text
-
-    def money(self, paths: str | list[str], places: Decimal = TWO) -> str | None:
-        path, value = self.raw(paths)
-        if value is None:
-            return None
-        number = _decimal(value)
-        if number is None or number < 0:
-            raise self.fail(path, f"is {value!r}, not an amount of 0 or more",
-                            "correct the amount in Flxpoint")
-        if number > Decimal("1e12"):
-            raise self.fail(path, "is above a trillion", "correct the amount in Flxpoint")
-        # Flxpoint sends JSON numbers; flx keeps 2 (amounts) or 4 (unit prices) places.
-        return str(number.quantize(places, rounding=ROUND_HALF_UP))
-
-    def units(self, paths: str | list[str], *, required: bool = True) -> int | None:
-        path, value = self.raw(paths)
-        if value is None:
-            if required:
-                raise self.fail(path, "is missing", "set the quantity in Flxpoint")
-            return None
-        number = _decimal(value)
-        if number is None or number != number.to_integral_value() or not 0 <= number <= 10**6:
-            raise self.fail(path, f"is {value!r}, not a whole number of units (0 to 1,000,000)",
-                            "correct the quantity in Flxpoint")
-        return int(number)
-
-    def time(self, paths: str | list[str]) -> str | None:
-        path, value = self.raw(paths)
-        if value is None:
-            return None
-        parsed = _parse_time(value)
-        if parsed is None:
-            raise self.fail(path, f"is {value!r}, not a date-time",
-                            "correct the date in Flxpoint")
-        return parsed
-
-    def rows(self, paths: str | list[str]) -> tuple[str, list[Any]]:
-        path, value = self.raw(paths)
-        if value is None:
-            return path, []
-        if not isinstance(value, list):
-            raise self.fail(path, f"is {type(value).__name__}, not a list",
-                            "point the profile's `fields` at the list")
-        return path, value
-
-
-def _as_int(text: str | None) -> int | None:
-    """A Flxpoint id given as text, as the integer its look-up tables use."""
-    return int(text) if text and text.isascii() and text.isdigit() else None
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
-def _parse_time(value: Any) -> str | None:
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if len(value.strip()) <= 10:  # a date alone
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)  # the profile's naive_times_are (UTC only)
-    if not 1900 <= parsed.year <= 9999:
-        return None
-    return parsed.isoformat().replace("+00:00", "Z")
-
-
-def _compact(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if v is not None and v != {} and v != []}
-
-
 # --- orders ------------------------------------------------------------------------------------
 
 
@@ -175,14 +36,14 @@ def map_order(raw: Any, ctx: Context,
               frs: list[Any] | None = None) -> dict[str, Any] | None:
     """An order (with its FRs embedded, or given as `frs` when fetched separately)."""
     p = ctx.profile
-    r = _Reader("order", raw)
+    r = Reader("order", raw)
     order_id = r.ident("id")
-    r = _Reader(f"order {order_id}", raw, order_id)
+    r = Reader(f"order {order_id}", raw, order_id)
     status = r.text("orderStatus")
     if status in p.data.get("skip_order_statuses", []):
         return None
     channel_id = r.text(p.path("order.channel_id"))
-    channel = ctx.channels.get(_as_int(channel_id) or -1)
+    channel = ctx.channels.get(as_int(channel_id) or -1)
     lines, cancelled = _lines(r, p)
     fr_path, fr_rows = ("fulfillmentRequests", frs) if frs is not None else \
         r.rows(p.path("order.fulfillment_requests"))
@@ -202,7 +63,7 @@ def map_order(raw: Any, ctx: Context,
         "shipping_address": shipping_address,
         "billing_address": billing,
         "lines": lines,
-        "shipping": _compact({"method": r.text(p.path("order.shipping_method")),
+        "shipping": compact({"method": r.text(p.path("order.shipping_method")),
                               "amount": r.money(p.path("order.shipping_amount"))}),
         "subtotal": r.money(p.path("order.subtotal")),
         "tax_total": r.money(p.path("order.tax_total")),
@@ -210,10 +71,10 @@ def map_order(raw: Any, ctx: Context,
         "total": r.money("orderTotal"),
         "fulfillment_requests": requests,
         "custom_fields": _custom_fields(r, p.path("order.custom_fields")),
-        "flxpoint": _compact({"id": order_id, "order_number": r.text("orderNumber"),
+        "flxpoint": compact({"id": order_id, "order_number": r.text("orderNumber"),
                               "updated_at": r.time("updatedAt")}),
     }
-    return _compact(order)
+    return compact(order)
 
 
 def _status(status: str | None, p: MappingProfile) -> str | None:
@@ -223,24 +84,24 @@ def _status(status: str | None, p: MappingProfile) -> str | None:
     return str(mapped) if mapped else status.lower()
 
 
-def _currency(code: str, r: _Reader) -> str:
+def _currency(code: str, r: Reader) -> str:
     if len(code) != 3 or not code.isalpha():
         raise r.fail("currency", f"is {code!r}, not a three-letter code",
                      "set the profile's `currency` (e.g. USD)")
     return code.upper()
 
 
-def _lines(r: _Reader, p: MappingProfile) -> tuple[list[dict[str, Any]], set[str]]:
+def _lines(r: Reader, p: MappingProfile) -> tuple[list[dict[str, Any]], set[str]]:
     """The order's lines, and the ids of items cancelled to nothing (left out)."""
     path, rows = r.rows(p.path("order.lines"))
     lines, cancelled = [], set()
     for i, row in enumerate(rows):
-        line = _Reader(f"{r.what} {path}[{i}]", row, r.record_id)
+        line = Reader(f"{r.what} {path}[{i}]", row, r.record_id)
         quantity = line.units(p.path("line.quantity"))
         if not quantity:
             cancelled.add(line.ident(p.path("line.id")))
             continue
-        lines.append(_compact({
+        lines.append(compact({
             "id": line.ident(p.path("line.id")), "sku": line.ident(p.path("line.sku")),
             "title": line.text(p.path("line.title")), "quantity": quantity,
             "unit_price": line.money(p.path("line.unit_price"), FOUR),
@@ -254,30 +115,30 @@ def _lines(r: _Reader, p: MappingProfile) -> tuple[list[dict[str, Any]], set[str
     return lines, cancelled
 
 
-def _weight(line: _Reader, p: MappingProfile) -> float | None:
+def _weight(line: Reader, p: MappingProfile) -> float | None:
     path, value = line.raw(p.path("line.weight"))
     if value is None:
         return None
-    number = _decimal(value)
+    number = decimal(value)
     if number is None or not 0 <= number <= 10**6:
         raise line.fail(path, f"is {value!r}, not a weight of 0 or more",
                         "correct the weight in Flxpoint")
     return float(number)
 
 
-def _request(r: _Reader, where: str, row: Any, ctx: Context,
+def _request(r: Reader, where: str, row: Any, ctx: Context,
              cancelled: set[str]) -> dict[str, Any] | None:
     p = ctx.profile
-    fr = _Reader(f"{r.what} {where}", row, r.record_id)
+    fr = Reader(f"{r.what} {where}", row, r.record_id)
     fr_id = fr.ident("id")
-    fr = _Reader(f"{r.what} fulfillment request {fr_id}", row, r.record_id)
+    fr = Reader(f"{r.what} fulfillment request {fr_id}", row, r.record_id)
     status = fr.text(p.path("fr.status"))
     if status in p.data.get("drop_fr_statuses", []):
         return None  # no longer routed: flx counts every listed request
     items_path, rows = fr.rows(p.path("fr.items"))
     items = []
     for i, item_row in enumerate(rows):
-        item = _Reader(f"{fr.what} {items_path}[{i}]", item_row, r.record_id)
+        item = Reader(f"{fr.what} {items_path}[{i}]", item_row, r.record_id)
         left = (item.units(p.path("fr_item.quantity"))
                 or 0) - (item.units(p.path("fr_item.voided_quantity"), required=False)
                          or 0) - (item.units(p.path("fr_item.cancelled_quantity"),
@@ -287,23 +148,23 @@ def _request(r: _Reader, where: str, row: Any, ctx: Context,
         line_id = item.ident(p.path("fr_item.order_line_id"))
         if line_id in cancelled:
             continue  # its order item was cancelled to nothing (left out above)
-        items.append(_compact({"order_line_id": line_id,
+        items.append(compact({"order_line_id": line_id,
                                "sku": item.text(p.path("fr_item.sku"), limit=MAX_ID),
                                "quantity": left,
                                "cost": item.money(p.path("fr_item.cost"), FOUR)}))
     if not items:
         return None
-    return _compact({"id": fr_id, **_routing(fr, ctx), "status": status, "items": items})
+    return compact({"id": fr_id, **_routing(fr, ctx), "status": status, "items": items})
 
 
-def _routing(fr: _Reader, ctx: Context) -> dict[str, Any]:
+def _routing(fr: Reader, ctx: Context) -> dict[str, Any]:
     """internal (a warehouse) or external (a dropship vendor), from the FR's Flxpoint source."""
     p = ctx.profile
     source_id = fr.text("sourceId")
     if source_id is None:
         raise fr.fail("sourceId", "is missing", "route the request to a source in Flxpoint")
     over = p.source_override(source_id)
-    source = ctx.sources.get(_as_int(source_id) or -1)
+    source = ctx.sources.get(as_int(source_id) or -1)
     if source is None and "type" not in over:
         raise fr.fail("sourceId", f"names source {source_id}, which Flxpoint's /sources does "
                       "not list (archived?)",
@@ -328,16 +189,16 @@ def _routing(fr: _Reader, ctx: Context) -> dict[str, Any]:
             "vendor": {"id": str(vendor_id), "name": str(vendor.get("name") or name)}}
 
 
-def _address(r: _Reader, key: str) -> dict[str, Any] | None:
+def _address(r: Reader, key: str) -> dict[str, Any] | None:
     _, value = r.raw(key)
     if value is None:
         return None
-    a = _Reader(f"{r.what} {key}", value, r.record_id)
+    a = Reader(f"{r.what} {key}", value, r.record_id)
     if a.obj.get("redacted") is True:
         return None  # PII retention expired: an empty address says nothing false
     first, last = a.text("firstName"), a.text("lastName")
     country = a.text("countryCode")
-    return _compact({
+    return compact({
         "name": a.text("name") or " ".join(x for x in (first, last) if x) or None,
         "company": a.text("companyName"), "address1": a.text("addressLine1"),
         "address2": a.text("addressLine2"), "city": a.text("city"),
@@ -348,24 +209,24 @@ def _address(r: _Reader, key: str) -> dict[str, Any] | None:
     }) or None
 
 
-def _customer(r: _Reader) -> dict[str, Any] | None:
+def _customer(r: Reader) -> dict[str, Any] | None:
     for key in ("billingAddress", "shippingAddress"):
         _, value = r.raw(key)
         if isinstance(value, Mapping) and value.get("redacted") is not True:
-            a = _Reader(f"{r.what} {key}", value, r.record_id)
+            a = Reader(f"{r.what} {key}", value, r.record_id)
             email = a.text("email")
-            return _compact({"email": email if email and "@" in email else None,
+            return compact({"email": email if email and "@" in email else None,
                              "first_name": a.text("firstName"),
                              "last_name": a.text("lastName"),
                              "company": a.text("companyName"), "phone": a.text("phone")}) or None
     return None
 
 
-def _custom_fields(r: _Reader, paths: list[str]) -> dict[str, Any]:
+def _custom_fields(r: Reader, paths: list[str]) -> dict[str, Any]:
     path, rows = r.rows(paths)
     fields = {}
     for i, row in enumerate(rows):
-        cf = _Reader(f"{r.what} {path}[{i}]", row, r.record_id)
+        cf = Reader(f"{r.what} {path}[{i}]", row, r.record_id)
         name = cf.text("name", limit=200)
         _, value = cf.raw("value")
         if name and (value is None or isinstance(value, str | int | bool | Decimal)):
@@ -378,41 +239,41 @@ def _custom_fields(r: _Reader, paths: list[str]) -> dict[str, Any]:
 
 
 def map_shipment(raw: Any, ctx: Context) -> dict[str, Any] | None:
-    r = _Reader("shipment", raw)
+    r = Reader("shipment", raw)
     shipment_id = r.ident("id")
-    r = _Reader(f"shipment {shipment_id}", raw, shipment_id)
+    r = Reader(f"shipment {shipment_id}", raw, shipment_id)
     if r.obj.get("rmaId") is not None:
         return None  # a return's shipment, not a fulfillment
     path, rows = r.rows("shipmentItems")
     items = []
     for i, row in enumerate(rows):
-        item = _Reader(f"{r.what} {path}[{i}]", row, shipment_id)
+        item = Reader(f"{r.what} {path}[{i}]", row, shipment_id)
         quantity = item.units("quantity")
         if quantity:
-            items.append(_compact({"sku": item.ident("sku"), "quantity": quantity,
+            items.append(compact({"sku": item.ident("sku"), "quantity": quantity,
                                    "order_line_id": item.text("orderItemId", limit=MAX_ID)}))
     if not items:
         raise r.fail("shipmentItems", "holds no item with a quantity",
                      "add the shipped items to the shipment in Flxpoint")
     tracking = r.text("trackingNumber", limit=255)
-    return _compact({
+    return compact({
         "id": shipment_id, "order_id": r.ident("orderId"),
         "fulfillment_request_id": r.text("fulfillmentRequestId|purchaseOrderId", limit=MAX_ID),
         "shipped_at": r.time("shippedAt|insertedAt"), "carrier": r.text("carrier"),
         "method": r.text("method"), "tracking_numbers": [tracking] if tracking else None,
-        "items": items, "flxpoint": _compact({"tracking_url": r.text("trackingUrl"),
+        "items": items, "flxpoint": compact({"tracking_url": r.text("trackingUrl"),
                                               "updated_at": r.time("updatedAt")}),
     })
 
 
 def map_invoice(raw: Any, ctx: Context) -> dict[str, Any] | None:
-    r = _Reader("source invoice", raw)
+    r = Reader("source invoice", raw)
     invoice_id = r.ident("id")
-    r = _Reader(f"source invoice {invoice_id}", raw, invoice_id)
+    r = Reader(f"source invoice {invoice_id}", raw, invoice_id)
     if r.obj.get("rmaId") is not None:
         return None  # a vendor credit for a return, not a bill
     fr_id = r.ident("fulfillmentRequestId|purchaseOrderId")
-    order_id = ctx.fr_orders.get(_as_int(fr_id) or -1)
+    order_id = ctx.fr_orders.get(as_int(fr_id) or -1)
     if order_id is None:
         raise r.fail("fulfillmentRequestId", f"names fulfillment request {fr_id}, whose order "
                      "Flxpoint did not return", "pull again; if it persists, the request was "
@@ -420,26 +281,26 @@ def map_invoice(raw: Any, ctx: Context) -> dict[str, Any] | None:
     path, rows = r.rows("invoiceItems")
     items = []
     for i, row in enumerate(rows):
-        item = _Reader(f"{r.what} {path}[{i}]", row, invoice_id)
+        item = Reader(f"{r.what} {path}[{i}]", row, invoice_id)
         _, kind = item.raw("invoiceItemType.handle")
         if str(kind or "product").lower() != "product":
             continue  # shipping, tax, fee and other come from the invoice totals
-        items.append(_compact({"sku": item.ident("sku"), "quantity": item.units("quantity"),
+        items.append(compact({"sku": item.ident("sku"), "quantity": item.units("quantity"),
                                "cost": item.money(ctx.profile.path("invoice_item.cost"),
                                                   FOUR)}))
     if not any(item["quantity"] for item in items):
         raise r.fail("invoiceItems", "bills no product quantity",
                      "add the billed products to the invoice in Flxpoint")
     source_id = r.text("sourceId")
-    source = ctx.sources.get(_as_int(source_id) or -1)
+    source = ctx.sources.get(as_int(source_id) or -1)
     currency = str(((source or {}).get("currency") or {}).get("code") or ctx.profile.currency)
-    return _compact({
+    return compact({
         "id": invoice_id, "order_id": str(order_id), "fulfillment_request_id": fr_id,
         "number": r.ident("invoiceNumber|fulfillmentRequestNumber"),
         "invoiced_at": r.time("invoiceDate"), "currency": _currency(currency, r),
         "items": items, "shipping": r.money("totalShippingCost"),
         "tax": r.money("totalTaxCost"), "total": r.money("totalCost"),
-        "flxpoint": _compact({"status": r.text("invoiceStatus.handle"),
+        "flxpoint": compact({"status": r.text("invoiceStatus.handle"),
                               "fee": r.money("totalFeeCost"), "other": r.money("totalOtherCost"),
                               "updated_at": r.time("updatedAt")}),
     })
