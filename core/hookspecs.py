@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from flx.run.runtime import Runtime
 
 hookspec = pluggy.HookspecMarker("flx")
+hookimpl = pluggy.HookimplMarker("flx")  # re-exported as flx.hookimpl
 
 
 @hookspec
@@ -66,6 +67,7 @@ def test_connection(connection: Connection, runtime: Runtime,
 
 
 @hookspec
-def run_finished(report: dict[str, Any], connection: Connection) -> None:
-    """Called after every `flx run` (and scheduled run) with the run's JSON report. For alerts;
-    must not raise (an exception is logged and ignored)."""
+def run_finished(report: dict[str, Any], connection: Connection, config: Any) -> None:
+    """Called after every `flx run` (and scheduled run) with the run's JSON report and the
+    loaded flx.toml (flx.config.load.Config; an implementation may leave it out of its
+    signature). For alerts; must not raise (an exception is logged and ignored)."""

@@ -18,9 +18,15 @@ from flx.model import OPERATIONS, Connection, Connector
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
 PLUGINS_ENV = "FLX_PLUGINS"
-BUILTIN_PLUGINS = frozenset({"flx.alerts"})  # registered by build_plugins; not listed
+# Built-in plugins, by name and "module:factory": loaded with any plugin set (autoload or not)
+# and not listed by `flx plugins`. Named, not imported here, so that core's upper layers may
+# implement hooks without this module depending on them.
+DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("flx.alerts", "flx.ops.alerts:WebhookNotifier"),  # idle unless [alerts] webhook_url
+)
+BUILTIN_PLUGINS = frozenset(name for name, _ in DEFAULT_PLUGINS)
 
-hookimpl = pluggy.HookimplMarker(PROJECT)
+hookimpl = hookspecs.hookimpl
 
 
 @dataclass
@@ -82,10 +88,9 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     pm.add_hookspecs(hookspecs)
     for plugin in extra:
         pm.register(plugin)
-    # Built-in: the webhook notifier; idle unless flx.toml has [alerts] webhook_url.
-    from flx.ops.alerts import ALERTS_PLUGIN_NAME, WebhookNotifier
-
-    pm.register(WebhookNotifier(), name=ALERTS_PLUGIN_NAME)
+    for name, target in DEFAULT_PLUGINS:
+        module, _, factory = target.partition(":")
+        pm.register(getattr(importlib.import_module(module), factory)(), name=name)
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     if autoload:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from typer.core import TyperGroup
@@ -14,7 +14,13 @@ from typer.core import TyperGroup
 from flx.model import OPERATIONS
 
 if TYPE_CHECKING:
-    from flx.cli.context import CliState
+    from flx.config.load import Config
+
+
+class HasConfig(Protocol):
+    """What usage checks need of the CLI's state (flx.cli.context.CliState)."""
+
+    def config(self) -> Config: ...
 
 
 def one_of(what: str, known: Sequence[str], value: str, param_hint: str | None = None) -> str:
@@ -37,7 +43,7 @@ def complete_operation(incomplete: str) -> list[str]:
     return [op for op in OPERATIONS if op.startswith(incomplete)]
 
 
-def known_connection(state: CliState, value: str | None,
+def known_connection(state: HasConfig, value: str | None,
                      param_hint: str = "'--connection'") -> str | None:
     """A connection name given on the command line must be in flx.toml: a typo is a usage
     error (exit 2) with the nearest name, whichever command it was given to."""

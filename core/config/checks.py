@@ -135,7 +135,7 @@ def operation_problems(where: tuple[str | int, ...], table: Mapping[str, Any],
                             f"operation schema ({exc.message}); report this to its authors")
     schedule = table.get("schedule")
     if isinstance(schedule, str) and (*where, "schedule") not in skip:
-        from flx.ops.schedule import parse_cadence  # late: croniter is only needed here
+        from flx.config.cadence import parse_cadence  # late: croniter is only needed here
 
         try:
             parse_cadence(schedule)

@@ -40,15 +40,14 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from flx.config.redact import Redactor
-from flx.plugins import hookimpl
+from flx.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from flx.config.load import Config
     from flx.model import Connection
-    from flx.plugins import Plugins
 
 __all__ = ["ALERTS_PLUGIN_NAME", "EVENTS", "AlertSettings", "WebhookNotifier", "alert_events",
-           "alert_payload", "alert_settings", "configure_alerts"]
+           "alert_payload", "alert_settings"]
 
 log = logging.getLogger("flx.alerts")
 
@@ -208,8 +207,10 @@ class WebhookNotifier:
         self.settings = settings
 
     @hookimpl
-    def run_finished(self, report: dict[str, Any], connection: Connection) -> None:
+    def run_finished(self, report: dict[str, Any], connection: Connection,
+                     config: Config) -> None:
         try:
+            self.configure(alert_settings(config))  # [alerts] as this run's flx.toml says
             settings = self.settings
             if not settings.enabled:
                 return
@@ -267,11 +268,3 @@ class WebhookNotifier:
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
-
-
-def configure_alerts(plugins: Plugins, config: Config) -> None:
-    """Hand [alerts] of flx.toml to the built-in notifier (a no-op when it is not
-    registered, e.g. a plugin manager built by hand)."""
-    notifier = plugins.pm.get_plugin(ALERTS_PLUGIN_NAME)
-    if isinstance(notifier, WebhookNotifier):
-        notifier.configure(alert_settings(config))

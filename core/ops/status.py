@@ -38,6 +38,7 @@ from flx.run.hints import (  # noqa: F401
     iso_utc,
     reason_group,
 )
+from flx.run.report import changed_note
 
 if TYPE_CHECKING:
     from flx.config.load import Config
@@ -295,14 +296,6 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         if changed:
             lines.append(f"  {changed_note(changed['count'], changed['ids'])}")
     return lines
-
-
-def changed_note(count: int, ids: list[str]) -> str:
-    """Records imported again with other data after they were sent: said, not sent again."""
-    shown = ", ".join(ids) + (", ..." if count > len(ids) else "")
-    return (f"{count} changed since sent ({shown}): not sent again, since flx does not change "
-            "what is already in the accounting system; edit it there (`flx show ID` says when "
-            "each changed)")
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def check_profile(config: Config, plugins: Plugins, connection_name: str, operat
                   store: Store) -> ProfileCheck:
     """Load the operation's profile (every problem of its keys and template overrides) and
     list the table entries its waiting records lack."""
-    from flx.run.runner import prepare_operation
+    from flx.run.prepare import prepare_operation
 
     check = ProfileCheck(operation)
     try:

@@ -283,3 +283,11 @@ def print_run(report: RunReport, console: Console | None = None, *,
         errors.print(f"error: the run stopped: {escape(data['aborted'])}")
     style = "red" if report.exit_code else "green"
     console.print(f"[{style}]{escape(report.summary())}[/{style}]")
+
+
+def changed_note(count: int, ids: list[str]) -> str:
+    """Records imported again with other data after they were sent: said, not sent again."""
+    shown = ", ".join(ids) + (", ..." if count > len(ids) else "")
+    return (f"{count} changed since sent ({shown}): not sent again, since flx does not change "
+            "what is already in the accounting system; edit it there (`flx show ID` says when "
+            "each changed)")

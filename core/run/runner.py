@@ -35,9 +35,7 @@ from rich.progress import (
 from flx.config.redact import Redactor
 from flx.errors import ConfigError, PluginError, StoreUnavailableError
 from flx.model import DONE_STATUSES, OPERATIONS, Connection, Connector
-from flx.render.mapping import Profile, load_profile
-from flx.render.renderer import Renderer
-from flx.render.sandbox import RenderLimits
+from flx.render.mapping import Profile
 
 # Re-exported: tests, core/ops/status.py and embedding code import these from flx.run.runner.
 from flx.run.batches import CLAIM_TTL, DEFAULT_BATCH, HOOKS, OperationRun  # noqa: F401
@@ -49,7 +47,8 @@ from flx.run.outcomes import (  # noqa: F401
     error_details,
     next_retry_at,
 )
-from flx.run.report import RunReport
+from flx.run.prepare import prepare_operation
+from flx.run.report import RunReport, changed_note
 from flx.run.runtime import Runtime
 from flx.store.claims import ClaimLease
 
@@ -80,30 +79,6 @@ def _progress(enabled: bool, console: Console, label: str,
         yield lambda n: progress.advance(task, n)
 
 
-def _prepare(config: Config, plugins: Plugins, operation: str, connection_name: str,
-             *, require_enabled: bool = True,
-             ) -> tuple[Connection, Connector, dict[str, Any], Profile, Renderer]:
-    connection = config.connection(connection_name)
-    connector = plugins.require_operation(connection, operation)
-    settings = config.operation_settings(connection, operation)
-    if settings is None:
-        if require_enabled:
-            table = f"[connections.{connection.name}.operations.{operation}]"
-            where = getattr(config, "path", "flx.toml")
-            present = operation in connection.operations
-            raise ConfigError(
-                f"{operation} is not enabled for connection {connection.name!r}",
-                hint=f"set enabled = true in the {table} table of {where}" if present else
-                f"add a {table} table to {where}")
-        settings = dict(connection.operation(operation))
-    profile = load_profile(connector, settings.get("mapping"),
-                           base_dir=getattr(config, "base_dir", None))
-    packages = [connector.templates_package] if connector.templates_package else []
-    return connection, connector, dict(settings), profile, Renderer(
-        packages, profile.template_dirs, RenderLimits.from_profile(profile.data.get("limits")))
-
-
-prepare_operation = _prepare  # flx.run.profile_check loads an operation's profile the same way
 
 
 def _expected_total(store: Store, connection: str, operation: str,
@@ -167,7 +142,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
     run (a second Ctrl-C) stops it at once, records it so, and raises RunInterrupted with the
     report. `owner` names the claimer (a worker keeps one name for its life); claims are
     leases of `claim_lease` seconds (core/store/claims.py), renewed while the run lasts."""
-    connection, connector, settings, profile, renderer = _prepare(
+    connection, connector, settings, profile, renderer = prepare_operation(
         config, plugins, operation, connection_name)
     order_settings = (config.operation_settings(connection, "send-orders")
                       if operation != "send-orders" and "send-orders" in connector.operations
@@ -182,7 +157,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
         # One run per connection + operation at a time, across processes and
         # machines (a scheduler and a manual `flx run` never overlap). Dry runs write nothing.
         if exclusive and not dry_run:
-            from flx.ops.schedule import RunLock
+            from flx.run.lock import RunLock
 
             lock = RunLock(store, connection.name, operation).acquire()
             # With the lock held, a real run of this pair still `running` is a killed one.
@@ -243,11 +218,8 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             if report.aborted_class != "store":
                 raise  # else the run already says the store failed; `flx runs` shows running
         # (an interrupted run keeps its counts: what it did before it stopped)
-        # The built-in webhook notifier (core/ops/alerts.py) reads [alerts] of flx.toml.
-        from flx.ops.alerts import configure_alerts
-
-        configure_alerts(plugins, config)
-        _notify(plugins, report, connection)
+        # Notifiers (the built-in one reads [alerts] of flx.toml) see the report and config.
+        _notify(plugins, report, connection, config)
         return report
     finally:
         if lock is not None:
@@ -267,8 +239,6 @@ def _profile_warnings(connector: Connector, operation: str, profile: Profile, st
 def _note_changed(store: Store, report: RunReport, connection: str, operation: str) -> None:
     """Records imported again with other data after they were sent are not taken by a run:
     say so, or "nothing to do" would hide that the accounting system holds older data."""
-    from flx.ops.status import changed_note
-
     count, ids = store.changed_since_done(connection, operation, OPERATIONS[operation])
     if count:
         report.notes.append(changed_note(count, ids))
@@ -312,11 +282,12 @@ def _interrupted_counts(store: Store, report: RunReport) -> dict[str, int]:
     return {**report.counts, "in_flight": report.in_flight, "writes": writes}
 
 
-def _notify(plugins: Plugins, report: RunReport, connection: Connection) -> None:
+def _notify(plugins: Plugins, report: RunReport, connection: Connection,
+            config: Config) -> None:
     """Each run_finished implementation on its own: one failing notifier never hides the run's
     outcome nor silences the other notifiers."""
     data = report.to_dict()
-    kwargs = {"report": data, "connection": connection}
+    kwargs = {"report": data, "connection": connection, "config": config}
     for impl in plugins.hook.run_finished.get_hookimpls():
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
@@ -330,7 +301,7 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
                      store: Store | None = None) -> list[dict[str, Any]]:
     """The exact payloads `operation` would send for one stored record (dry run: read-only
     look-ups only). Works for a disabled operation too, so a new mapping can be previewed."""
-    connection, connector, settings, profile, renderer = _prepare(
+    connection, connector, settings, profile, renderer = prepare_operation(
         config, plugins, operation, connection_name, require_enabled=False)
     kind = OPERATIONS[operation]
     store, owned = _open_store(config, store)

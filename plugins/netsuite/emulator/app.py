@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import records, transforms
+from . import dispatch, records, transforms
 from . import schema as S
 from .errors import ERROR_CONTENT_TYPE, NsError, concurrency_exceeded, invalid_login
 from .faults import DROP_AFTER, DROP_BEFORE, ERROR_5XX, ConnectionDropped, Fault
@@ -268,7 +268,7 @@ def _record_route(emu: Emulator, request: Request, body: bytes,
     with emu.lock:
         if len(parts) == 1:
             if method == "POST":
-                new_id, warnings = records.create(emu, record_type, _json(request, body), opts)
+                new_id, warnings = dispatch.create(emu, record_type, _json(request, body), opts)
                 return route, _created(base, record_type, new_id, warnings)
             if method == "GET":
                 return route, _collection(emu, request, record_type, base)
@@ -299,10 +299,10 @@ def _record_route(emu: Emulator, request: Request, body: bytes,
                     view = {k: v for k, v in view.items() if k in wanted}
                 return route, ns_response(view)
             if method in ("PATCH", "PUT"):
-                warnings = records.update(emu, record_type, record, _json(request, body), opts)
+                warnings = dispatch.update(emu, record_type, record, _json(request, body), opts)
                 return route, Response(status_code=204, headers=_warn(warnings))
             if method == "DELETE":
-                records.delete(emu, record_type, record)
+                dispatch.delete(emu, record_type, record)
                 return route, Response(status_code=204)
         elif len(parts) in (3, 4) and method == "GET":
             return f"GET {record_type}/{{id}}/{parts[2]}", _sublist(
@@ -354,9 +354,9 @@ def _upsert(emu: Emulator, record_type: str, key: str, body: Any, opts: records.
     except NsError as err:
         if err.status != 404:
             raise
-        new_id, warnings = records.create(emu, record_type, body, opts, url_eid=key[4:])
+        new_id, warnings = dispatch.create(emu, record_type, body, opts, url_eid=key[4:])
         return _created(base, record_type, new_id, warnings)
-    warnings = records.update(emu, record_type, record, body, opts)
+    warnings = dispatch.update(emu, record_type, record, body, opts)
     return _created(base, record_type, record["id"], warnings)
 
 

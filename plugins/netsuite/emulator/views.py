@@ -3,12 +3,15 @@ subrecords collapse to `links` unless `expandSubResources=true`, status letters 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import schema as S
 
-if TYPE_CHECKING:
-    from .state import Emulator
+
+class Emulator(Protocol):
+    """What rendering needs of the emulator's state (state.Emulator): a referenced record."""
+
+    def lookup(self, targets: tuple[str, ...], record_id: str) -> tuple[str, dict[str, Any]]: ...
 
 SO_STATUS = {"A": "Pending Approval", "B": "Pending Fulfillment", "C": "Cancelled",
              "D": "Partially Fulfilled", "E": "Pending Billing/Partially Fulfilled",
