@@ -10,7 +10,6 @@ from rich.text import Text
 
 from flx.cli.context import EXIT_ERROR, CliState, get_state
 from flx.cli.usage import HumaneGroup, known_connection
-from flx.errors import PluginError
 from flx.model import CheckResult
 
 _VARIABLE = re.compile(r"variables? ([A-Za-z0-9_, ]+) (?:is|are) not set")
@@ -132,7 +131,7 @@ def _echo_wrapped(state: CliState, text: str, indent: str = "  ") -> None:
 
 
 def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResult]:
-    """Call the owning plugin's `test_connection` hook; read-only by contract, and held to it
+    """Call the connection's connector's `check`; read-only by contract, and held to it
     by the dry-run guard (a write is refused before it leaves the machine). `deep` asks the
     connector to probe how the account behaves too, with the mapping profile of the
     connection's first operation."""
@@ -144,15 +143,10 @@ def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResu
                       transport=state.transport, dry_run=True,
                       profile=_first_profile(state, connection, connector) if deep else {})
     try:
-        results = state.plugins.hook.test_connection(connection=connection, runtime=runtime,
-                                                     deep=deep)
+        # `deep` only when asked for: a connector's check may leave the parameter out
+        results = connector.check(runtime, deep=True) if deep else connector.check(runtime)
     finally:
         runtime.close()  # its HTTP clients: a command must not leave sockets behind
-    if results is None:
-        raise PluginError(
-            f"no plugin answered the connection test for {name!r} (plugin {connection.plugin!r})",
-            hint=f"the {connection.plugin!r} plugin does not implement test_connection; "
-                 "report it to its authors")
     return list(results)
 
 

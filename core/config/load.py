@@ -34,8 +34,11 @@ from flx.config.checks import (
 from flx.config.checks import table as _table
 from flx.config.interpolate import Interpolator, toml_path, unresolved_reference
 from flx.config.redact import Redactor
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import OPERATIONS, Connection, Connector
+from flx.model import Connection
+from flx.operations.builtin import builtin_operations
+from flx.operations.registry import Operations
 from flx.plugins import Plugins
 
 CONFIG_ENV = "FLX_CONFIG"
@@ -61,6 +64,8 @@ class Config:
     # Only filled by a lenient load (`strict_env=False`): connection name -> missing variables.
     missing_env: dict[str, list[str]] = field(default_factory=dict)
     extra_secrets: list[str] = field(default_factory=list, repr=False)
+    # The registered operations (the plugins' registry; the built-in three by default).
+    operations: Operations = field(default_factory=builtin_operations, repr=False)
 
     @property
     def base_dir(self) -> Path:
@@ -188,7 +193,8 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     # schema noise (or "a secret is written in the file") about the same key.
     skip = set(interp.missing) | interp.bad
 
-    problems += schema_problems(core_validator(), resolved, (), _CORE_SECRETS, skip)
+    problems += schema_problems(core_validator(plugins.operations.names()), resolved, (),
+                                _CORE_SECRETS, skip)
     problems += secret_exposure(file, raw, plugins, skip)
 
     connections: dict[str, Connection] = {}
@@ -214,7 +220,8 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     if isinstance(alerts.get("webhook_url"), str) and ("alerts", "webhook_url") not in skip:
         secrets.append(alerts["webhook_url"])
     return Config(path=file, store_url=store_url, connections=connections, alerts=alerts,
-                  raw=raw, missing_env=missing, extra_secrets=secrets)
+                  raw=raw, missing_env=missing, extra_secrets=secrets,
+                  operations=plugins.operations)
 
 
 def _resolved_secrets(resolved: dict[str, Any], raw: dict[str, Any],
@@ -261,7 +268,7 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
     operations: dict[str, dict[str, Any]] = {}
     op_tables = table.get("operations")
     for op, op_table in (op_tables.items() if isinstance(op_tables, dict) else ()):
-        if not isinstance(op_table, dict) or op not in OPERATIONS:
+        if not isinstance(op_table, dict) or op not in plugins.operations:
             continue  # the core schema reports these
         if op not in connector.operations:
             problems.append(

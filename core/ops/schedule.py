@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flx.config.cadence import CADENCE_EXAMPLES, Cadence, parse_cadence
 from flx.config.redact import Redactor
 from flx.errors import ConfigError, FlxError
-from flx.model import OPERATIONS
 from flx.ops.stop_signals import stop_signals
 from flx.run.lock import LOCK_RENEW, LOCK_TTL, RunLock, RunLockedError, lock_name
 
@@ -78,8 +77,9 @@ class Job:
 
 
 def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
-    """Every enabled operation with a `schedule`, ordered by connection, then orders,
-    shipments, vendor bills. Every bad cadence is reported at once (with its TOML path).
+    """Every enabled operation with a `schedule`, ordered by connection, then by the
+    operations' `position` (orders, shipments, vendor bills). Every bad cadence is reported
+    at once (with its TOML path).
 
     Jobs of a connection with unset variables are planned too (`unusable_connections` says
     which); only when none of the planned jobs can run does the schedule refuse to start."""
@@ -91,7 +91,7 @@ def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
         if connection is not None and name != connection:
             continue
         conn = config.connections[name]
-        for op in OPERATIONS:
+        for op in config.operations.names():
             settings = conn.operations.get(op)
             if not settings or settings.get("enabled") is False or not settings.get("schedule"):
                 continue

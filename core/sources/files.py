@@ -6,6 +6,8 @@ Two file forms (docs/records.md):
 - NDJSON (`.ndjson` / `.jsonl`, or any file whose first line is an object with a "kind"):
   one record a line, either flat `{"kind": "order", "id": ...}` or wrapped
   `{"kind": "order", "record": {...}}`. NDJSON is streamed, never loaded whole.
+The kinds and list keys are those of the registered operations (a plugin's operation adds
+its own, e.g. "refunds" of kind "refund", checked against its record_schema).
 
 Records are committed in chunks of COMMIT_EVERY, each chunk whole: a crash mid-file leaves
 whole records only, and importing the file again stores the rest (a record already stored is
@@ -34,9 +36,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from flx.model import RECORD_KINDS
+from flx.operations.builtin import builtin_operations
+from flx.operations.registry import Operations
 from flx.records import safe_json
-from flx.records.examine import Examined, examine_record, examined_lines
+from flx.records.examine import Examined, Kinds, examine_record, examined_lines
 from flx.records.examine import kind_of as _kind_of
 from flx.records.safe_json import safe_text
 from flx.records.validate import Problem
@@ -44,7 +47,7 @@ from flx.store.store import ImportCounts, Prepared, Store
 
 __all__ = ["import_files", "ImportReport", "ImportProblem", "ImportProgress", "LIST_KEYS"]
 
-LIST_KEYS = {"orders": "order", "shipments": "shipment", "vendor_bills": "vendor_bill"}
+LIST_KEYS = builtin_operations().list_keys()  # the built-in lists: {"orders": "order", ...}
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 BATCH = 1000  # records a store write (what is held in memory)
 COMMIT_EVERY = 5000  # records a transaction: a short write lock, few commits
@@ -93,8 +96,8 @@ class ImportReport:
     """What an import did: counts per kind, and every problem."""
 
     accepted: dict[str, ImportCounts] = field(
-        default_factory=lambda: {kind: ImportCounts() for kind in RECORD_KINDS})
-    rejected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
+        default_factory=lambda: {kind: ImportCounts() for kind in LIST_KEYS.values()})
+    rejected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LIST_KEYS.values(), 0))
     problems: list[ImportProblem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unreadable: int = 0  # NDJSON lines that were not a record of a known kind
@@ -113,7 +116,7 @@ class ImportReport:
             "ok": self.ok,
             "files": list(self.files),
             "kinds": {kind: {**self.accepted[kind].to_dict(), "rejected": self.rejected[kind]}
-                      for kind in RECORD_KINDS},
+                      for kind in self.accepted},
             "unreadable": self.unreadable,
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -128,12 +131,15 @@ class _FileError(Exception):
 
 
 def import_files(paths: list[Path], store: Store, progress: ImportProgress | None = None,
-                 *, parallel: bool = True) -> ImportReport:
+                 *, parallel: bool = True, operations: Operations | None = None) -> ImportReport:
     """Import each file in turn and report on all of them: a file that cannot be read is one
     problem, and the files after it are still imported. A big NDJSON file is read by worker
     processes (flx.records.examine) unless `parallel` is False; they are spawned, so a script
-    that calls this must do so under `if __name__ == "__main__":`."""
-    report = ImportReport()
+    that calls this must do so under `if __name__ == "__main__":`. `operations`: the
+    registry whose kinds are taken (the plugins'; by default the built-in ones)."""
+    form = _Form.of(operations or builtin_operations())
+    report = ImportReport({kind: ImportCounts() for kind in form.kinds},
+                          dict.fromkeys(form.kinds, 0))
     paths = [Path(path) for path in paths]
     if progress is not None:  # NDJSON totals at once (a quick count), documents once parsed
         progress.add_total(sum(_count_lines(path) for path in paths if _is_ndjson(path)))
@@ -141,10 +147,23 @@ def import_files(paths: list[Path], store: Store, progress: ImportProgress | Non
         for path in paths:
             report.files.append(str(path))
             try:
-                _FileImport(path, store, report, progress, parallel).run()
+                _FileImport(path, store, report, progress, parallel, form).run()
             except _FileError as exc:
                 report.problems.append(ImportProblem(str(path), "", "", str(exc), exc.code))
     return report
+
+
+@dataclass(frozen=True)
+class _Form:
+    """What an import file may hold: the lists of a JSON document and the kinds of NDJSON."""
+
+    list_keys: dict[str, str]  # "orders" -> "order"
+    kinds: Kinds  # kind -> its schema as JSON text
+
+    @classmethod
+    def of(cls, operations: Operations) -> _Form:
+        return cls(operations.list_keys(),
+                   {op.kind: json.dumps(op.record_schema) for op in operations})
 
 
 @contextmanager
@@ -174,20 +193,21 @@ class _Suspect:
 
 class _FileImport:
     def __init__(self, path: Path, store: Store, report: ImportReport,
-                 progress: ImportProgress | None = None, parallel: bool = True) -> None:
+                 progress: ImportProgress | None, parallel: bool, form: _Form) -> None:
         self.path, self.store, self.report, self.progress = path, store, report, progress
-        self.parallel = parallel
+        self.parallel, self.form = parallel, form
+        kinds = list(form.kinds)
         self.name = str(path)
         self.ndjson = False
         self.data: dict[str, Any] = {}  # a JSON document, kept for a second look
         self.stored_ids: set[int] = set()  # _id_digest of each (kind, id) stored from the file
         self.suspects: dict[str, _Suspect] = {}  # by place
         self.suspect_ids: set[int] = set()  # the digests that came more than once
-        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in RECORD_KINDS}
+        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in kinds}
         self.suspect = False  # the document may hold something hostile
         self.transaction: ExitStack | None = None  # of the chunk being written
-        self.written = {kind: ImportCounts() for kind in RECORD_KINDS}  # not yet committed
-        self.rejected = dict.fromkeys(RECORD_KINDS, 0)
+        self.written = {kind: ImportCounts() for kind in kinds}  # not yet committed
+        self.rejected = dict.fromkeys(kinds, 0)
         self.problems: list[ImportProblem] = []
         self.unreadable = 0
         self.taken = 0  # entries read since the last commit
@@ -219,12 +239,12 @@ class _FileImport:
     def _commit(self) -> None:
         """Commit what was written since the last commit, then count it (a crash before the
         commit leaves the report as untouched as the store)."""
-        for kind in RECORD_KINDS:
+        for kind in self.form.kinds:
             self._flush(kind)
         if self.transaction is not None:
             transaction, self.transaction = self.transaction, None
             transaction.close()
-        for kind in RECORD_KINDS:
+        for kind in self.form.kinds:
             self.report.accepted[kind] = self.report.accepted[kind] + self.written[kind]
             self.report.rejected[kind] += self.rejected[kind]
             self.written[kind], self.rejected[kind] = ImportCounts(), 0
@@ -253,30 +273,31 @@ class _FileImport:
                              "fix the exporter (nothing of this file was imported)",
                              "too_deep") from None
         data = parsed.value
-        allowed = ", ".join(f'"{k}"' for k in LIST_KEYS)
+        list_keys = self.form.list_keys
+        allowed = ", ".join(f'"{k}"' for k in list_keys)
         if not isinstance(data, dict):
             raise _FileError(
                 f"expected a JSON object with the keys {allowed}, got {_kind_of(data)}; for "
                 f"one record a line use NDJSON (a .ndjson file)", "shape")
-        twice = [key for key in getattr(data, "duplicates", ()) if key in LIST_KEYS]
+        twice = [key for key in getattr(data, "duplicates", ()) if key in list_keys]
         if twice:
             raise _FileError(
                 f"the key {twice[0]!r} is given more than once at the top level: put all its "
                 "records in one list (a JSON reader would keep only one of the lists; nothing "
                 "of this file was imported)", "duplicate_key")
         self.data, self.suspect = data, parsed.suspect
-        unknown = [k for k in data if k not in LIST_KEYS]
+        unknown = [k for k in data if k not in list_keys]
         for key in unknown:
             self.problems.append(ImportProblem(
                 self.name, safe_text(str(key)), "$", f"unknown top-level key {key!r}: its "
                 f"records were not imported (allowed keys: {allowed})", "shape"))
         if self.progress is not None:
             self.progress.add_total(sum(len(v) for k, v in data.items()
-                                        if k in LIST_KEYS and isinstance(v, list)))
+                                        if k in list_keys and isinstance(v, list)))
         return self._document_entries(data)
 
     def _document_entries(self, data: dict[str, Any], quiet: bool = False) -> Entries:
-        for key, kind in LIST_KEYS.items():
+        for key, kind in self.form.list_keys.items():
             if key not in data:
                 continue
             items = data[key]
@@ -287,14 +308,15 @@ class _FileImport:
                         f"{_kind_of(items)}", "shape"))
                 continue
             for index, record in enumerate(items):
-                yield examine_record(kind, f"{key}[{index}]", record, self.suspect)
+                yield examine_record(kind, f"{key}[{index}]", record, self.suspect,
+                                     self.form.kinds[kind])
 
     def _ndjson(self, parallel: bool = True) -> Entries:
         try:
             self.path.open("rb").close()
         except OSError as exc:
             raise _FileError(f"cannot read the file: {exc.strerror}", "file") from None
-        return examined_lines(self.path, parallel=parallel)
+        return examined_lines(self.path, self.form.kinds, parallel=parallel)
 
     # --- storing -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["metadata", "records", "sync_state", "lookup_cache", "runs", "audit", "locks",
-           "schema_version", "MIGRATIONS", "UTCDateTime", "utcnow"]
+           "plugin_state", "schema_version", "MIGRATIONS", "UTCDateTime", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -134,6 +134,19 @@ locks = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
+# Added by schema version 4: what plugins keep between runs (rotating OAuth tokens, cursors,
+# sequence numbers), per scope ("connection:NAME", "source:NAME"). `version` counts writes, for
+# compare-and-set; `secret` values are never shown.
+plugin_state = sa.Table(
+    "plugin_state", metadata,
+    sa.Column("scope", _key(200), primary_key=True),
+    sa.Column("key", _key(200), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("secret", sa.Boolean(), nullable=False, default=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 schema_version = sa.Table(
     "schema_version", metadata,
     sa.Column("version", sa.Integer(), nullable=False),
@@ -154,8 +167,13 @@ def _v3_run_error(conn: Connection) -> None:
                              + sa.JSON().compile(dialect=conn.dialect)))
 
 
+def _v4_plugin_state(conn: Connection) -> None:
+    plugin_state.create(conn, checkfirst=True)
+
+
 Migration = Callable[[Connection], None]
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record, _v3_run_error]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record, _v3_run_error,
+                               _v4_plugin_state]
 """Step N (1-based) brings a database from version N-1 to N. Append only."""
 
 
