@@ -1,6 +1,7 @@
 """Where flx's time goes, for the targets `make bench` reports as missed.
 
     python bench/diagnose.py [--orders 400] [--latency 50] [--concurrency 5]
+                             [--operations send-orders] [--factors 1]
 
 1. CPU by component. Store calls (SQLAlchemy + SQLite), rendering (Jinja2 + payload schema
    validation), OAuth signing and the HTTP transport (httpx/httpcore/h11) are wrapped with
@@ -57,7 +58,7 @@ def _child(plan: dict[str, Any]) -> dict[str, Any]:
                    concurrency=plan["concurrency"])
     ws.import_files([Path(plan["data"])])
     out: dict[str, Any] = {}
-    for op in OPERATIONS:
+    for op in plan["operations"]:
         meter.cpu.clear()
         meter.calls.clear()
         tracer = TracingTransport(plan["concurrency"])
@@ -72,6 +73,8 @@ def _child(plan: dict[str, Any]) -> dict[str, Any]:
         out[op] = {
             "records": done, "wall_s": round(wall, 2),
             "cpu_ms_per_record": round(cpu / per * 1000, 3),
+            "own_cpu_ms_per_record": round(parts.get("store", 0)
+                                           + parts.get("render+validate", 0), 3),
             "cpu_ms_per_record_by_part": parts,
             "calls_per_record": {k: round(v / per, 2) for k, v in sorted(meter.calls.items())},
             "requests_per_s": round(len(tracer.spans) / wall, 1),
@@ -81,18 +84,21 @@ def _child(plan: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def diagnose(orders: int, latency: float, concurrency: int, work: Path) -> dict[str, Any]:
+def diagnose(orders: int, latency: float, concurrency: int, work: Path,
+             operations: tuple[str, ...] = OPERATIONS,
+             factors: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
     data = gen.generate(orders, prefix="DG")
     data_file = gen.write_ndjson(work / "data.ndjson", data)
     results: dict[str, Any] = {}
-    for factor in (1, 2):
+    for factor in factors:
         with EmulatorProcess(gen.catalog_seed(), latency=latency,
                              concurrency=concurrency) as emu:
             folder = work / f"flx-x{factor}"
             shutil.rmtree(folder, ignore_errors=True)
             plan = {"workdir": str(folder), "base_url": emu.base_url, "env": emu.env,
                     "profile": gen.bench_profile(), "concurrency": concurrency,
-                    "latency": latency, "data": str(data_file), "workers_factor": factor}
+                    "latency": latency, "data": str(data_file), "workers_factor": factor,
+                    "operations": operations}
             with ProcessPoolExecutor(max_workers=1, mp_context=SPAWN) as pool:
                 results[f"workers = {factor} x C"] = pool.submit(_child, plan).result()
             results[f"workers = {factor} x C"]["throttled"] = emu.stats()["throttled"]
@@ -104,15 +110,31 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400)
     parser.add_argument("--latency", type=float, default=50.0, help="ms")
     parser.add_argument("--concurrency", type=int, default=5)
+    parser.add_argument("--operations", default=",".join(OPERATIONS),
+                        help="comma-separated, in this order (default: all three)")
+    parser.add_argument("--factors", default="1,2",
+                        help="worker threads per request slot, one pass each (default: 1,2)")
     args = parser.parse_args()
+    operations = tuple(op for op in args.operations.split(",") if op)
+    unknown = [op for op in operations if op not in OPERATIONS]
+    if unknown:
+        parser.error(f"unknown operation {unknown[0]!r}; choose from {', '.join(OPERATIONS)}")
+    factors = tuple(int(f) for f in args.factors.split(",") if f)
     with tempfile.TemporaryDirectory(prefix="flx-diagnose-") as tmp:
         started = time.perf_counter()
-        result = diagnose(args.orders, args.latency / 1000, args.concurrency, Path(tmp))
+        result = diagnose(args.orders, args.latency / 1000, args.concurrency, Path(tmp),
+                          operations, factors)
     result["took_s"] = round(time.perf_counter() - started, 1)
     result["command"] = " ".join(["python bench/diagnose.py", *sys.argv[1:]])
     out = Path(__file__).resolve().parent / "results" / "diagnose.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
+    for label, ops in result.items():
+        for op, figures in ops.items() if isinstance(ops, dict) else ():
+            if isinstance(figures, dict):
+                print(f"{label}, {op}: own CPU {figures['own_cpu_ms_per_record']} ms/record, "
+                      f"process CPU {figures['cpu_ms_per_record']} ms/record, "
+                      f"{figures['bound_pct']} % of the bound", file=sys.stderr)
 
 
 if __name__ == "__main__":

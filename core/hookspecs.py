@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from flx.connector import RegisterConnector
     from flx.model import Connection
     from flx.operations.registry import RegisterOperation
+    from flx.source import RegisterSource
 
 hookspec = pluggy.HookspecMarker("flx")
 hookimpl = pluggy.HookimplMarker("flx")  # re-exported as flx.hookimpl
@@ -44,3 +45,9 @@ def register_operations(register: RegisterOperation) -> None:
     """Called once when the plugin manager is built, before `register_connectors`. Call
     `register(Operation(...))` for each operation the plugin adds (flx's own three come from
     a built-in plugin); core validates what arrives."""
+
+
+@hookspec
+def register_sources(register: RegisterSource) -> None:
+    """Called once when the plugin manager is built. Call `register(MySource(name=...))` for
+    each kind of source the plugin pulls records from (`[sources.NAME] plugin = ...`)."""

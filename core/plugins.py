@@ -16,6 +16,7 @@ from flx.connector import Connector
 from flx.errors import PluginError
 from flx.model import Connection
 from flx.operations.registry import Operation, Operations
+from flx.source import Source
 
 PROJECT = "flx"
 AUTOLOAD_ENV = "FLX_DISABLE_PLUGIN_AUTOLOAD"
@@ -43,6 +44,7 @@ class Plugins:
     pm: pluggy.PluginManager
     connectors: dict[str, Connector] = field(default_factory=dict)
     operations: Operations = field(default_factory=Operations)
+    sources: dict[str, Source] = field(default_factory=dict)
 
     @property
     def hook(self) -> Any:
@@ -85,6 +87,8 @@ class Plugins:
                 "version": version,
                 "connectors": [{"name": c.name, "operations": list(c.operations),
                                 "description": c.description} for c in connectors],
+                "sources": [{"name": s.name, "description": s.description}
+                            for s in self.sources.values() if s.plugin_name == name],
             })
         return rows
 
@@ -119,6 +123,9 @@ def build_plugins(*extra: Any, autoload: bool | None = None) -> Plugins:
     for impl in pm.hook.register_connectors.get_hookimpls():
         plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
         impl.function(register=_registrar(plugins, plugin_name, impl.plugin))
+    for impl in pm.hook.register_sources.get_hookimpls():
+        plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
+        impl.function(register=_source_registrar(plugins, plugin_name, impl.plugin))
     return plugins
 
 
@@ -178,6 +185,20 @@ def _operation_registrar(plugins: Plugins, plugin_name: str) -> Any:
         if not operation.plugin_name:
             operation = replace(operation, plugin_name=plugin_name)
         plugins.operations.add(operation)
+    return register
+
+
+def _source_registrar(plugins: Plugins, plugin_name: str, plugin: Any) -> Any:
+    def register(source: Source) -> None:
+        if not isinstance(source, Source):
+            raise PluginError(f"plugin {plugin_name!r} registered {source!r}, not a Source",
+                              hint="subclass flx.Source and register an instance of it")
+        if source.name in plugins.sources:
+            raise PluginError(f"two plugins register the source {source.name!r}")
+        source.plugin_name = plugin_name
+        if not source.version:
+            source.version = _version_of(plugin)
+        plugins.sources[source.name] = source
     return register
 
 

@@ -197,6 +197,9 @@ def secret_exposure(file: Path, raw: dict[str, Any], plugins: Plugins,
     hook = table(raw, "alerts").get("webhook_url")
     if hook is not None and is_literal(hook) and ("alerts", "webhook_url") not in reported:
         exposed.append((("alerts", "webhook_url"), "FLX_ALERT_WEBHOOK_URL"))
+    token = table(raw, "serve").get("token")
+    if token is not None and is_literal(token) and ("serve", "token") not in reported:
+        exposed.append((("serve", "token"), "FLX_SERVE_TOKEN"))
     out = []
     for where, var in exposed:
         out.append(

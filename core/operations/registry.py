@@ -293,8 +293,8 @@ class Prefetched:
     store: Store
     connection: str
     records: Sequence[Mapping[str, Any]]
-    kind: str = "order"
-    operation: str = "send-orders"
+    kind: str  # of the prerequisite ("order"), which a record names by `<kind>_id`
+    operation: str  # that makes it done ("send-orders")
     _records: dict[str, dict[str, Any]] = field(init=False, repr=False)
     _states: dict[str, Any] = field(init=False, repr=False)
 

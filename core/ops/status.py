@@ -181,7 +181,10 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
         if schedule and enabled:
             entry["next_run_at"] = iso_utc(next_run_at(store, conn, op, schedule, now))
         sync.append(entry)
-    return {"records": records, "sync": sync, "plugin_state": shown_state(store, connection)}
+    from flx.ops.source_status import source_rows
+
+    return {"records": records, "sync": sync, "plugin_state": shown_state(store, connection),
+            "sources": source_rows(config, store, now=now)}
 
 
 def _held_by_workers(store: Store) -> dict[tuple[str, str], dict[str, int]]:
@@ -304,7 +307,9 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None,
         if changed:
             lines.append(f"  {changed_note(changed['count'], changed['ids'])}")
     lines.extend(state_lines(summary.get("plugin_state") or {}))
-    return lines
+    from flx.ops.source_status import source_lines
+
+    return lines + source_lines(summary.get("sources") or [], now=now)
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import json.encoder
+import math
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,11 @@ __all__ = ["FILTERS", "FilterValueError", "check_defined", "date_filter", "decim
 def dumps(value: Any) -> str:
     """Serialise a payload to compact JSON; a Decimal is written as its exact number literal
     (the stdlib would refuse it, or a float detour could drift by a cent)."""
+    kind = type(value)  # one value per `| json` in a template: most are a string or a number
+    if kind is str:
+        return _string(value)
+    if kind is Decimal and value.is_finite():
+        return format(value, "f")
     parts: list[str] = []
     _encode(value, parts.append)
     return "".join(parts)
@@ -45,6 +51,8 @@ def _encode(value: Any, out: Callable[[str], Any]) -> None:
         out("true" if value else "false")
     elif kind is int:
         out(int.__repr__(value))
+    elif kind is float and math.isfinite(value):
+        out(float.__repr__(value))  # what json.dumps writes for it
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a number JSON can carry")

@@ -284,10 +284,10 @@ class Renderer:
                     record_kind: str | None = None) -> dict[str, Any]:
         """Render `name`, parse the JSON and validate it against `schema` (when given)."""
         text = self.render_text(name, context, record_id=record_id, record_kind=record_kind)
-        label = _record_label(context, record_id, record_kind)
         try:
             payload = json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
+            label = _record_label(context, record_id, record_kind)
             lines = text.splitlines()
             bad = lines[exc.lineno - 1].strip() if 0 < exc.lineno <= len(lines) else ""
             raise TemplateError(
@@ -298,10 +298,14 @@ class Renderer:
             ) from None
         if not isinstance(payload, dict):
             raise TemplateError(f"template {name} rendered a JSON {type(payload).__name__} "
-                                f"for {label}, not an object", record_id=record_id)
+                                f"for {_record_label(context, record_id, record_kind)}, not an "
+                                "object", record_id=record_id)
         if schema is not None:
-            self.validate(payload, schema, record_id=record_id,
-                          what=f"template {name} rendered a payload for {label}")
+            quick = self._validator(schema)[1]
+            if quick is None or not quick(payload):  # the message is built only for a problem
+                label = _record_label(context, record_id, record_kind)
+                self.validate(payload, schema, record_id=record_id,
+                              what=f"template {name} rendered a payload for {label}")
         return payload
 
     def validate(self, payload: Any, schema: Mapping[str, Any], *, record_id: str,

@@ -23,11 +23,13 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+from types import BuiltinMethodType
 from typing import Any
 
 from jinja2 import FileSystemLoader, TemplateNotFound, Undefined, nodes
 from jinja2 import filters as jinja_filters
 from jinja2.loaders import split_template_path
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
@@ -313,6 +315,14 @@ GUARDED_FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
+# Read-only views Jinja's sandbox allows on any dict, and a loop's counters: looked up in
+# every payload template, so answered before the sandbox's general checks.
+_DICT_READERS = frozenset({"items", "keys", "values", "get"})
+_DICT_VIEWS = frozenset({"items", "keys", "values"})  # calls whose result needs no size check
+_LOOP_FIELDS = frozenset({"index", "index0", "revindex", "revindex0", "first", "last",
+                          "length", "depth", "depth0", "previtem", "nextitem"})
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """No Python internals, no mutation of the records, and every render bounded."""
 
@@ -320,8 +330,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Records are dicts: `shipment.items` must be the field, not dict.items().
-        if type(obj) is dict and attribute in obj:
-            return obj[attribute]
+        kind = type(obj)
+        if kind is dict:
+            if attribute in obj:
+                return obj[attribute]
+            if attribute in _DICT_READERS:  # what the checks below would allow, sooner
+                return getattr(obj, attribute)
+        elif kind is LoopContext and attribute in _LOOP_FIELDS:
+            return getattr(obj, attribute)
         return super().getattr(obj, attribute)
 
     def _generate(self, source: nodes.Template, name: str | None, filename: str | None,
@@ -355,6 +371,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
              **kwargs: Any) -> Any:
         budget = _budget()
         budget.clock()  # recursive macros never loop, but they call
+        if type(__obj) is BuiltinMethodType and type(__obj.__self__) is dict \
+                and __obj.__name__ in _DICT_VIEWS:
+            # `header.items()` in every order: safe, sized by its dict, and called often.
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            return __obj(*args, **kwargs)
         if not isinstance(__obj, type) and getattr(__obj, "__self__", None) is not None:
             _check_method(__obj, budget, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)

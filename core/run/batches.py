@@ -344,6 +344,7 @@ class OperationRun:
         if self.writer is None:
             self.writer = ResultWriter(self.store, self.runtime.take_audit)
             self.runtime.closing.append(self.writer.close)
+            self.runtime.write_with = self.writer.write_with
         writer = self.writer
         records = {str(r["id"]): r for r in batch}
 

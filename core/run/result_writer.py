@@ -3,9 +3,10 @@
 A batch of 250 orders takes a while; a run killed near its end used to lose every result of
 the batch (the records were left in flight, to be looked up again by external id at the
 next run). The runner hands a record's new sync state to this writer the moment the plugin
-finishes the record; a background thread writes what has arrived within 50 ms (or as soon
-as 32 are waiting) in one transaction, so progress is kept at the cost of one small write
-per several records, not one commit per record. The batch's own write at its end still
+finishes the record; the next checkpoint of any record (`write_with`, a write that happens
+anyway before each remote write) stores them in its own transaction, and a background thread
+writes what no checkpoint took within 50 ms (or as soon as 32 are waiting), so progress is
+kept at almost no cost of its own. The batch's own write at its end still
 happens (it reports, and ends the claims; writing a batch's rows again in one statement
 costs little).
 """
@@ -44,6 +45,28 @@ class ResultWriter:
             self._queued[state.record_id] = state
             if len(self._queued) == 1 or len(self._queued) >= self.most:
                 self._cond.notify()
+
+    def write_with(self, write: Callable[[list[SyncState]], None]) -> None:
+        """Run a checkpoint's `write` with the results queued now: they share its transaction
+        (a checkpoint comes every few records, so this thread seldom writes on its own). While
+        a flush is writing, the checkpoint goes alone rather than wait for it."""
+        if not self._write.acquire(blocking=False):
+            write([])
+            return
+        try:
+            with self._cond:
+                rows, self._queued = list(self._queued.values()), {}
+            try:
+                write(rows)
+            except Exception:
+                if not rows:
+                    raise
+                with self._cond:  # not stored: back in the queue, behind any newer state
+                    for row in rows:
+                        self._queued.setdefault(row.record_id, row)
+                write([])  # the checkpoint alone: another record's result cannot fail it
+        finally:
+            self._write.release()
 
     def flush(self) -> None:
         """Write what is queued now (the batch's own write follows, so it comes last)."""

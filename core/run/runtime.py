@@ -45,6 +45,9 @@ class Runtime:
     on_result: Callable[[Any], None] | None = None
     # Called first by close() (the runner's early result writer).
     closing: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    # Set by the runner: runs a checkpoint's write with the results waiting to be stored
+    # added to it (core/run/result_writer.py), one transaction for both.
+    write_with: Callable[[Callable[[list[SyncState]], None]], None] | None = None
     workers: int = 1
     # The run's (its report's): secrets learned while running are masked in what it prints.
     redactor: Redactor = field(default_factory=Redactor, repr=False)
@@ -184,7 +187,13 @@ class Runtime:
             # A record of the batch in hand: its state is known, one write and no read.
             prior = self._states[record_id] or blank_state(self.connection.name, op, record_id)
             saved = next_state(prior, status=status, remote_ids=remote_ids, error=KEEP)
-            self.store.put_syncs([saved], audit_rows=self.take_audit())
+
+            def write(results: list[SyncState]) -> None:
+                self.store.put_syncs([*results, saved], audit_rows=self.take_audit())
+            if self.write_with is not None:
+                self.write_with(write)
+            else:
+                write([])
             self._states[record_id] = saved
             return
         with self.store.transaction():

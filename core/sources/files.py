@@ -31,7 +31,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Generator, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,13 +43,13 @@ from flx.records.examine import Examined, Kinds, examine_record, examined_lines
 from flx.records.examine import kind_of as _kind_of
 from flx.records.safe_json import safe_text
 from flx.records.validate import Problem
-from flx.store.store import ImportCounts, Prepared, Store
+from flx.sources.ingest import ImportProblem, Ingest
+from flx.store.store import ImportCounts, Store
 
 __all__ = ["import_files", "ImportReport", "ImportProblem", "ImportProgress", "LIST_KEYS"]
 
 LIST_KEYS = builtin_operations().list_keys()  # the built-in lists: {"orders": "order", ...}
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-BATCH = 1000  # records a store write (what is held in memory)
 COMMIT_EVERY = 5000  # records a transaction: a short write lock, few commits
 PROGRESS_EVERY = 250  # records between two progress reports
 
@@ -64,31 +64,6 @@ class ImportProgress(Protocol):
     def add_total(self, records: int) -> None: ...
 
     def advance(self, records: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """One reason a record (or a whole file) was not imported."""
-
-    file: str
-    location: str  # "orders[3]", "line 7", or "" for the whole file
-    path: str  # JSON path inside the record, "$" for the record itself
-    message: str
-    code: str = "invalid"
-    record_id: str | None = None
-    kind: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file + (f" {self.location}" if self.location else "")
-        if self.record_id:
-            where += f" ({self.kind or 'record'} {self.record_id})"
-        path = f" {self.path}" if self.path and self.path != "$" else ""
-        return f"{where}{path}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "location": self.location, "kind": self.kind,
-                "record_id": self.record_id, "path": self.path, "message": self.message,
-                "code": self.code}
 
 
 @dataclass
@@ -196,18 +171,14 @@ class _FileImport:
                  progress: ImportProgress | None, parallel: bool, form: _Form) -> None:
         self.path, self.store, self.report, self.progress = path, store, report, progress
         self.parallel, self.form = parallel, form
-        kinds = list(form.kinds)
         self.name = str(path)
         self.ndjson = False
         self.data: dict[str, Any] = {}  # a JSON document, kept for a second look
         self.stored_ids: set[int] = set()  # _id_digest of each (kind, id) stored from the file
         self.suspects: dict[str, _Suspect] = {}  # by place
         self.suspect_ids: set[int] = set()  # the digests that came more than once
-        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in kinds}
         self.suspect = False  # the document may hold something hostile
-        self.transaction: ExitStack | None = None  # of the chunk being written
-        self.written = {kind: ImportCounts() for kind in kinds}  # not yet committed
-        self.rejected = dict.fromkeys(kinds, 0)
+        self.ingest = Ingest(store, form.kinds)  # writes the chunk in hand, counts the committed
         self.problems: list[ImportProblem] = []
         self.unreadable = 0
         self.taken = 0  # entries read since the last commit
@@ -230,8 +201,7 @@ class _FileImport:
             self._resolve_suspects()
             self._commit()
         except BaseException:
-            if self.transaction is not None:  # what was written since the last commit goes
-                self.transaction.__exit__(*sys.exc_info())
+            self.ingest.abort(*sys.exc_info())  # what was written since the last commit goes
             raise
         self.report.problems.extend(self.problems)
         self.report.unreadable += self.unreadable
@@ -239,15 +209,10 @@ class _FileImport:
     def _commit(self) -> None:
         """Commit what was written since the last commit, then count it (a crash before the
         commit leaves the report as untouched as the store)."""
+        written, rejected = self.ingest.commit()
         for kind in self.form.kinds:
-            self._flush(kind)
-        if self.transaction is not None:
-            transaction, self.transaction = self.transaction, None
-            transaction.close()
-        for kind in self.form.kinds:
-            self.report.accepted[kind] = self.report.accepted[kind] + self.written[kind]
-            self.report.rejected[kind] += self.rejected[kind]
-            self.written[kind], self.rejected[kind] = ImportCounts(), 0
+            self.report.accepted[kind] = self.report.accepted[kind] + written[kind]
+            self.report.rejected[kind] += rejected[kind]
         if self.progress is not None and self.taken % PROGRESS_EVERY:
             self.progress.advance(self.taken % PROGRESS_EVERY)  # the rest was said already
         self.taken = 0
@@ -336,13 +301,13 @@ class _FileImport:
             self.suspect_ids.add(digest)
             problems.insert(0, _duplicate(kind, record_id, "?"))
         if problems:
-            self.rejected[kind] += 1
+            self.ingest.rejected[kind] += 1
             for p in problems:
                 self._problem(where, kind, record_id, p.path, p.message, p.code)
             return
         assert digest is not None  # a valid record has a text id
         self.stored_ids.add(digest)
-        self._store(kind, examined)
+        self.ingest.add(kind, examined)
 
     def _resolve_suspects(self) -> None:
         """A second look at the file, only when some id digest came twice: each suspect is a
@@ -379,8 +344,8 @@ class _FileImport:
                     dropped.add(suspect.problem)
                     if suspect.valid:
                         firsts[(kind, record_id)] = where
-                        self.rejected[kind] -= 1
-                        self._store(kind, examined)
+                        self.ingest.rejected[kind] -= 1
+                        self.ingest.add(kind, examined)
                 if not left:
                     break
         if left:
@@ -388,23 +353,6 @@ class _FileImport:
                              "it is complete", "file")
         if dropped:
             self.problems = [p for i, p in enumerate(self.problems) if i not in dropped]
-
-    def _store(self, kind: str, examined: Examined) -> None:
-        assert examined.record_id and examined.text and examined.content_hash
-        batch = self.pending[kind]
-        batch.append(Prepared(examined.record_id, examined.text, examined.content_hash))
-        if len(batch) >= BATCH:
-            self._flush(kind)
-
-    def _flush(self, kind: str) -> None:
-        """Write what is pending, in the transaction of the current chunk."""
-        batch, self.pending[kind] = self.pending[kind], []
-        if not batch:
-            return
-        if self.transaction is None:
-            self.transaction = ExitStack()
-            self.transaction.enter_context(self.store.transaction())
-        self.written[kind] = self.written[kind] + self.store.upsert_records(kind, batch)
 
     def _problem(self, where: str, kind: str | None, record_id: str | None, path: str,
                  message: str, code: str) -> None:

@@ -154,8 +154,13 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver: every store transaction begins here, and SQLAlchemy's execution
+        # set-up would cost more than the BEGIN itself. Errors are said as SQLAlchemy says them.
+        sql = f"BEGIN {conn.get_execution_options().get(BEGIN_OPTION, 'DEFERRED')}"
+        try:
+            conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise sa.exc.DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
 
     return engine
 

@@ -7,6 +7,7 @@ A mixin of Store, kept apart because it is the part the runner and the plugins l
 from __future__ import annotations
 
 import functools
+import operator
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -19,6 +20,8 @@ from sqlalchemy.engine import Connection, Row
 
 from flx.errors import StoreUnavailableError
 from flx.model import DONE_STATUSES, SyncStatus
+from flx.store.direct import DirectWrite
+from flx.store.direct import usable as direct_usable
 from flx.store.owners import owner_is_dead
 from flx.store.tables import audit as audit_table
 from flx.store.tables import records, sync_state, utcnow
@@ -32,6 +35,8 @@ KEEP: Any = object()  # set_sync(error=KEEP): leave the stored error as it is
 OPEN_STATUSES = ("pending", "waiting", "in_flight")  # always offered to a run
 _SYNC_FIELDS = ("status", "remote_ids", "attempts", "error", "content_hash", "first_failed_at",
                 "last_attempt_at", "next_retry_at", "updated_at")
+_ROW_KEYS = ("connection", "operation", "record_id", *_SYNC_FIELDS)
+_ROW = operator.attrgetter(*_ROW_KEYS)  # a SyncState as the values of its row
 
 RECONNECT_WAITS = (0.2, 1.0, 3.0)  # a lost connection: try again after these pauses
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -291,12 +296,37 @@ class SyncMixin:
             return
         with self._conn(write=True) as conn:
             if audit_rows:
-                conn.execute(sa.insert(audit_table), list(audit_rows))
+                self._write_audit(conn, audit_rows)
             if states:
-                conn.execute(self._put_statement(release_claims), [
-                    {"connection": st.connection, "operation": st.operation,
-                     "record_id": st.record_id, **{n: getattr(st, n) for n in _SYNC_FIELDS}}
-                    for st in states])
+                rows = [_ROW(st) for st in states]
+                direct = self._direct(("put", release_claims), conn)
+                if direct is not None:
+                    direct.run(conn, rows)
+                else:
+                    conn.execute(self._put_statement(release_claims),
+                                 [dict(zip(_ROW_KEYS, row, strict=True)) for row in rows])
+
+    def _write_audit(self, conn: Connection, audit_rows: Sequence[dict[str, Any]]) -> None:
+        keys = tuple(audit_rows[0])
+        direct = self._direct(("audit", keys), conn)
+        if direct is None or any(row.keys() != audit_rows[0].keys() for row in audit_rows):
+            conn.execute(sa.insert(audit_table), list(audit_rows))
+        else:
+            direct.run(conn, [tuple(row[k] for k in keys) for row in audit_rows])
+
+    def _direct(self, key: tuple[Any, ...], conn: Connection) -> DirectWrite | None:
+        """The hot-path statement `key`, compiled once (None: not for this database)."""
+        cache: dict[tuple[Any, ...], DirectWrite | None] = self.__dict__.setdefault(
+            "_direct_writes", {})
+        if key not in cache:
+            dialect = conn.dialect
+            if not direct_usable(dialect):
+                cache[key] = None
+            elif key[0] == "put":
+                cache[key] = DirectWrite(self._put_statement(key[1]), _ROW_KEYS, dialect)
+            else:
+                cache[key] = DirectWrite(sa.insert(audit_table), key[1], dialect)
+        return cache[key]
 
     def _put_statement(self, release_claims: bool) -> Any:
         cache: dict[bool, Any] = self.__dict__.setdefault("_put_statements", {})

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["metadata", "records", "sync_state", "lookup_cache", "runs", "audit", "locks",
-           "plugin_state", "schema_version", "MIGRATIONS", "UTCDateTime", "utcnow"]
+           "plugin_state", "source_state", "schema_version", "MIGRATIONS", "UTCDateTime",
+           "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -147,6 +148,19 @@ plugin_state = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+# Added by schema version 5: where each `[sources.NAME]` resumes (`cursor`, written in the
+# transaction of the page it follows) and how its last pull went.
+source_state = sa.Table(
+    "source_state", metadata,
+    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("cursor_at", UTCDateTime(), nullable=True),
+    sa.Column("last_pull_at", UTCDateTime(), nullable=True),
+    sa.Column("last_status", sa.String(20), nullable=True),
+    sa.Column("counts", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("error", sa.JSON(none_as_null=True), nullable=True),
+)
+
 schema_version = sa.Table(
     "schema_version", metadata,
     sa.Column("version", sa.Integer(), nullable=False),
@@ -171,9 +185,13 @@ def _v4_plugin_state(conn: Connection) -> None:
     plugin_state.create(conn, checkfirst=True)
 
 
+def _v5_source_state(conn: Connection) -> None:
+    source_state.create(conn, checkfirst=True)
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record, _v3_run_error,
-                               _v4_plugin_state]
+                               _v4_plugin_state, _v5_source_state]
 """Step N (1-based) brings a database from version N-1 to N. Append only."""
 
 

@@ -138,7 +138,7 @@ def test_a_page_prefetched_in_two_queries_gets_the_same_answers(store: Store) ->
     records = [shipment(order_id=o, id=f"SH-{o}") for o in ("ORD-1", "ORD-2", "ORD-3", "ORD-9")]
     records += [{**bill(fr), "id": f"VB-{fr}-{o}", "order_id": o}
                 for o in ("ORD-1", "ORD-2") for fr in ("FR-1", "FR-2", "FR-7")]
-    reads = Prefetched(store, "prod", records)
+    reads = Prefetched(store, "prod", records, "order", "send-orders")
     for record in records:
         op = "send-shipments" if record["id"].startswith("SH") else "send-vendor-bills"
         assert run_check(reads, op, record) == run_check(store, op, record), record["id"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from flx import Connector
 from flx.errors import ConfigError
-from flx.model import Connector
 from flx.plugins import build_plugins
 from flx.render.mapping import load_profile
 from flx_netsuite import plugin as netsuite_plugin

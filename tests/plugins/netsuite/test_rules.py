@@ -87,6 +87,6 @@ def test_a_prefetched_page_gets_the_same_answers(store: Store) -> None:
     store.upsert_records("order", [ORDER])
     store.set_sync("prod", "send-orders", "ORD-1", status="sent")
     bills = [{**bill(fr), "id": f"VB-{fr}"} for fr in ("FR-1", "FR-2", "FR-7")]
-    reads = Prefetched(store, "prod", bills)
+    reads = Prefetched(store, "prod", bills, "order", "send-orders")
     for record in bills:
         assert netsuite_check(reads, record) == netsuite_check(store, record), record["id"]
