@@ -69,12 +69,9 @@ class FlxpointSource(Source):
             page_size=int(settings.get("page_size") or MAX_PAGE_SIZE),
             overlap=timedelta(minutes=float(settings.get("overlap_minutes", 10)))))
         for batch in puller.pull(since):
-            for problem in batch.problems:
-                # A page has no slot for an object that could not be mapped: the log says
-                # which, the field and the fix; a fix in Flxpoint changes it, so it comes again.
-                runtime.logger.warning("%s: %s", batch.where, problem)
-            runtime.progress.add_total(len(batch.records))
-            yield Page(records=batch.records, cursor=batch.cursor, where=batch.where)
+            runtime.progress.add_total(len(batch.records) + len(batch.problems))
+            yield Page(records=batch.records, cursor=batch.cursor, where=batch.where,
+                       problems=list(batch.problems))
 
 
 @hookimpl

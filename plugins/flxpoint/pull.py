@@ -174,6 +174,7 @@ class Puller:
         try:
             record = mapper(*args)
         except MappingError as problem:
+            problem.context["kind"] = kind  # core counts it as a refused record of this kind
             batch.problems.append(problem)
             return
         except FlxError:

@@ -185,3 +185,16 @@ def test_an_outage_mid_pull_stops_it_with_the_fix_and_the_next_pull_completes(wo
     assert "next pull resumes" in failed["error"]["hint"]
     fp.fail_next(429, path="/orders")  # waited out
     assert pulled(workspace, "flxpoint-orders") == {"order inserted": 4}
+
+
+def test_an_order_that_does_not_map_is_refused_alone_with_its_fix(workspace, flxpoint):
+    fp, _ = flxpoint
+    fp.update_fr(70005, sourceId=99)
+    config, env = workspace
+    result = CliRunner().invoke(build_app(build_plugins()),
+                                ["--config", str(config), "pull", "flxpoint-orders"], env=env)
+    assert result.exit_code == 3, result.output
+    assert "orders 3 new" in result.output and "1 rejected" in result.output
+    assert "(order 500003) sourceId: Flxpoint order 500003 fulfillment request 70005" \
+        in result.output
+    assert 'fix: add "sources": {"99"' in result.output

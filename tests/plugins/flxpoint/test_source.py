@@ -24,7 +24,8 @@ def store(tmp_path: Path):
         yield opened
 
 
-def pull(store: Store, emu: Emulator, **settings: Any) -> dict[str, dict[str, int]]:
+def pull(store: Store, emu: Emulator, problems: list[Any] | None = None,
+         **settings: Any) -> dict[str, dict[str, int]]:
     transport = EmulatorTransport(emu)
 
     def client(*, base_url: str, **_: Any) -> httpx.Client:
@@ -39,7 +40,10 @@ def pull(store: Store, emu: Emulator, **settings: Any) -> dict[str, dict[str, in
             counts.add(ingest_page(store, page, source=NAME))
     finally:
         runtime.close()
-    assert counts.problems == []
+    if problems is None:
+        assert counts.problems == []
+    else:
+        problems += counts.problems
     return {kind: {k: v for k, v in c.items() if v} for kind, c in counts.kinds().items()}
 
 
@@ -70,3 +74,18 @@ def test_429s_mid_pull_are_waited_out_without_going_over_the_limit(store: Store)
     assert counts["shipment"] == {"inserted": 3}
     assert emu.by_status[429] == 2
     assert emu.peak_rate(emu.token_of_type("account")) <= 20
+
+
+def test_an_object_that_does_not_map_is_one_refused_record_with_its_fix(store: Store):
+    emu = Emulator(rate=None)
+    emu.update_fr(70002, sourceId=99)  # a source Flxpoint's /sources does not list
+    problems: list[Any] = []
+    counts = pull(store, emu, problems, streams=["orders"])
+    assert counts["order"] == {"inserted": 3, "rejected": 1}
+    (problem,) = problems
+    assert (problem.kind, problem.record_id, problem.path) == ("order", "500002", "sourceId")
+    assert "fulfillment request 70002: sourceId names source 99" in problem.message
+    assert 'fix: add "sources": {"99"' in problem.message
+    assert store.get_record("order", "500002") is None
+    emu.update_fr(70002, sourceId=10)  # fixed in Flxpoint: it changed, so it comes again
+    assert pull(store, emu, streams=["orders"])["order"] == {"inserted": 1}
