@@ -89,3 +89,14 @@ def test_an_object_that_does_not_map_is_one_refused_record_with_its_fix(store: S
     assert store.get_record("order", "500002") is None
     emu.update_fr(70002, sourceId=10)  # fixed in Flxpoint: it changed, so it comes again
     assert pull(store, emu, streams=["orders"])["order"] == {"inserted": 1}
+
+
+def test_profile_overrides_from_the_settings_apply(store: Store):
+    emu = Emulator(rate=None)
+    pull(store, emu, streams=["orders"], profile="default",
+         profile_overrides={"currency": "EUR", "sources": {"10": {"warehouse": "EAST"}}})
+    order = store.get_record("order", "500001")
+    assert order is not None and order["currency"] == "EUR"
+    assert order["fulfillment_requests"][0]["warehouse"] == "EAST"
+    assert store.get_record("order", "500002")["fulfillment_requests"][1]["vendor"]["id"] \
+        == "12"  # the default profile: the Flxpoint source id
