@@ -153,7 +153,10 @@ def test_served_on_a_real_socket():
     with run_server(emu) as url:
         answer = httpx.get(f"{url}/account",
                            headers={"X-API-TOKEN": emu.token_of_type("account")})
+        stats = httpx.get(f"{url}/_emulator/stats").json()
     assert answer.status_code == 200 and answer.json()["subdomain"] == "flx-demo"
+    assert stats == {"requests": 1, "by_status": {"200": 1}, "peak_rate": {"account": 1},
+                     "writebacks": 0}
 
 
 @pytest.mark.parametrize("path", ["/orders/abc", "/source/abc"])
