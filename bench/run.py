@@ -130,6 +130,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4],
                         help="worker processes of each PostgreSQL phase")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--dashboard-records", type=int, default=100_000,
+                        help="orders in the store whose dashboard pages are timed")
+    parser.add_argument("--no-dashboard", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
                         help="only print the tables and redraw the chart of a results file")
@@ -218,6 +221,11 @@ def bench(args: argparse.Namespace, work: Path, console: Console) -> int:
                                               concurrency=conc, latency=latency,
                                               workers=args.workers, log=console.print)
         console.print(postgres_table(results["postgres"]))
+    if not args.no_dashboard:
+        from bench.serve import dashboard
+
+        console.print(f"Timing the dashboard's pages with {args.dashboard_records:,} records ...")
+        results["dashboard"] = dashboard(args.dashboard_records)
     results["totals"] = totals(results)
     results["targets"] = targets(results)
     print_results(results, console)
@@ -234,7 +242,8 @@ def bench(args: argparse.Namespace, work: Path, console: Console) -> int:
                           "(.venv/bin/pip install matplotlib).[/yellow]")
     broken = results["emulator"]["duplicate_external_ids"] or results["totals"]["failed"] \
         or not results["flx"]["import"]["ok"] \
-        or not all(p["ok"] for p in results.get("postgres", []))
+        or not all(p["ok"] for p in results.get("postgres", [])) \
+        or not results.get("dashboard", {}).get("ok", True)
     return 1 if broken else 0
 
 

@@ -130,6 +130,32 @@ def measure(client: Any, path: str, repeat: int) -> dict[str, Any]:
             "bytes": len(answer.content)}
 
 
+def dashboard(records: int = 100_000, *, repeat: int = 7, budget_ms: float = 200.0,
+              store_url: str | None = None) -> dict[str, Any]:
+    """Fill a store with `records` orders, then time every page: the figures `make bench` and
+    this script's main print."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette's testclient asks for httpx2
+        from starlette.testclient import TestClient
+
+    workdir = Path(tempfile.mkdtemp(prefix="flx-bench-serve-"))
+    url = store_url or f"sqlite:///{workdir / 'flx.db'}"
+    (workdir / "flx.toml").write_text(CONFIG.format(url=url))
+    (workdir / "flx.toml").chmod(0o600)
+    plugins = build_plugins()
+    config = load_config(workdir / "flx.toml", plugins=plugins, strict_env=False)
+    began = time.perf_counter()
+    with Store(config.store_url) as store:
+        fill(store, records, dt.datetime.now(dt.UTC))
+        filled = time.perf_counter() - began
+        client = TestClient(create_app(config, plugins, store), base_url="http://127.0.0.1")
+        rows = [measure(client, path, repeat) for path in PAGES]
+    slow = [r["path"] for r in rows if r["median_ms"] > budget_ms]
+    return {"records": records, "store": url.split(":")[0], "fill_seconds": round(filled, 1),
+            "repeat": repeat, "budget_ms": budget_ms, "pages": rows, "slow": slow,
+            "slowest_median_ms": max(r["median_ms"] for r in rows), "ok": not slow}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000, help="orders in the store")
@@ -139,38 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-ms", type=float, default=200.0)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # starlette's testclient asks for httpx2
-        from starlette.testclient import TestClient
-
-    workdir = Path(tempfile.mkdtemp(prefix="flx-bench-serve-"))
-    url = args.store_url or f"sqlite:///{workdir / 'flx.db'}"
-    (workdir / "flx.toml").write_text(CONFIG.format(url=url))
-    (workdir / "flx.toml").chmod(0o600)
-    plugins = build_plugins()
-    config = load_config(workdir / "flx.toml", plugins=plugins, strict_env=False)
-    began = time.perf_counter()
-    with Store(config.store_url) as store:
-        fill(store, args.records, dt.datetime.now(dt.UTC))
-        filled = time.perf_counter() - began
-        client = TestClient(create_app(config, plugins, store), base_url="http://127.0.0.1")
-        rows = [measure(client, path, args.repeat) for path in PAGES]
-    slow = [r for r in rows if r["median_ms"] > args.budget_ms]
+    result = dashboard(args.records, repeat=args.repeat, budget_ms=args.budget_ms,
+                       store_url=args.store_url)
     if args.json:
-        print(json.dumps({"records": args.records, "fill_seconds": round(filled, 1),
-                          "budget_ms": args.budget_ms, "pages": rows,
-                          "ok": not slow}, indent=2))
+        print(json.dumps(result, indent=2))
     else:
-        print(f"flx serve with {args.records:,} records ({url.split(':')[0]}; store filled "
-              f"in {filled:.1f}s); median and slowest of {args.repeat} requests:")
-        for r in rows:
-            mark = "  over budget" if r in slow else ""
+        print(f"flx serve with {args.records:,} records ({result['store']}; store filled "
+              f"in {result['fill_seconds']:.1f}s); median and slowest of {args.repeat} requests:")
+        for r in result["pages"]:
+            mark = "  over budget" if r["path"] in result["slow"] else ""
             print(f"  {r['path']:<28} {r['median_ms']:>7.1f} ms  (max {r['max_ms']:.1f} ms, "
                   f"CPU {r['cpu_ms']:.1f} ms, {r['bytes']:,} bytes){mark}")
-        print(f"{'all pages' if not slow else f'{len(slow)} page(s) NOT'} under "
-              f"{args.budget_ms:g} ms")
-    return 1 if slow else 0
+        print(f"{'all pages' if result['ok'] else str(len(result['slow'])) + ' page(s) NOT'} "
+              f"under {args.budget_ms:g} ms")
+    return 0 if result["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -82,7 +82,9 @@ sync_state = sa.Table(
     # multi-worker claims (Store.claim): who works on the record now, and until when
     sa.Column("claimed_by", sa.String(200), nullable=True),
     sa.Column("claim_expires_at", UTCDateTime(), nullable=True),
-    sa.Index("ix_sync_state_status", "connection", "operation", "status"),
+    # Covers listing one status in id order (flx errors, status, the dashboard) without reads
+    # of the table itself.
+    sa.Index("ix_sync_state_status_id", "connection", "operation", "status", "record_id"),
 )
 
 lookup_cache = sa.Table(
@@ -189,9 +191,16 @@ def _v5_source_state(conn: Connection) -> None:
     source_state.create(conn, checkfirst=True)
 
 
+def _v6_status_index(conn: Connection) -> None:
+    conn.execute(sa.text("DROP INDEX IF EXISTS ix_sync_state_status"))
+    for index in sync_state.indexes:
+        if index.name == "ix_sync_state_status_id":
+            index.create(conn, checkfirst=True)
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record, _v3_run_error,
-                               _v4_plugin_state, _v5_source_state]
+                               _v4_plugin_state, _v5_source_state, _v6_status_index]
 """Step N (1-based) brings a database from version N-1 to N. Append only."""
 
 
