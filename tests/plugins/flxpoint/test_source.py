@@ -100,3 +100,14 @@ def test_profile_overrides_from_the_settings_apply(store: Store):
     assert order["fulfillment_requests"][0]["warehouse"] == "EAST"
     assert store.get_record("order", "500002")["fulfillment_requests"][1]["vendor"]["id"] \
         == "12"  # the default profile: the Flxpoint source id
+
+
+def test_start_at_bounds_the_first_pull_only(store: Store):
+    emu = Emulator(rate=None)
+    first = pull(store, emu, start_at="2026-11-20T16:30:00Z", overlap_minutes=0)
+    # 500003 is older, and so are 500001 and 500002, but their shipments are not
+    assert first == {"order": {"inserted": 3}, "shipment": {"inserted": 3},
+                     "vendor_bill": {"inserted": 3}}
+    assert store.get_record("order", "500003") is None
+    emu.update_order(500003, note="later")  # later pulls go from the cursor, not start_at
+    assert pull(store, emu, start_at="2026-11-20T16:30:00Z")["order"] == {"inserted": 1}
