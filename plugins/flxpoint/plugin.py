@@ -58,8 +58,8 @@ class FlxpointSource(Source):
         settings = runtime.settings
         if since is not None and not isinstance(since, dict):
             raise ConfigError(f"the stored cursor of source {runtime.source!r} is not "
-                              "Flxpoint's", hint=f"start over with a full pull of "
-                                                 f"{runtime.source!r}")
+                              "Flxpoint's (was the table's plugin changed?)",
+                              hint=f"start it over: flx pull {runtime.source} --full")
         overrides = settings.get("profile_overrides") or {}
         profile = load_mapping_profile(str(settings.get("profile") or "default"), overrides)
         http = runtime.http_client(base_url=str(settings.get("base_url") or DEFAULT_BASE_URL),

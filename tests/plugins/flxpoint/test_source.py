@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flx import RemoteUnavailableError, SourceRuntime, Store
+from flx import ConfigError, RemoteUnavailableError, SourceRuntime, Store
 from flx.sources.ingest import IngestCounts, ingest_page
 from flx_flxpoint.emulator import Emulator, EmulatorTransport
 from flx_flxpoint.plugin import FlxpointSource
@@ -111,3 +111,10 @@ def test_start_at_bounds_the_first_pull_only(store: Store):
     assert store.get_record("order", "500003") is None
     emu.update_order(500003, note="later")  # later pulls go from the cursor, not start_at
     assert pull(store, emu, start_at="2026-11-20T16:30:00Z")["order"] == {"inserted": 1}
+
+
+def test_a_cursor_that_is_not_flxpoints_is_refused_with_the_fix():
+    runtime = SourceRuntime(source="shop", settings={"api_token": "x"})
+    with pytest.raises(ConfigError, match="not Flxpoint's") as info:
+        next(FlxpointSource().pull(42, runtime))
+    assert info.value.hint == "start it over: flx pull shop --full"
