@@ -62,6 +62,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     lost = total["failed"]
     out.append({"name": "records not sent (failed)", "target": "0", "measured": str(lost),
                 "met": lost == 0})
+    for extra in (results.get("extras") or {}).values():
+        out.extend(extra.get("targets") or [])
     board = results.get("dashboard")
     if board:
         out.append({"name": f"dashboard pages, slowest median ({board['records']:,} records)",
@@ -143,6 +145,13 @@ def print_results(results: dict[str, Any], console: Console) -> None:
             bt.add_row(r["path"], f"{r['median_ms']:.1f}", f"{r['max_ms']:.1f}",
                        f"{r['cpu_ms']:.1f}", f"{r['bytes']:,}")
         console.print(bt)
+    for phase in (results.get("extras") or {}).values():
+        table_rows: list[dict[str, Any]] = phase.get("rows") or []
+        if table_rows:
+            et = Table(*table_rows[0].keys(), title=phase.get("title", ""))
+            for row in table_rows:
+                et.add_row(*(str(v) for v in row.values()))
+            console.print(et)
     tt = Table("target", "goal", "measured", "", title="Targets")
     for t in results["targets"]:
         tt.add_row(t["name"], t["target"], t["measured"],

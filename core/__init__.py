@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
     from flx.model import (
         DONE_STATUSES,
+        AuthorizeRequest,
         CheckResult,
         Connection,
         RecordResult,
@@ -66,6 +67,7 @@ __all__ = [
     "DONE_STATUSES", "Operation", "Operations", "OperationWords", "RegisterOperation",
     "RuleContext",
     "Connection", "Connector", "RecordResult", "CheckResult", "RegisterConnector", "Starter",
+    "AuthorizeRequest",
     "Runtime", "Renderer", "dumps", "Profile", "load_profile", "Ineligible",
     "run_operation", "render_operation", "RunReport", "print_run", "DryRunRefused",
     "READ_ONLY", "WRITE_METHODS", "database_budget",
@@ -81,7 +83,8 @@ __all__ = [
 # Where each public name lives (module -> names); `errors` is the module itself.
 _SOURCES: dict[str, tuple[str, ...]] = {
     "flx.plugins": ("hookimpl", "build_plugins", "Plugins"),
-    "flx.model": ("DONE_STATUSES", "Connection", "RecordResult", "CheckResult", "Starter"),
+    "flx.model": ("DONE_STATUSES", "Connection", "RecordResult", "CheckResult", "Starter",
+                  "AuthorizeRequest"),
     "flx.connector": ("Connector", "RegisterConnector"),
     "flx.run.runtime": ("Runtime",),
     "flx.render.renderer": ("Renderer", "dumps"),

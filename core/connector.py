@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flx.errors import PluginError
 
 if TYPE_CHECKING:
-    from flx.model import CheckResult, Connection, RecordResult
+    from flx.model import AuthorizeRequest, CheckResult, Connection, RecordResult
     from flx.run.runtime import Runtime
 
 
@@ -71,6 +71,13 @@ class Connector:
         it is asked for, so an override may leave it out. Not overridden: an error, since a
         test that checks nothing must not read as passed."""
         raise self._missing("check", "`flx connections test` cannot check the connection")
+
+    def authorize(self, runtime: Runtime, request: AuthorizeRequest) -> str:
+        """`flx connections authorize NAME`: connect the connection to its account (an OAuth
+        authorization-code flow, or a token imported with `request.refresh_token`) and keep
+        what it yields in `runtime.kv`, never in flx.toml. Returns one line saying what was
+        authorized. Not overridden: the connector needs no authorization step."""
+        raise self._missing("authorize", "its connections are configured in flx.toml alone")
 
     def profile_gaps(self, operation: str, profile: Mapping[str, Any],
                      records: Iterable[dict[str, Any]]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -69,6 +69,23 @@ class CheckResult:
     ok: bool
     detail: str = ""
     fix: str = ""
+
+
+@dataclass
+class AuthorizeRequest:
+    """What `flx connections authorize NAME` was given, for `Connector.authorize`.
+
+    refresh_token: a token made elsewhere (an OAuth playground) to import instead of a flow.
+    redirect_url: the address the browser ended on, when the redirect cannot reach flx.
+    port: the loopback port of a redirect flow (http://localhost:PORT/callback).
+    echo / prompt: how to talk to the person at the terminal."""
+
+    refresh_token: str | None = None
+    redirect_url: str | None = None
+    port: int = 8765
+    open_browser: bool = True
+    echo: Callable[[str], Any] = print
+    prompt: Callable[[str], str] = input
 
 
 class ConnectorInfo(Protocol):

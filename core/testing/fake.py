@@ -28,7 +28,7 @@ from flx.errors import (
     RemoteRejectedError,
     RemoteUnavailableError,
 )
-from flx.model import CheckResult, Connection, RecordResult
+from flx.model import AuthorizeRequest, CheckResult, Connection, RecordResult
 from flx.operations.registry import Ineligible, RuleContext
 from flx.plugins import hookimpl
 from flx.render.renderer import dumps, to_decimal
@@ -273,6 +273,12 @@ class FakebooksConnector(Connector):
         finally:
             session.client.close()
         return [CheckResult("API key", True, "fakebooks answered")]
+
+    def authorize(self, runtime: Runtime, request: AuthorizeRequest) -> str:
+        """Keeps a session token (given, or typed in) in the connection's plugin state."""
+        token = request.refresh_token or request.prompt("fakebooks session token")
+        runtime.kv.put("session_token", token, secret=True)
+        return f"connection {runtime.connection.name}: fakebooks session token kept"
 
     def profile_gaps(self, operation: str, profile: Mapping[str, Any],
                      records: Iterable[dict[str, Any]]) -> list[str]:

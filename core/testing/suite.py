@@ -36,7 +36,7 @@ from flx.connector import Connector
 from flx.errors import ERROR_CLASSES
 from flx.plugins import Plugins, build_plugins
 from flx.run.hints import DEFAULT_HINTS
-from flx.run.http import READ_ONLY, WRITE_METHODS
+from flx.run.http import AUTH, READ_ONLY, WRITE_METHODS
 from flx.store.store import Store
 from flx.testing.conformance import check_connector
 
@@ -66,7 +66,10 @@ class Remote(httpx.BaseTransport):
         return [(m, p) for m, p, write in self.requests if write]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        write = request.method in WRITE_METHODS and not request.extensions.get(READ_ONLY)
+        # A query sent as a POST (READ_ONLY) and a credentials request such as an OAuth token
+        # refresh (AUTH) are no record writes, as the run's own guard counts them.
+        write = request.method in WRITE_METHODS and not request.extensions.get(READ_ONLY) \
+            and not request.extensions.get(AUTH)
         with self._lock:
             if self.killed:
                 raise Killed("the process is gone")
