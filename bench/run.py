@@ -150,7 +150,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # Phases of other connectors and sources, each "module:function(work, log, quick) -> dict": the
 # dict has "ok", a "title" and "rows" (list of dicts, one table), and "targets" (rows of the
 # targets table: name, target, measured, met). Each runs in its own folder under `work`.
-EXTRA_PHASES: tuple[tuple[str, str], ...] = ()
+EXTRA_PHASES: tuple[tuple[str, str], ...] = (
+    ("flxpoint", "bench.flxpoint:bench_phase"),
+)
 
 
 def run_extras(work: Path, console: Console, *, quick: bool) -> dict[str, Any]:

@@ -337,7 +337,9 @@ def _postgres_phase(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 # Phases of other connectors and sources: "module:function(folder, seed) -> dict" with "ok",
 # "problems" and whatever counts the phase proves (printed as JSON).
-EXTRA_PHASES: tuple[tuple[str, str], ...] = ()
+EXTRA_PHASES: tuple[tuple[str, str], ...] = (
+    ("flxpoint", "bench.flxpoint:soak_phase"),
+)
 
 
 def main() -> int:
