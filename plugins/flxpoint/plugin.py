@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import typer
 
-from flx import ConfigError, Page, RegisterSource, Source, SourceRuntime, hookimpl
+from flx import (
+    ConfigError,
+    Page,
+    RegisterSource,
+    Source,
+    SourceDemo,
+    SourceRuntime,
+    hookimpl,
+)
 
 from .client import DEFAULT_RATE, MAX_PAGE_SIZE, FlxpointClient
 from .profile import load_mapping_profile
@@ -77,6 +86,23 @@ class FlxpointSource(Source):
             runtime.progress.add_total(len(batch.records) + len(batch.problems))
             yield Page(records=batch.records, cursor=batch.cursor, where=batch.where,
                        problems=list(batch.problems))
+
+
+    def demo(self) -> AbstractContextManager[SourceDemo] | None:
+        return serve_demo()
+
+
+@contextmanager
+def serve_demo() -> Iterator[SourceDemo]:
+    """The Flxpoint emulator's demo account on a loopback port, for `flx demo`."""
+    from .emulator import Emulator, run_server
+
+    emulator = Emulator()  # Flxpoint's own limit: 2 requests per second
+    with run_server(emulator) as url:
+        yield SourceDemo(
+            settings={"api_token": "${FLXPOINT_API_TOKEN}", "base_url": url, "profile": "demo"},
+            env={"FLXPOINT_API_TOKEN": emulator.token_of_type("account")},
+            note=f"Flxpoint emulator: {url} (a demo account)")
 
 
 @hookimpl
