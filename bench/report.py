@@ -62,6 +62,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     lost = total["failed"]
     out.append({"name": "records not sent (failed)", "target": "0", "measured": str(lost),
                 "met": lost == 0})
+    for extra in (results.get("extras") or {}).values():
+        out.extend(extra.get("targets") or [])
+    board = results.get("dashboard")
+    if board:
+        out.append({"name": f"dashboard pages, slowest median ({board['records']:,} records)",
+                    "target": f"< {board['budget_ms']:g} ms",
+                    "measured": f"{board['slowest_median_ms']:.1f} ms", "met": board["ok"]})
     for key, store in (("scale", "SQLite"), ("scale_postgres", "PostgreSQL")):
         sizes = (results.get(key) or {}).get("sizes") or {}
         if sizes:
@@ -129,7 +136,23 @@ def print_results(results: dict[str, Any], console: Console) -> None:
                        f"{f['import']['peak_rss_mb']:.0f}", f"{f['candidates']['wall_s']:.2f}",
                        f"{f['candidates']['peak_rss_mb']:.0f}")
         console.print(st)
-    tt = Table("target", "goal", "measured", "", title="Issue 9 targets")
+    board = results.get("dashboard")
+    if board:
+        bt = Table("page", "median ms", "max ms", "CPU ms", "bytes",
+                   title=f"flx serve with {board['records']:,} records ({board['store']}), "
+                         f"{board['repeat']} requests per page")
+        for r in board["pages"]:
+            bt.add_row(r["path"], f"{r['median_ms']:.1f}", f"{r['max_ms']:.1f}",
+                       f"{r['cpu_ms']:.1f}", f"{r['bytes']:,}")
+        console.print(bt)
+    for phase in (results.get("extras") or {}).values():
+        table_rows: list[dict[str, Any]] = phase.get("rows") or []
+        if table_rows:
+            et = Table(*table_rows[0].keys(), title=phase.get("title", ""))
+            for row in table_rows:
+                et.add_row(*(str(v) for v in row.values()))
+            console.print(et)
+    tt = Table("target", "goal", "measured", "", title="Targets")
     for t in results["targets"]:
         tt.add_row(t["name"], t["target"], t["measured"],
                    "[green]met[/green]" if t["met"] else "[red]missed[/red]")

@@ -130,6 +130,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4],
                         help="worker processes of each PostgreSQL phase")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--dashboard-records", type=int, default=100_000,
+                        help="orders in the store whose dashboard pages are timed")
+    parser.add_argument("--no-dashboard", action="store_true")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="skip the other connectors' and sources' phases (EXTRA_PHASES)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
                         help="only print the tables and redraw the chart of a results file")
@@ -140,6 +145,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.baseline_orders = min(args.baseline_orders, 30)
         args.scale = [2_000, 10_000]
     return args
+
+
+# Phases of other connectors and sources, each "module:function(work, log, quick) -> dict": the
+# dict has "ok", a "title" and "rows" (list of dicts, one table), and "targets" (rows of the
+# targets table: name, target, measured, met). Each runs in its own folder under `work`.
+EXTRA_PHASES: tuple[tuple[str, str], ...] = ()
+
+
+def run_extras(work: Path, console: Console, *, quick: bool) -> dict[str, Any]:
+    import importlib
+
+    out: dict[str, Any] = {}
+    for name, target in EXTRA_PHASES:
+        module, _, function = target.partition(":")
+        folder = work / f"extra-{name}"
+        folder.mkdir(exist_ok=True)
+        console.print(f"Running the {name} phase ...")
+        out[name] = getattr(importlib.import_module(module), function)(
+            folder, console.print, quick)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,6 +243,13 @@ def bench(args: argparse.Namespace, work: Path, console: Console) -> int:
                                               concurrency=conc, latency=latency,
                                               workers=args.workers, log=console.print)
         console.print(postgres_table(results["postgres"]))
+    if not args.no_dashboard:
+        from bench.serve import dashboard
+
+        console.print(f"Timing the dashboard's pages with {args.dashboard_records:,} records ...")
+        results["dashboard"] = dashboard(args.dashboard_records)
+    if not args.no_extras:
+        results["extras"] = run_extras(work, console, quick=args.quick)
     results["totals"] = totals(results)
     results["targets"] = targets(results)
     print_results(results, console)
@@ -234,7 +266,9 @@ def bench(args: argparse.Namespace, work: Path, console: Console) -> int:
                           "(.venv/bin/pip install matplotlib).[/yellow]")
     broken = results["emulator"]["duplicate_external_ids"] or results["totals"]["failed"] \
         or not results["flx"]["import"]["ok"] \
-        or not all(p["ok"] for p in results.get("postgres", []))
+        or not all(p["ok"] for p in results.get("postgres", [])) \
+        or not results.get("dashboard", {}).get("ok", True) \
+        or not all(e.get("ok", False) for e in results.get("extras", {}).values())
     return 1 if broken else 0
 
 

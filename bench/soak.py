@@ -335,6 +335,11 @@ def _postgres_phase(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     return r
 
 
+# Phases of other connectors and sources: "module:function(folder, seed) -> dict" with "ok",
+# "problems" and whatever counts the phase proves (printed as JSON).
+EXTRA_PHASES: tuple[tuple[str, str], ...] = ()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="flx reliability soak")
     parser.add_argument("--orders", type=int, default=1000)
@@ -360,6 +365,15 @@ def main() -> int:
             print(json.dumps({k: r[k] for k in ("ok", "problems", "found", "expected",
                                                  "duplicate_external_ids", "faults",
                                                  "throttled", "wall_s")}, indent=1), flush=True)
+        for name, target in EXTRA_PHASES:
+            import importlib
+
+            print(f"soak: {name} phase ...", flush=True)
+            folder = Path(tmp) / name
+            folder.mkdir()
+            module, _, function = target.partition(":")
+            results[name] = getattr(importlib.import_module(module), function)(folder, args.seed)
+            print(json.dumps(results[name], indent=1, default=str), flush=True)
         if not args.no_postgres:
             results["postgres"] = _postgres_phase(Path(tmp) / "postgres", args)
     args.out.parent.mkdir(exist_ok=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flx import errors
     from flx.config.load import Config, load_config
+    from flx.connector import Connector, RegisterConnector
     from flx.errors import (
         AbortError,
         AuthenticationError,
@@ -34,34 +35,45 @@ if TYPE_CHECKING:
     )
     from flx.model import (
         DONE_STATUSES,
-        OPERATIONS,
-        RECORD_KINDS,
+        AuthorizeRequest,
         CheckResult,
         Connection,
-        Connector,
         RecordResult,
-        RegisterConnector,
         Starter,
     )
-    from flx.operations.eligibility import Ineligible
+    from flx.operations.registry import (
+        Ineligible,
+        Operation,
+        Operations,
+        OperationWords,
+        RegisterOperation,
+        RuleContext,
+    )
     from flx.plugins import Plugins, build_plugins, hookimpl
     from flx.render.mapping import Profile, load_profile
     from flx.render.renderer import Renderer, dumps
-    from flx.run.http import READ_ONLY, WRITE_METHODS, DryRunRefused
+    from flx.run.http import AUTH, READ_ONLY, WRITE_METHODS, DryRunRefused
     from flx.run.report import RunReport, print_run
     from flx.run.runner import render_operation, run_operation
     from flx.run.runtime import Runtime
+    from flx.run.state import PluginState
+    from flx.source import Page, RegisterSource, Source, SourceRuntime
     from flx.store.budget import database_budget
+    from flx.store.state import StateConflict, StateValue
     from flx.store.store import Store, SyncState
 
 __all__ = [
     "errors", "hookimpl", "build_plugins", "Plugins",
-    "OPERATIONS", "RECORD_KINDS", "DONE_STATUSES",
+    "DONE_STATUSES", "Operation", "Operations", "OperationWords", "RegisterOperation",
+    "RuleContext",
     "Connection", "Connector", "RecordResult", "CheckResult", "RegisterConnector", "Starter",
+    "AuthorizeRequest",
     "Runtime", "Renderer", "dumps", "Profile", "load_profile", "Ineligible",
     "run_operation", "render_operation", "RunReport", "print_run", "DryRunRefused",
     "READ_ONLY", "WRITE_METHODS", "database_budget",
+    "AUTH", "PluginState", "StateConflict", "StateValue",
     "Store", "SyncState", "Config", "load_config",
+    "Source", "Page", "SourceRuntime", "RegisterSource",
     "FlxError", "AbortError", "ConfigError", "AuthenticationError", "PermissionDeniedError",
     "PluginError", "RetryableError", "RateLimitError", "RemoteUnavailableError", "NetworkError",
     "OutcomeUnknownError", "RecordError", "RecordValidationError", "MappingError",
@@ -71,18 +83,23 @@ __all__ = [
 # Where each public name lives (module -> names); `errors` is the module itself.
 _SOURCES: dict[str, tuple[str, ...]] = {
     "flx.plugins": ("hookimpl", "build_plugins", "Plugins"),
-    "flx.model": ("OPERATIONS", "RECORD_KINDS", "DONE_STATUSES", "Connection", "Connector",
-                   "RecordResult", "CheckResult", "RegisterConnector", "Starter"),
+    "flx.model": ("DONE_STATUSES", "Connection", "RecordResult", "CheckResult", "Starter",
+                  "AuthorizeRequest"),
+    "flx.connector": ("Connector", "RegisterConnector"),
     "flx.run.runtime": ("Runtime",),
     "flx.render.renderer": ("Renderer", "dumps"),
     "flx.render.mapping": ("Profile", "load_profile"),
-    "flx.operations.eligibility": ("Ineligible",),
+    "flx.operations.registry": ("Ineligible", "Operation", "Operations", "OperationWords",
+                                "RegisterOperation", "RuleContext"),
     "flx.run.runner": ("run_operation", "render_operation"),
     "flx.run.report": ("RunReport", "print_run"),
-    "flx.run.http": ("DryRunRefused", "READ_ONLY", "WRITE_METHODS"),
+    "flx.run.http": ("DryRunRefused", "READ_ONLY", "WRITE_METHODS", "AUTH"),
+    "flx.run.state": ("PluginState",),
+    "flx.store.state": ("StateConflict", "StateValue"),
     "flx.store.budget": ("database_budget",),
     "flx.store.store": ("Store", "SyncState"),
     "flx.config.load": ("Config", "load_config"),
+    "flx.source": ("Source", "Page", "SourceRuntime", "RegisterSource"),
     "flx.errors": tuple(n for n in __all__ if n.endswith("Error")),
 }
 _EXPORTS = {name: module for module, names in _SOURCES.items() for name in names}

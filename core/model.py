@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-# The operations core knows. Each names the record kind it sends; a connector says which it has.
-OPERATIONS: dict[str, str] = {
-    "send-orders": "order",
-    "send-shipments": "shipment",
-    "send-vendor-bills": "vendor_bill",
-}
-RECORD_KINDS = ("order", "shipment", "vendor_bill")
+from typing import Any, Literal, Protocol
 
 # Sync states of one record for one connection + operation.
 #   pending   not sent yet (or re-queued)
@@ -80,35 +72,30 @@ class CheckResult:
 
 
 @dataclass
-class Connector:
-    """What a plugin declares through `register_connectors(register)`.
+class AuthorizeRequest:
+    """What `flx connections authorize NAME` was given, for `Connector.authorize`.
 
-    templates: a package (dotted name) whose `templates/` folder holds `*.j2` files.
-    payload_schemas: template name -> JSON Schema the rendered payload must satisfy.
-    mappings_package: dotted package holding `<profile>.json` mapping profiles.
-    connection_schema: JSON Schema of the plugin's keys in `[connections.NAME]`; properties
-    with `"x-secret": true` are redacted everywhere."""
+    refresh_token: a token made elsewhere (an OAuth playground) to import instead of a flow.
+    redirect_url: the address the browser ended on, when the redirect cannot reach flx.
+    port: the loopback port of a redirect flow (http://localhost:PORT/callback).
+    echo / prompt: how to talk to the person at the terminal."""
+
+    refresh_token: str | None = None
+    redirect_url: str | None = None
+    port: int = 8765
+    open_browser: bool = True
+    echo: Callable[[str], Any] = print
+    prompt: Callable[[str], str] = input
+
+
+class ConnectorInfo(Protocol):
+    """What the runtime and reports read of a connector (flx.connector.Connector has it);
+    a Protocol so that this module and the runtime need not import the connector class."""
 
     name: str
-    connection_schema: Mapping[str, Any]
-    operations: tuple[str, ...]
-    templates_package: str | None = None
-    payload_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    mappings_package: str | None = None
-    description: str = ""
-    plugin_name: str = ""
-    version: str = ""
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-    mapping_schema: Mapping[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def secret_keys(self) -> frozenset[str]:
-        props = self.connection_schema.get("properties", {})
-        return frozenset(k for k, v in props.items() if isinstance(v, dict) and v.get("x-secret"))
-
-
-RegisterConnector = Callable[[Connector], None]
+    templates_package: str | None
+    payload_schemas: Mapping[str, Mapping[str, Any]]
+    extra: dict[str, Any]
 
 
 @dataclass(frozen=True)

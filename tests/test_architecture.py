@@ -141,11 +141,14 @@ def test_the_checker_sees_a_cycle_when_there_is_one() -> None:
 
 
 # Bottom to top: a package may import its own layer and those below it, never one above.
-# `flx` (the public API, lazily loaded) sits on top; hookspecs may name the Runtime type.
-LAYERS = (("errors", "model"), ("records",), ("store", "render"), ("operations",),
-          ("hookspecs", "plugins"), ("config",), ("sources",), ("run",), ("ops",), ("serve",),
-          ("cli",), ("testing",))
-ALLOWED_UPWARD = {("flx.hookspecs", "flx.run.runtime")}  # a type under TYPE_CHECKING
+# `flx` (the public API, lazily loaded) sits on top; hookspecs and the Connector base class
+# (whose methods receive one) may name the Runtime type. The Source base class sits beside the
+# Connector; `sources` (pulling, ingest) above `run`, whose HTTP guard and lock a pull uses.
+LAYERS = (("errors", "model", "connector", "source"), ("records",), ("store", "render"),
+          ("operations",), ("hookspecs", "plugins"), ("config",), ("run",), ("sources",),
+          ("ops",), ("serve",), ("cli",), ("testing",))
+ALLOWED_UPWARD = {("flx.hookspecs", "flx.run.runtime"),  # a type under TYPE_CHECKING
+                  ("flx.connector", "flx.run.runtime")}
 
 
 def _layer(module: str) -> int | None:

@@ -1,4 +1,4 @@
-"""`flx connections list | test NAME`."""
+"""`flx connections list | test NAME | authorize NAME`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from rich.text import Text
 
 from flx.cli.context import EXIT_ERROR, CliState, get_state
 from flx.cli.usage import HumaneGroup, known_connection
-from flx.errors import PluginError
 from flx.model import CheckResult
 
 _VARIABLE = re.compile(r"variables? ([A-Za-z0-9_, ]+) (?:is|are) not set")
@@ -132,7 +131,7 @@ def _echo_wrapped(state: CliState, text: str, indent: str = "  ") -> None:
 
 
 def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResult]:
-    """Call the owning plugin's `test_connection` hook; read-only by contract, and held to it
+    """Call the connection's connector's `check`; read-only by contract, and held to it
     by the dry-run guard (a write is refused before it leaves the machine). `deep` asks the
     connector to probe how the account behaves too, with the mapping profile of the
     connection's first operation."""
@@ -144,15 +143,10 @@ def run_checks(state: CliState, name: str, deep: bool = False) -> list[CheckResu
                       transport=state.transport, dry_run=True,
                       profile=_first_profile(state, connection, connector) if deep else {})
     try:
-        results = state.plugins.hook.test_connection(connection=connection, runtime=runtime,
-                                                     deep=deep)
+        # `deep` only when asked for: a connector's check may leave the parameter out
+        results = connector.check(runtime, deep=True) if deep else connector.check(runtime)
     finally:
         runtime.close()  # its HTTP clients: a command must not leave sockets behind
-    if results is None:
-        raise PluginError(
-            f"no plugin answered the connection test for {name!r} (plugin {connection.plugin!r})",
-            hint=f"the {connection.plugin!r} plugin does not implement test_connection; "
-                 "report it to its authors")
     return list(results)
 
 
@@ -242,9 +236,49 @@ def _print_checks(state: CliState, name: str, results: list[CheckResult],
     state.out.print(Text(summary, style="red" if failed else "green"))
 
 
+def authorize_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The connection, as in [connections.NAME].")],
+    refresh_token: Annotated[str | None, typer.Option(
+        help="Import a refresh token made elsewhere (an OAuth playground) instead.")] = None,
+    redirect_url: Annotated[str | None, typer.Option(
+        help="The address the browser ended on, when the redirect cannot reach flx.")] = None,
+    port: Annotated[int, typer.Option(help="Loopback port of the redirect flow.")] = 8765,
+    browser: Annotated[bool, typer.Option(help="Open the browser on the authorization "
+                                                 "page.")] = True,
+) -> None:
+    """Connect NAME to its account (OAuth), for connectors that need it.
+
+    What it yields (tokens) is kept in the connection's plugin state in the store, never in
+    flx.toml. Examples:
+
+    \b
+      flx connections authorize qbo
+      flx connections authorize qbo --refresh-token "$TOKEN"
+      flx connections authorize qbo --redirect-url 'https://example.com/cb?code=...'"""
+    from flx.model import AuthorizeRequest
+    from flx.run.runtime import Runtime
+
+    state = get_state(ctx)
+    known_connection(state, name, "'NAME'")
+    connection = state.connection(name)
+    connector = state.plugins.connector(connection.plugin)
+    runtime = Runtime(store=state.store(), connection=connection, connector=connector,
+                      transport=state.transport, redactor=state.redactor)
+    request = AuthorizeRequest(refresh_token=refresh_token, redirect_url=redirect_url,
+                               port=port, open_browser=browser, echo=state.echo,
+                               prompt=lambda what: str(typer.prompt(what)))
+    try:
+        done = connector.authorize(runtime, request)
+    finally:
+        runtime.close()
+    state.echo(state.redactor.text(done))
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="List and test connections.", no_args_is_help=True,
                         cls=HumaneGroup)
     group.command("list")(list_command)
     group.command("test")(test_command)
+    group.command("authorize")(authorize_command)
     app.add_typer(group, name="connections")

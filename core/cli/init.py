@@ -1,8 +1,9 @@
 """`flx init`: write a commented starter flx.toml (mode 600) and nothing else.
 
 The example connection is generated from the connector's own connection schema (its
-descriptions, examples and defaults), so any connector gets a useful starter file; NetSuite is
-preferred when it is installed. Secrets are always written as `${VARIABLE}`."""
+descriptions, examples and defaults), so any connector gets a useful starter file: the one
+`--connector` names, else the first installed by name. Secrets are always written as
+`${VARIABLE}`."""
 
 from __future__ import annotations
 
@@ -19,14 +20,11 @@ import typer
 
 from flx.cli.context import get_state
 from flx.config.load import config_location
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import Connector, Starter
+from flx.model import Starter
 from flx.plugins import Plugins
 from flx.render.mapping import DEFAULT_PROFILE, profile_names
-
-PREFERRED_CONNECTOR = "netsuite"
-# Environment variable prefixes where the connector's own name would be long-winded.
-ENV_PREFIXES = {"netsuite": "NS"}
 
 HEADER = """\
 # flx configuration. Every key is described in docs/configuration.md.
@@ -67,7 +65,7 @@ def toml_value(value: Any) -> str:
 
 
 def env_prefix(connector: Connector) -> str:
-    prefix = connector.extra.get("env_prefix") or ENV_PREFIXES.get(connector.name)
+    prefix = connector.extra.get("env_prefix")  # a connector's own short form, e.g. "NS"
     return str(prefix or re.sub(r"[^A-Za-z0-9]+", "_", connector.name).upper())
 
 
@@ -116,10 +114,13 @@ def _connection_block(connector: Connector, name: str = "prod",
     return lines
 
 
-def chosen_connector(plugins: Plugins) -> Connector | None:
+def chosen_connector(plugins: Plugins, name: str | None = None) -> Connector | None:
+    """The connector the starter file is for: the one named (`--connector`), else the first
+    installed one by name (the only one, usually)."""
+    if name is not None:
+        return plugins.connector(name)  # an unknown name: PluginError listing the installed
     names = sorted(plugins.connectors)
-    chosen = PREFERRED_CONNECTOR if PREFERRED_CONNECTOR in names else (names[0] if names else None)
-    return plugins.connectors[chosen] if chosen else None
+    return plugins.connectors[names[0]] if names else None
 
 
 def emulator_starter(connector: Connector | None, env: Mapping[str, str]) -> Starter:
@@ -133,17 +134,18 @@ def emulator_starter(connector: Connector | None, env: Mapping[str, str]) -> Sta
     return starter
 
 
-def starter_config(plugins: Plugins, given: dict[str, Any] | None = None) -> str:
+def starter_config(plugins: Plugins, given: dict[str, Any] | None = None,
+                   connector_name: str | None = None) -> str:
     """The text of a starter flx.toml for the installed connectors; `given` settings are
     written as they are (the emulator's)."""
     names = sorted(plugins.connectors)
-    picked = chosen_connector(plugins)
+    picked = chosen_connector(plugins, connector_name)
     chosen = picked.name if picked else None
     parts = [HEADER]
     if chosen is None:
         parts.append(
             "# No connector plugin is installed (see `flx plugins`). A connection looks like:\n"
-            "# [connections.prod]\n# plugin = \"netsuite\"\n"
+            "# [connections.prod]\n# plugin = \"CONNECTOR\"\n"
             "# ...the plugin's settings...\n"
             "# [connections.prod.operations.send-orders]\n# enabled = true\n")
     else:
@@ -188,6 +190,9 @@ def init_command(
     emulator: Annotated[bool, typer.Option(
         "--emulator", help="Point the connection at a running `flx emulator` (its account, "
                            "base_url and public demo tokens).")] = False,
+    connector_name: Annotated[str | None, typer.Option(
+        "--connector", help="The installed connector to write the connection for (`flx "
+                            "plugins` lists them); default: the first by name.")] = None,
 ) -> None:
     """Write a starter flx.toml (mode 600) and the mapping profile it names.
 
@@ -195,9 +200,10 @@ def init_command(
     connector's default one next to flx.toml, is used by every operation of the connection."""
     state = get_state(ctx)
     path, _ = config_location(state.config_path, state.env)
-    connector = chosen_connector(state.plugins)
+    connector = chosen_connector(state.plugins, connector_name)
     starter = emulator_starter(connector, state.env) if emulator else None
-    text = starter_config(state.plugins, starter.settings if starter else None)
+    text = starter_config(state.plugins, starter.settings if starter else None,
+                          connector.name if connector else None)
     shipped = starter.profile if starter else DEFAULT_PROFILE
     profile_path = path.parent / profile_file_name(connector) if connector and \
         shipped in profile_names(connector) else None

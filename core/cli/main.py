@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flx.cli import connections, init, plugins_cmd, records, schedule, status
+from flx.cli import connections, init, plugins_cmd, pull, records, schedule, serve, status
 from flx.cli.context import EXIT_ERROR, CliState, FlxGroup, report_error
 from flx.errors import FlxError, PluginError
 
@@ -28,7 +28,7 @@ Examples:
 
 \b
   flx init --emulator && flx connections test prod
-  flx import orders.json
+  flx import orders.json     # or: flx pull (the sources in flx.toml)
   flx run send-orders --connection prod --dry-run
   flx status
   flx COMMAND --help        # each command's options and examples"""
@@ -85,8 +85,10 @@ def build_app(plugins: Plugins | None = None, *,
     init.register(app)
     connections.register(app)
     records.register(app)
+    pull.register(app)
     status.register(app)
     schedule.register(app)
+    serve.register(app)
     _add_plugin_commands(app, plugins)
     return app
 

@@ -14,23 +14,31 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 def plugin_rows(plugins: Plugins) -> list[dict[str, Any]]:
-    """One row per connector (and one per plugin that registers none)."""
+    """One row per connector and per source (and one per plugin that registers neither)."""
     rows: list[dict[str, Any]] = []
     for entry in plugins.describe():
-        connectors = entry["connectors"]
-        if not connectors:
+        connectors, sources = entry["connectors"], entry.get("sources", [])
+        if not connectors and not sources:
             rows.append({"plugin": entry["plugin"], "version": entry["version"],
-                         "connector": None, "operations": [], "description": ""})
+                         "connector": None, "source": None, "operations": [],
+                         "description": ""})
         for c in connectors:
             connector = plugins.connectors.get(c["name"])
             version = entry["version"] or (connector.version if connector else "")
             rows.append({"plugin": entry["plugin"], "version": version, "connector": c["name"],
-                         "operations": c["operations"], "description": c["description"]})
+                         "source": None, "operations": c["operations"],
+                         "description": c["description"]})
+        for src in sources:
+            source = plugins.sources.get(src["name"])
+            version = entry["version"] or (source.version if source else "")
+            rows.append({"plugin": entry["plugin"], "version": version, "connector": None,
+                         "source": src["name"], "operations": [],
+                         "description": src["description"]})
     return rows
 
 
 def plugins_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List plugins, versions, connectors and operations."""
+    """List plugins, versions, connectors and their operations, and sources."""
     state = get_state(ctx)
     state.json_mode = as_json
     rows = plugin_rows(state.plugins)
@@ -41,10 +49,11 @@ def plugins_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         state.echo("no plugins installed (connectors come from packages in the 'flx' "
                    "entry-point group)")
         return
-    table = Table("plugin", "version", "connector", "operations", "description")
+    table = Table("plugin", "version", "connector", "operations", "source", "description")
     for row in rows:
         table.add_row(row["plugin"], row["version"] or "-", row["connector"] or "-",
-                      ", ".join(row["operations"]) or "-", row["description"])
+                      ", ".join(row["operations"]) or "-", row["source"] or "-",
+                      row["description"])
     state.out.print(table)
 
 

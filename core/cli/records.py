@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import threading
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,19 +23,12 @@ from flx.cli.context import (
 from flx.cli.usage import check_operation, complete_operation
 from flx.errors import RecordError
 
-
-class Operation(StrEnum):
-    """The operations core knows (flx.model.OPERATIONS); a test keeps the two in step."""
-
-    send_orders = "send-orders"
-    send_shipments = "send-shipments"
-    send_vendor_bills = "send-vendor-bills"
-
-
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-# A plain string checked by a callback: a typo gets "did you mean" (a choice would not).
+# A plain string checked against the registered operations by a callback: a typo gets "did
+# you mean" (a choice would not), and a plugin's operation is taken like flx's own.
 OperationArg = Annotated[str, typer.Argument(
-    metavar="OPERATION", help="What to send: send-orders, send-shipments or send-vendor-bills.",
+    metavar="OPERATION", help="What to send: send-orders, send-shipments, send-vendor-bills "
+    "or an operation a plugin adds (`flx plugins` lists them).",
     show_default=False, callback=check_operation, autocompletion=complete_operation)]
 ConnectionOption = Annotated[str | None, typer.Option(
     "--connection", "-c", metavar="NAME",
@@ -103,7 +95,7 @@ def import_command(
         readable=True, show_default=False)],
     as_json: JsonOption = False,
 ) -> None:
-    """Import orders, shipments and vendor bills.
+    """Import orders, shipments and vendor bills (and the records of a plugin's operations).
 
     Each rejected record is reported with its file, place and what is wrong. On a terminal
     a progress bar shows the records done, the total and the time left."""
@@ -115,9 +107,10 @@ def import_command(
     # The bar goes to stderr, and only on a terminal: pipes and --json stay clean.
     if not as_json and state.err.is_terminal:
         with _ImportBar(state.err) as bar:
-            report = import_files(list(files), store, progress=bar)
+            report = import_files(list(files), store, progress=bar,
+                                  operations=state.plugins.operations)
     else:
-        report = import_files(list(files), store)
+        report = import_files(list(files), store, operations=state.plugins.operations)
     if as_json:
         state.emit_json(report)
     else:
@@ -153,7 +146,7 @@ def run_command(
         raise typer.BadParameter(
             "--force sends again records already sent, so it needs the records named: add "
             "--only ID (repeat it for several)", param_hint="--force")
-    op = Operation(operation).value
+    op = operation
     name = pick_connection(state, connection, op)
     config, store = state.config(), state.store()
     from flx.run.runner import RunInterrupted
@@ -242,7 +235,7 @@ def render_command(
 
     state = get_state(ctx)
     state.json_mode = as_json  # without --json an error goes to stderr only
-    op = Operation(operation).value
+    op = operation
     name = pick_connection(state, connection, op)
     try:
         payloads = render_operation(state.config(), state.plugins, op, name, record_id,

@@ -30,7 +30,6 @@ from rich.table import Table
 
 from flx.cli.context import CliState, get_state
 from flx.errors import FlxError
-from flx.model import OPERATIONS
 from flx.run.report import remote_ids_text
 
 
@@ -47,8 +46,10 @@ def _check_class(value: str | None) -> str | None:
     return value if value is None else _one_of("an error class", _api().KNOWN_CLASSES, value)
 
 
-def _check_operation(value: str | None) -> str | None:
-    return _one_of("an operation", list(OPERATIONS), value)
+def _check_operation(ctx: typer.Context, value: str | None) -> str | None:
+    from flx.cli.usage import operation_names
+
+    return value if value is None else _one_of("an operation", operation_names(ctx), value)
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -57,7 +58,8 @@ ClassOption = Annotated[str | None, typer.Option(
     help="Only errors of this class (data, reference, template, rejected, network, ...).")]
 OperationOption = Annotated[str | None, typer.Option(
     "--operation", metavar="OP", callback=_check_operation,
-    help="Only this operation (send-orders, send-shipments, send-vendor-bills).")]
+    help="Only this operation (send-orders, send-shipments, send-vendor-bills, or one a plugin "
+         "adds).")]
 ConnectionOption = Annotated[str | None, typer.Option(
     "--connection", "-c", metavar="NAME", help="Only this connection.")]
 
@@ -98,8 +100,9 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False,
         state.emit_json(summary)
         return
     api = _api()
-    state.echo("records: " + api.records_text(summary.get("records") or {}))
-    for line in api.status_lines(summary):
+    operations = state.plugins.operations
+    state.echo("records: " + api.records_text(summary.get("records") or {}, operations))
+    for line in api.status_lines(summary, operations=operations):
         state.echo(line)
 
 
@@ -262,7 +265,8 @@ def show_command(
         return
     for record in view["records"]:
         facts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in record["summary"].items())
-        state.echo(f"{record_id}: {record['kind'].replace('_', ' ')} imported "
+        noun = state.plugins.operations.words(record["kind"]).noun
+        state.echo(f"{record_id}: {noun} imported "
                    f"{_when(record['imported_at'])}" + (f" ({facts})" if facts else ""))
     for row in view["sync"]:
         said = {"skipped": "resolved by hand"}.get(row["status"], row["status"].replace("_", " "))

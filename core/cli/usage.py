@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import typer
 from typer.core import TyperGroup
 
-from flx.model import OPERATIONS
-
 if TYPE_CHECKING:
     from flx.config.load import Config
 
@@ -34,13 +32,24 @@ def one_of(what: str, known: Sequence[str], value: str, param_hint: str | None =
         param_hint=param_hint)
 
 
-def check_operation(value: str | None) -> str | None:
+def operation_names(ctx: typer.Context | None) -> tuple[str, ...]:
+    """The registered operations' names: the plugins of the running app, else (shell
+    completion, before the app's callback ran) those installed."""
+    plugins = getattr(ctx.find_root().obj if ctx is not None else None, "plugins", None)
+    if plugins is None:
+        from flx.plugins import build_plugins
+
+        plugins = build_plugins()
+    return tuple(plugins.operations.names())
+
+
+def check_operation(ctx: typer.Context, value: str | None) -> str | None:
     """Callback of every OPERATION argument: `send-order` gets "did you mean 'send-orders'"."""
-    return None if value is None else one_of("an operation", list(OPERATIONS), value)
+    return None if value is None else one_of("an operation", operation_names(ctx), value)
 
 
-def complete_operation(incomplete: str) -> list[str]:
-    return [op for op in OPERATIONS if op.startswith(incomplete)]
+def complete_operation(ctx: typer.Context, incomplete: str) -> list[str]:
+    return [op for op in operation_names(ctx) if op.startswith(incomplete)]
 
 
 def known_connection(state: HasConfig, value: str | None,

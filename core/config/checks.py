@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, SchemaError, ValidationError
 
 from flx.config.interpolate import is_literal, toml_path
-from flx.model import Connector
+from flx.connector import Connector
 from flx.plugins import Plugins
 
 __all__ = ["connector_validator", "core_validator", "fill_operation", "hint_for",
@@ -38,10 +38,17 @@ def table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 @cache
-def core_validator() -> Draft202012Validator:
+def core_validator(operations: tuple[str, ...] = ()) -> Draft202012Validator:
+    """schemas/config.schema.json, its operation tables' names being the registered
+    operations (the file cannot know what plugins register)."""
     text = resources.files("flx.schemas").joinpath("config.schema.json").read_text("utf-8")
-    return Draft202012Validator(json.loads(text),
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+    schema = json.loads(text)
+    if operations:
+        tables = schema["$defs"]["connection"]["properties"]["operations"]
+        tables["propertyNames"] = {"enum": list(operations)}
+        tables["properties"] = {op: {"$ref": "#/$defs/operation"} for op in operations}
+        tables.pop("additionalProperties", None)  # an unknown name is one problem, not two
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def schema_problems(validator: Draft202012Validator, instance: Any,
@@ -190,6 +197,9 @@ def secret_exposure(file: Path, raw: dict[str, Any], plugins: Plugins,
     hook = table(raw, "alerts").get("webhook_url")
     if hook is not None and is_literal(hook) and ("alerts", "webhook_url") not in reported:
         exposed.append((("alerts", "webhook_url"), "FLX_ALERT_WEBHOOK_URL"))
+    token = table(raw, "serve").get("token")
+    if token is not None and is_literal(token) and ("serve", "token") not in reported:
+        exposed.append((("serve", "token"), "FLX_SERVE_TOKEN"))
     out = []
     for where, var in exposed:
         out.append(

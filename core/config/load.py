@@ -34,16 +34,21 @@ from flx.config.checks import (
 from flx.config.checks import table as _table
 from flx.config.interpolate import Interpolator, toml_path, unresolved_reference
 from flx.config.redact import Redactor
+from flx.config.sources import build_sources, source_secret_exposure, source_secrets
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import OPERATIONS, Connection, Connector
+from flx.model import Connection
+from flx.operations.builtin import builtin_operations
+from flx.operations.registry import Operations
 from flx.plugins import Plugins
+from flx.source import SourceConfig
 
 CONFIG_ENV = "FLX_CONFIG"
 CONFIG_NAME = "flx.toml"
 DEFAULT_STORE_URL = "sqlite:///flx.db"
 
 # Values in the core schema that are (or may contain) secrets.
-_CORE_SECRETS = (("store", "url"), ("alerts", "webhook_url"))
+_CORE_SECRETS = (("store", "url"), ("alerts", "webhook_url"), ("serve", "token"))
 
 __all__ = ["CONFIG_ENV", "CONFIG_NAME", "DEFAULT_STORE_URL", "Config", "config_location",
            "load_config", "toml_path"]
@@ -61,6 +66,11 @@ class Config:
     # Only filled by a lenient load (`strict_env=False`): connection name -> missing variables.
     missing_env: dict[str, list[str]] = field(default_factory=dict)
     extra_secrets: list[str] = field(default_factory=list, repr=False)
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    # Lenient load only: source name -> missing variables (as `missing_env` for connections).
+    missing_source_env: dict[str, list[str]] = field(default_factory=dict)
+    # The registered operations (the plugins' registry; the built-in three by default).
+    operations: Operations = field(default_factory=builtin_operations, repr=False)
 
     @property
     def base_dir(self) -> Path:
@@ -89,6 +99,24 @@ class Config:
                 "environment file) and run the command again")
         return self.connections[name]
 
+    def source(self, name: str) -> SourceConfig:
+        """The `[sources.NAME]` table; an unknown name or unset variables are refused."""
+        if name not in self.sources:
+            known = sorted(self.sources)
+            close = difflib.get_close_matches(name, known, n=1)
+            raise ConfigError(
+                f"no source named {name!r} in {self.path}",
+                problems=[f"known sources: {', '.join(known) or 'none'}"],
+                hint=f"did you mean {close[0]!r}?" if close else
+                f"add a [sources.{name}] table to {self.path} (see docs/configuration.md)")
+        missing = self.missing_source_env.get(name)
+        if missing:
+            raise ConfigError(
+                f"source {name!r} needs environment variables that are not set",
+                problems=missing, hint="export the variables (or put them in your service's "
+                "environment file) and run the command again")
+        return self.sources[name]
+
     def operation_settings(self, connection: str | Connection,
                            operation: str) -> dict[str, Any] | None:
         """The operation's table with defaults filled, or None when it is absent or disabled."""
@@ -103,6 +131,8 @@ class Config:
         values = list(self.extra_secrets)
         for conn in self.connections.values():
             values.extend(conn.secrets())
+        for source in self.sources.values():
+            values.extend(source.secrets())
         return values
 
     def redactor(self) -> Redactor:
@@ -175,21 +205,27 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     resolved = interp.resolve(raw)
     problems = list(interp.problems)
     missing: dict[str, list[str]] = {}
+    missing_sources: dict[str, list[str]] = {}
     for where, names in interp.missing.items():
-        lenient = not strict_env and len(where) > 2 and where[0] == "connections"
+        if where[:1] == ("serve",):
+            continue  # only `flx serve` needs its token, and says so (flx.serve.security)
+        lenient = not strict_env and len(where) > 2 and where[0] in ("connections", "sources")
         line = (f"{toml_path(where)}: environment variable {names[0]} is not set"
                 if len(names) == 1 else
                 f"{toml_path(where)}: environment variables {', '.join(names)} are not set")
         if lenient:
-            missing.setdefault(str(where[1]), []).append(line)
+            into = missing if where[0] == "connections" else missing_sources
+            into.setdefault(str(where[1]), []).append(line)
         else:
             problems.append(line)
     # Keys whose variable is missing or malformed: that problem is reported, and no follow-on
     # schema noise (or "a secret is written in the file") about the same key.
     skip = set(interp.missing) | interp.bad
 
-    problems += schema_problems(core_validator(), resolved, (), _CORE_SECRETS, skip)
+    problems += schema_problems(core_validator(plugins.operations.names()), resolved, (),
+                                _CORE_SECRETS, skip)
     problems += secret_exposure(file, raw, plugins, skip)
+    problems += source_secret_exposure(file, raw, plugins, skip)
 
     connections: dict[str, Connection] = {}
     conn_tables = resolved.get("connections")
@@ -201,10 +237,14 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
         if conn is not None:
             connections[name] = conn
 
+    sources, source_problems = build_sources(resolved, plugins, skip)
+    problems += source_problems
+
     store_url, store_secrets = _store_url(resolved, file, problems, skip)
     if problems:
         # Belt and braces: a schema message may quote a whole table, secrets included.
-        redactor = Redactor([*store_secrets, *_resolved_secrets(resolved, raw, plugins)])
+        redactor = Redactor([*store_secrets, *_resolved_secrets(resolved, raw, plugins),
+                             *source_secrets(resolved, raw, plugins)])
         problems = sorted(dict.fromkeys(redactor.text(p) for p in problems))
         raise ConfigError(f"{file} has {len(problems)} problem{'s' * (len(problems) > 1)}",
                           problems=problems, hint=hint_for(problems, file))
@@ -213,8 +253,13 @@ def load_config(path: str | Path | None = None, *, plugins: Plugins,
     secrets = list(store_secrets)
     if isinstance(alerts.get("webhook_url"), str) and ("alerts", "webhook_url") not in skip:
         secrets.append(alerts["webhook_url"])
+    token = _table(resolved, "serve").get("token")
+    if isinstance(token, str) and ("serve", "token") not in skip:
+        secrets.append(token)
     return Config(path=file, store_url=store_url, connections=connections, alerts=alerts,
-                  raw=raw, missing_env=missing, extra_secrets=secrets)
+                  raw=raw, missing_env=missing, extra_secrets=secrets,
+                  operations=plugins.operations, sources=sources,
+                  missing_source_env=missing_sources)
 
 
 def _resolved_secrets(resolved: dict[str, Any], raw: dict[str, Any],
@@ -261,7 +306,7 @@ def _build_connection(name: str, table: dict[str, Any], plugins: Plugins,
     operations: dict[str, dict[str, Any]] = {}
     op_tables = table.get("operations")
     for op, op_table in (op_tables.items() if isinstance(op_tables, dict) else ()):
-        if not isinstance(op_table, dict) or op not in OPERATIONS:
+        if not isinstance(op_table, dict) or op not in plugins.operations:
             continue  # the core schema reports these
         if op not in connector.operations:
             problems.append(

@@ -9,8 +9,10 @@
   store, so a restart, a second machine or a manual `flx run` do not cause an extra run; a job
   never run is due at once. A cron job is due at the first slot after its last run; a slot
   missed while flx was down is caught up once, at once.
-- Within a tick, per connection: orders, then shipments, then vendor bills (a shipment needs
-  its order in the accounting system first).
+- Within a tick, first the due pulls of `[sources.NAME]` tables with a `schedule` (every
+  source, whichever connection the scheduler serves: records are shared), then per
+  connection: orders, then shipments, then vendor bills (a shipment needs its order in the
+  accounting system first). A pull is due by its last real pull, kept in the store.
 - One run per connection + operation at a time, across processes and machines: `RunLock`, a
   store lock that the runner takes for every real run and renews while it works. A job whose
   lock is held is skipped with a message and tried again a minute later.
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flx.config.cadence import CADENCE_EXAMPLES, Cadence, parse_cadence
 from flx.config.redact import Redactor
 from flx.errors import ConfigError, FlxError
-from flx.model import OPERATIONS
+from flx.ops.pulls import PullJob, last_pull_start, plan_pulls
 from flx.ops.stop_signals import stop_signals
 from flx.run.lock import LOCK_RENEW, LOCK_TTL, RunLock, RunLockedError, lock_name
 
@@ -50,7 +52,8 @@ if TYPE_CHECKING:
     from flx.run.report import RunReport
     from flx.store.store import Store
 
-__all__ = ["CADENCE_EXAMPLES", "LOCK_RENEW", "LOCK_TTL", "Cadence", "Clock", "Job", "RunLock",
+__all__ = ["CADENCE_EXAMPLES", "LOCK_RENEW", "LOCK_TTL", "Cadence", "Clock", "Job", "PullJob",
+           "RunLock", "plan_pulls",
            "RunLockedError", "Scheduler", "SystemClock", "last_run_start", "lock_name",
            "next_run_at", "parse_cadence", "plan_jobs", "unusable_connections", "unusable_error"]
 
@@ -78,8 +81,9 @@ class Job:
 
 
 def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
-    """Every enabled operation with a `schedule`, ordered by connection, then orders,
-    shipments, vendor bills. Every bad cadence is reported at once (with its TOML path).
+    """Every enabled operation with a `schedule`, ordered by connection, then by the
+    operations' `position` (orders, shipments, vendor bills). Every bad cadence is reported
+    at once (with its TOML path).
 
     Jobs of a connection with unset variables are planned too (`unusable_connections` says
     which); only when none of the planned jobs can run does the schedule refuse to start."""
@@ -91,7 +95,7 @@ def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
         if connection is not None and name != connection:
             continue
         conn = config.connections[name]
-        for op in OPERATIONS:
+        for op in config.operations.names():
             settings = conn.operations.get(op)
             if not settings or settings.get("enabled") is False or not settings.get("schedule"):
                 continue
@@ -107,7 +111,7 @@ def plan_jobs(config: Config, connection: str | None = None) -> list[Job]:
         raise ConfigError("the schedule cannot start", problems=sorted(dict.fromkeys(problems)),
                           hint=f"correct {config.path} (or set the environment variables) and "
                                "start `flx schedule` again")
-    if not jobs:
+    if not jobs and not plan_pulls(config):
         scope = f"connection {connection!r}" if connection else "any connection"
         raise ConfigError(
             f"nothing to schedule: no enabled operation of {scope} has a `schedule`",
@@ -215,12 +219,14 @@ class Scheduler:
     emit: Callable[[str], None] = lambda line: print(line, flush=True)
     run_fn: RunFn | None = None
     redactor: Redactor | None = None
+    pull_fn: Callable[..., Any] | None = None  # flx.sources.pull.pull_source (tests replace it)
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"unknown log format {self.log_format!r}",
                               hint="use --log-format text or --log-format json")
         self.jobs = plan_jobs(self.config, self.connection)
+        self.pulls = plan_pulls(self.config)
         # Connections whose variables are not set: their jobs say why instead of running. The
         # environment is read once, at start, so they stay unusable until flx starts again.
         self.unusable = {name: unusable_error(name, problems) for name, problems
@@ -237,11 +243,16 @@ class Scheduler:
             from flx.run.runner import run_operation
 
             self.run_fn = run_operation
+        if self.pull_fn is None:
+            from flx.sources.pull import pull_source
+
+            self.pull_fn = pull_source
 
     # -- timing -------------------------------------------------------------------------------
 
-    def next_due(self, job: Job) -> dt.datetime:
-        stored = last_run_start(self.store, job.connection, job.operation)
+    def next_due(self, job: Job | PullJob) -> dt.datetime:
+        stored = (last_pull_start(self.store, job.source) if isinstance(job, PullJob)
+                  else last_run_start(self.store, job.connection, job.operation))
         mine = self._last_start.get(job.key)
         last = max((t for t in (stored, mine) if t is not None), default=None)
         due = job.cadence.next_after(last, self.started_at)
@@ -251,8 +262,14 @@ class Scheduler:
     # -- running ------------------------------------------------------------------------------
 
     def tick(self) -> int:
-        """Run every job that is due now, in plan order; returns how many runs were made."""
+        """Pull every source that is due now, then run every job that is due, in plan order;
+        returns how many pulls and runs were made."""
         ran = 0
+        for pull in self.pulls:
+            if self.stop_event.is_set():
+                break
+            if self.next_due(pull) <= self.clock.now():
+                ran += self._pull(pull)
         for job in self.jobs:
             if self.stop_event.is_set():
                 break
@@ -308,6 +325,36 @@ class Scheduler:
                   aborted=data["aborted"], notes=data["notes"])
         return 1
 
+    def _pull(self, job: PullJob) -> int:
+        now = self.clock.now()
+        self._last_start[job.key] = now
+        assert self.pull_fn is not None
+        try:
+            report = self.pull_fn(self.config, self.plugins, job.source, store=self.store,
+                                  transport=self.transport, should_stop=self.stop_event.is_set)
+        except RunLockedError as exc:
+            self._not_before[job.key] = now + SKIPPED_RETRY
+            self._log(job, "skipped", text=f"skipped: {exc.message}", reason=exc.message)
+            return 0
+        except FlxError as exc:  # its variables are unset, say: the other jobs still go
+            self._worse(1)
+            self._log(job, "error", text=f"not pulled: {_one_line(exc)}", error=exc.to_dict())
+            return 0
+        except Exception as exc:  # a bug must not take the scheduler down
+            self._worse(1)
+            message = f"{type(exc).__name__}: {exc}"
+            log.debug("scheduled pull failed", exc_info=True)
+            self._log(job, "error", text=f"not pulled: unexpected {message}",
+                      error={"class": "internal", "message": message})
+            return 0
+        self._worse(report.exit_code)
+        data = report.to_dict()
+        self._log(job, "pull", text=report.summary(), status=data["status"],
+                  pages=data["pages"], kinds=data["kinds"], problems=len(data["problems"]),
+                  duration_seconds=data["duration_seconds"], exit_code=data["exit_code"],
+                  error=data["error"])
+        return 1
+
     def _worse(self, code: int) -> None:
         if _SEVERITY.get(code, 2) > _SEVERITY.get(self.exit_code, 2):
             self.exit_code = code
@@ -318,12 +365,14 @@ class Scheduler:
         after a graceful stop."""
         usable = [j for j in self.jobs if j.connection not in self.unusable]
         blocked = [j for j in self.jobs if j.connection in self.unusable]
-        text = "scheduling " + "; ".join(f"{j.label()} {j.cadence.text}" for j in usable)
+        planned: list[Job | PullJob] = [*self.pulls, *usable]
+        text = "scheduling " + "; ".join(f"{j.label()} {j.cadence.text}" for j in planned)
         text += " (once)" if once else ""
         if blocked:
             text += "; cannot run: " + ", ".join(j.label() for j in blocked)
         self._log(None, "start", text=text,
                   jobs=[_job_dict(j) for j in usable], once=once,
+                  pulls=[{"source": p.source, "schedule": p.cadence.text} for p in self.pulls],
                   cannot_run=[_job_dict(j) for j in blocked])
         for job in blocked:  # said at once, whether or not the job is due now
             self._cannot_run(job)
@@ -332,7 +381,8 @@ class Scheduler:
                 self.tick()
                 if once or self.stop_event.is_set():
                     break
-                wake = min(self.next_due(job) for job in self.jobs)
+                every: list[Job | PullJob] = [*self.pulls, *self.jobs]
+                wake = min(self.next_due(job) for job in every)
                 delay = (wake - self.clock.now()).total_seconds()
                 self.clock.sleep(min(max(delay, MIN_SLEEP), MAX_SLEEP), self.stop_event)
         reason = self.stop_reason or ("done" if once else "stopped")
@@ -355,17 +405,21 @@ class Scheduler:
 
     # -- logging ------------------------------------------------------------------------------
 
-    def _log(self, job: Job | None, event: str, *, text: str, **fields: Any) -> None:
+    def _log(self, job: Job | PullJob | None, event: str, *, text: str,
+             **fields: Any) -> None:
         now = self.clock.now().astimezone(dt.UTC)
         stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
         if self.log_format == "json":
             record: dict[str, Any] = {"time": stamp, "event": event}
-            if job is not None:
+            if isinstance(job, PullJob):
+                record.update(source=job.source)
+            elif job is not None:
                 record.update(connection=job.connection, operation=job.operation)
             record.update(fields)
             line = json.dumps(record, default=str, ensure_ascii=False)
         else:
-            prefix = f"{job.label()}: " if job is not None and event != "run" else ""
+            prefix = f"{job.label()}: " if job is not None and event not in ("run", "pull") \
+                else ""
             line = f"{stamp} {prefix}{text}"
         assert self.redactor is not None
         self.emit(self.redactor.text(line))

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flx.errors import ConfigError
-from flx.model import OPERATIONS, RECORD_KINDS
 from flx.run.hints import error_row, iso_utc
 from flx.run.http import WRITE_METHODS
 
@@ -45,7 +44,8 @@ def show_record(config: Config, store: Store, record_id: str, *, connection: str
                 audit_limit: int = 50) -> dict[str, Any]:
     """What flx knows about `record_id`. Raises ConfigError when no record has that id."""
     found = []
-    for kind in RECORD_KINDS:
+    kinds = config.operations.kinds()
+    for kind in kinds:
         info = store.record_info(kind, record_id)
         if info is None:
             continue
@@ -55,15 +55,16 @@ def show_record(config: Config, store: Store, record_id: str, *, connection: str
                       "content_hash": info.get("content_hash"), "summary": summary(record)})
     if not found:
         raise ConfigError(f"no record {record_id!r} in the store", hint=_not_found_hint(
-            store, record_id))
-    kinds = {r["kind"] for r in found}
+            store, record_id, kinds))
+    found_kinds = {r["kind"] for r in found}
     names = sorted(set(config.connections) | {c for c, _ in _stored(store)})
     sync = []
     for name in names:
         if connection is not None and name != connection:
             continue
-        for operation, kind in OPERATIONS.items():
-            if kind not in kinds:
+        for op in config.operations:
+            operation, kind = op.name, op.kind
+            if kind not in found_kinds:
                 continue
             state = store.get_sync(name, operation, record_id)
             if state is None:
@@ -103,10 +104,10 @@ def _stored(store: Store) -> set[tuple[str, str]]:
     return {(row["connection"], row["operation"]) for row in store.sync_summary()}
 
 
-def _not_found_hint(store: Store, record_id: str) -> str:
+def _not_found_hint(store: Store, record_id: str, kinds: tuple[str, ...]) -> str:
     """Ids are exact (case included): suggest a near one of the same kind of spelling."""
     near: list[str] = []
-    for kind in RECORD_KINDS:
+    for kind in kinds:
         near += store.ids_like(kind, record_id[:3], limit=200)
     by_lower = {n.lower(): n for n in near}
     close = [by_lower[n] for n in difflib.get_close_matches(record_id.lower(), list(by_lower),

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from flx.errors import ConfigError
-from flx.model import DONE_STATUSES, OPERATIONS, RECORD_KINDS
+from flx.model import DONE_STATUSES
+from flx.operations.builtin import builtin_operations
+from flx.operations.registry import Operations
 
 # AUTO_RETRY_CLASSES, DATA_CLASSES, DEFAULT_HINTS, fix_hint, reason_group: re-exported.
 from flx.run.hints import (  # noqa: F401
@@ -39,6 +41,7 @@ from flx.run.hints import (  # noqa: F401
     reason_group,
 )
 from flx.run.report import changed_note
+from flx.run.state import shown_state, state_lines
 
 if TYPE_CHECKING:
     from flx.config.load import Config
@@ -58,8 +61,9 @@ def _check_filters(config: Config, store: Store, *, error_class: str | None = No
                    operation: str | None = None, connection: str | None = None) -> None:
     """Unknown filter values are mistakes worth a clear error, not an empty answer."""
     problems = []
-    if operation is not None and operation not in OPERATIONS:
-        problems.append(f"--operation {operation!r}: use one of {', '.join(OPERATIONS)}")
+    if operation is not None and operation not in config.operations:
+        problems.append(f"--operation {operation!r}: use one of "
+                        f"{', '.join(config.operations.names())}")
     if error_class is not None and error_class not in KNOWN_CLASSES:
         problems.append(f"--class {error_class!r}: use one of {', '.join(KNOWN_CLASSES)}")
     if connection is not None:
@@ -82,8 +86,8 @@ def _pairs(config: Config, store: Store, connection: str | None = None,
     (connections by name, operations in flow order: orders, shipments, vendor bills)."""
     found = set(_stored_pairs(store))
     for name, conn in config.connections.items():
-        found.update((name, op) for op in conn.operations if op in OPERATIONS)
-    order = {op: i for i, op in enumerate(OPERATIONS)}
+        found.update((name, op) for op in conn.operations if op in config.operations)
+    order = {op: i for i, op in enumerate(config.operations.names())}
     return sorted(((c, o) for c, o in found
                    if (connection is None or c == connection)
                    and (operation is None or o == operation)),
@@ -119,8 +123,9 @@ def _waiting(store: Store, connection: str, operation: str) -> list[dict[str, An
     return [{"reason": reason, "count": n} for reason, n in groups.most_common()]
 
 
-def _changed(store: Store, connection: str, operation: str) -> dict[str, Any] | None:
-    count, ids = store.changed_since_done(connection, operation, OPERATIONS[operation])
+def _changed(store: Store, connection: str, operation: str,
+             kind: str) -> dict[str, Any] | None:
+    count, ids = store.changed_since_done(connection, operation, kind)
     return {"count": count, "ids": ids} if count else None
 
 
@@ -139,7 +144,7 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
     from flx.ops.schedule import next_run_at  # late: flx.ops.schedule imports the runner
 
     now = now or dt.datetime.now(dt.UTC)
-    records = {kind: store.count_records(kind) for kind in RECORD_KINDS}
+    records = {kind: store.count_records(kind) for kind in config.operations.kinds()}
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for row in store.sync_summary():
         counts.setdefault((row["connection"], row["operation"]), {})[row["status"]] = \
@@ -154,18 +159,21 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
             else None
         enabled = settings is not None and settings.get("enabled", True) is not False
         schedule = settings.get("schedule") if settings is not None else None
+        known = config.operations.get(op)  # None: state of an operation no plugin registers
+        kind = known.kind if known is not None else None
         entry: dict[str, Any] = {
             "connection": conn, "operation": op, "enabled": enabled,
             # Records of the operation's kind in the store: before the first run the sync
             # counts are empty, and this says what is there to send (not what is eligible).
-            "kind": OPERATIONS.get(op), "imported": records.get(OPERATIONS.get(op, ""), 0),
+            "kind": kind, "imported": records.get(kind or "", 0),
             "counts": by_status,
-            "backlog": backlog(records.get(OPERATIONS.get(op, ""), 0), by_status),
+            "backlog": backlog(records.get(kind or "", 0), by_status),
             "done": sum(n for s, n in by_status.items() if s in DONE_STATUSES),
             "failing": _failing(store, conn, op) if by_status.get("failed") else {},
             "waiting": _waiting(store, conn, op) if by_status.get("waiting") else [],
             "last_run": _run_row(runs[0]) if runs else None,
-            "changed_since_sent": _changed(store, conn, op) if by_status else None,
+            "changed_since_sent": _changed(store, conn, op, kind) if by_status and kind
+            else None,
             "schedule": schedule,
             "next_run_at": None,
             "held_by_workers": held.get((conn, op), {"records": 0, "workers": 0}),
@@ -173,7 +181,10 @@ def status_summary(config: Config, store: Store, *, now: dt.datetime | None = No
         if schedule and enabled:
             entry["next_run_at"] = iso_utc(next_run_at(store, conn, op, schedule, now))
         sync.append(entry)
-    return {"records": records, "sync": sync}
+    from flx.ops.source_status import source_rows
+
+    return {"records": records, "sync": sync, "plugin_state": shown_state(store, connection),
+            "sources": source_rows(config, store, now=now)}
 
 
 def _held_by_workers(store: Store) -> dict[tuple[str, str], dict[str, int]]:
@@ -200,20 +211,18 @@ def _short(iso: str) -> str:
     return iso.replace("T", " ").replace("Z", " UTC")
 
 
-_PLURAL = {"order": "orders", "shipment": "shipments", "vendor_bill": "vendor bills"}
-
-
-def _imported(row: dict[str, Any]) -> str:
+def _imported(row: dict[str, Any], operations: Operations) -> str:
     kind, count = row.get("kind"), int(row.get("imported") or 0)
-    word = _PLURAL.get(str(kind), "records") if count != 1 else \
-        str(kind or "record").replace("_", " ")
-    return f"{count} {word}"
+    if not kind:
+        return f"{count} record{'s' * (count != 1)}"
+    return operations.words(str(kind)).count(count)
 
 
-def records_text(records: dict[str, int]) -> str:
+def records_text(records: dict[str, int], operations: Operations | None = None) -> str:
     """The store's record counts for people: "3 orders, 1 shipment, 0 vendor bills"."""
-    return ", ".join(_imported({"kind": kind, "imported": n}) for kind, n in records.items()) \
-        or "none"
+    ops = operations or builtin_operations()
+    return ", ".join(_imported({"kind": kind, "imported": n}, ops)
+                     for kind, n in records.items()) or "none"
 
 
 _DONE_WORDS = {"sent": "sent", "linked": "linked", "skipped": "resolved by hand"}
@@ -226,10 +235,12 @@ _OTHER_STATES = {
 }
 
 
-def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> list[str]:
+def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None,
+                 operations: Operations | None = None) -> list[str]:
     """`status_summary` as plain lines for people: per connection + operation, the last run,
     the next scheduled one, then what is done, failing (by class) and waiting (by reason)."""
     now = now or dt.datetime.now(dt.UTC)
+    operations = operations or builtin_operations()
     lines = []
     for row in summary.get("sync") or []:
         head = f"{row['connection']} {row['operation']}"
@@ -265,7 +276,7 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         elif row.get("counts") or "imported" not in row:
             head += ": never run"
         else:
-            head += f": not run yet ({_imported(row)} imported)"
+            head += f": not run yet ({_imported(row, operations)} imported)"
         if row.get("next_run_at"):
             due = dt.datetime.fromisoformat(row["next_run_at"])
             head += "; next run " + ("due now" if due <= now else _short(row["next_run_at"]))
@@ -295,7 +306,10 @@ def status_lines(summary: dict[str, Any], *, now: dt.datetime | None = None) -> 
         changed = row.get("changed_since_sent")
         if changed:
             lines.append(f"  {changed_note(changed['count'], changed['ids'])}")
-    return lines
+    lines.extend(state_lines(summary.get("plugin_state") or {}))
+    from flx.ops.source_status import source_lines
+
+    return lines + source_lines(summary.get("sources") or [], now=now)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -339,9 +353,10 @@ def _states_for(config: Config, store: Store, record_ids: Iterable[str], *,
             yield rid, None
 
 
-def _why_not(rid: str, state: SyncState | None, store: Store | None = None) -> str:
+def _why_not(rid: str, state: SyncState | None, store: Store | None = None,
+             kinds: Iterable[str] = ()) -> str:
     if state is None:
-        if store is not None and not any(store.record_info(kind, rid) for kind in RECORD_KINDS):
+        if store is not None and not any(store.record_info(kind, rid) for kind in kinds):
             return (f"{rid}: no record with this id in the store (ids are exact, letter case "
                     "included; `flx show ID` looks one up)")
         return f"{rid}: not tried yet, so there is nothing to retry (it goes out at the next run)"
@@ -377,7 +392,8 @@ def retry(config: Config, store: Store, record_ids: list[str] | None, *,
                 targets.append(state)
                 per_id.setdefault(rid, [])
             else:
-                per_id.setdefault(rid, []).append(_why_not(rid, state, store))
+                why = _why_not(rid, state, store, config.operations.kinds())
+                per_id.setdefault(rid, []).append(why)
         # An id is only a problem when none of its connections/operations could be retried.
         problems = [p for rid, why in per_id.items() if why and not any(
             t.record_id == rid for t in targets) for p in why]
@@ -421,7 +437,7 @@ def resolve(config: Config, store: Store, record_id: str, note: str, *,
             targets.extend((c, o, None) for c, o in _unsent_pairs(
                 config, store, record_id, operation, connection))
         elif state.status in ("sent", "linked"):
-            problems.append(_why_not(record_id, state, store))
+            problems.append(_why_not(record_id, state, store, config.operations.kinds()))
         else:
             targets.append((state.connection, state.operation, state))
     if not targets:
@@ -446,10 +462,10 @@ def _unsent_pairs(config: Config, store: Store, record_id: str, operation: str |
     """Where a never-tried record would be sent: its kind's operation on the connections that
     have that operation enabled. Ambiguity (several connections) needs --connection."""
     out: list[tuple[str, str]] = []
-    for kind in RECORD_KINDS:
-        if store.get_record(kind, record_id) is None:
+    for known in config.operations:
+        op = known.name
+        if store.get_record(known.kind, record_id) is None:
             continue
-        op = next(o for o, k in OPERATIONS.items() if k == kind)
         if operation is not None and op != operation:
             continue
         names = [n for n, c in sorted(config.connections.items())

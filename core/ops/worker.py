@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from flx.config.redact import Redactor
 from flx.errors import ConfigError, FlxError
-from flx.model import OPERATIONS
 from flx.ops.stop_signals import stop_signals
 from flx.store.claims import CLAIM_LEASE
 from flx.store.owners import default_owner
@@ -54,7 +53,7 @@ def worker_jobs(config: Config, connection: str | None = None) -> list[tuple[str
         if connection is not None and name != connection:
             continue
         conn = config.connections[name]
-        for op in OPERATIONS:
+        for op in config.operations.names():
             if config.operation_settings(conn, op) is not None:
                 jobs.append((name, op))
     if not jobs:

@@ -14,24 +14,28 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from flx.model import RECORD_KINDS
 from flx.records import safe_json
 from flx.records.messages import Problem
 from flx.records.validate import canonical_json, validate_record
 
-__all__ = ["Examined", "examine_record", "examined_lines", "id_of", "kind_of"]
+__all__ = ["Examined", "Kinds", "examine_record", "examined_lines", "id_of", "kind_of"]
 
 PARALLEL_FROM = 8 << 20  # bytes of NDJSON from which workers pay for their start (~0.5 s)
 MAX_WORKERS = 4
 BLOCK = 500  # lines a worker examines at a time
-_KINDS = ", ".join(f'"{k}"' for k in RECORD_KINDS)
+
+# The record kinds an import takes (those of the registered operations), each with its JSON
+# Schema as JSON text (None: the schema flx ships for the kind). Plain data: it goes to the
+# worker processes as it is.
+Kinds = Mapping[str, str | None]
+_worker_kinds: Kinds = {}  # a worker process's, set when it starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +48,21 @@ class Examined:
     content_hash: str | None = None
 
 
-def examine_record(kind: str, where: str, record: Any, suspect: bool) -> Examined:
+def examine_record(kind: str, where: str, record: Any, suspect: bool,
+                   schema: str | None = None) -> Examined:
     record_id = id_of(record)
     # A hostile value is the record's only problem: the schema is not asked about it.
     problems = safe_json.problems(record) if suspect else []
     if not problems:
-        problems = validate_record(kind, record, finite=not suspect)
+        problems = validate_record(kind, record, finite=not suspect, schema=schema)
     if problems:
         return Examined(where, kind, record_id, tuple(problems))
     text = canonical_json(record)
     return Examined(where, kind, record_id, (), text, hashlib.sha256(text.encode()).hexdigest())
 
 
-def examine_line(reader: safe_json.Reader, number: int, raw: bytes) -> Examined | None:
+def examine_line(reader: safe_json.Reader, number: int, raw: bytes,
+                 kinds: Kinds) -> Examined | None:
     """One NDJSON line (None when blank)."""
     where = f"line {number}"
 
@@ -84,23 +90,26 @@ def examine_line(reader: safe_json.Reader, number: int, raw: bytes) -> Examined 
         return unreadable(f"each line must be a JSON object with a \"kind\", got "
                           f"{kind_of(entry)}", "shape")
     kind = entry.get("kind")
-    if kind not in RECORD_KINDS:
+    if not isinstance(kind, str) or kind not in kinds:
         said = "no \"kind\"" if "kind" not in entry else f"kind {kind!r}"
-        return unreadable(f"unknown record kind: the line has {said}; use one of {_KINDS}",
+        known = ", ".join(f'"{k}"' for k in kinds)
+        return unreadable(f"unknown record kind: the line has {said}; use one of {known}",
                           "unknown_kind", id_of(entry))
     if set(entry) == {"kind", "record"}:
-        return examine_record(kind, where, entry["record"], parsed.suspect)
+        return examine_record(kind, where, entry["record"], parsed.suspect, kinds[kind])
     del entry["kind"]  # the line's own object: the rest is the record
-    return examine_record(kind, where, entry, parsed.suspect)
+    return examine_record(kind, where, entry, parsed.suspect, kinds[kind])
 
 
 def examine_lines(block: list[tuple[int, bytes]]) -> list[Examined]:
     """A block of numbered lines (what a worker process is given)."""
     reader = safe_json.Reader()
-    return [e for number, raw in block if (e := examine_line(reader, number, raw)) is not None]
+    return [e for number, raw in block
+            if (e := examine_line(reader, number, raw, _worker_kinds)) is not None]
 
 
-def examined_lines(path: Path, *, parallel: bool = True) -> Generator[Examined, None, None]:
+def examined_lines(path: Path, kinds: Kinds, *,
+                   parallel: bool = True) -> Generator[Examined, None, None]:
     """Every non-blank line of an NDJSON file, examined, in file order (raises OSError)."""
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     with path.open("rb") as handle:
@@ -108,12 +117,12 @@ def examined_lines(path: Path, *, parallel: bool = True) -> Generator[Examined, 
         if not parallel or workers < 2 or path.stat().st_size < PARALLEL_FROM:
             reader = safe_json.Reader()
             for number, raw in lines:
-                if (examined := examine_line(reader, number, raw)) is not None:
+                if (examined := examine_line(reader, number, raw, kinds)) is not None:
                     yield examined
             return
         # spawn, not fork: this process may run threads (a progress bar, a store pool)
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_start)
+                                   initializer=_worker_start, initargs=(dict(kinds),))
         try:
             pending: deque[Future[list[Examined]]] = deque()
             for block in _blocks(lines, BLOCK):
@@ -128,7 +137,9 @@ def examined_lines(path: Path, *, parallel: bool = True) -> Generator[Examined, 
         pool.shutdown()
 
 
-def _worker_start() -> None:
+def _worker_start(kinds: dict[str, str | None]) -> None:
+    global _worker_kinds
+    _worker_kinds = kinds
     # Ctrl-C is this process's to handle: a worker finishes its block and is let go.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -21,21 +21,19 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError
 
+from flx.connector import Connector
 from flx.errors import ConfigError, MappingError, PluginError
-from flx.model import Connector
 from flx.render.renderer import Renderer, check_expression
 from flx.render.sandbox import escaping_links
 
-__all__ = ["DEFAULT_PROFILE", "Profile", "load_profile", "mapping_problem", "profile_names",
-           "validate_profile"]
+__all__ = ["DEFAULT_PROFILE", "Profile", "apply_schema_defaults", "load_profile",
+           "mapping_problem", "profile_names", "validate_profile"]
 
 DEFAULT_PROFILE = "default"
 
-# Filled in when a profile leaves them out, so plugins can read them without guessing.
+# Filled in when a profile leaves them out, so plugins can read them without guessing. A
+# connector's own keys get their defaults from its mapping schema (apply_schema_defaults).
 _DEFAULTS: dict[str, Any] = {
-    "sku_level": "order",
-    "item_lookup_field": "itemid",
-    "customer": {"match": ["id", "email", "name"], "on_missing": "create", "fields": {}},
     "tables": {},
     "header": {},
     "custom_fields": {"body": {}, "column": {}},
@@ -142,7 +140,8 @@ def load_profile(connector: Connector, name_or_path: str | None = None, *,
         packaged, source, folder = _packaged(connector, wanted)
         if packaged is None:
             if wanted == DEFAULT_PROFILE:  # a connector without shipped profiles: all defaults
-                return Profile(_complete({"name": DEFAULT_PROFILE}), f"{connector.name}:default")
+                return Profile(_complete({"name": DEFAULT_PROFILE}, connector),
+                               f"{connector.name}:default")
             names = profile_names(connector)
             raise ConfigError(
                 f"connector {connector.name!r} ships no mapping profile named {wanted!r}",
@@ -171,7 +170,7 @@ def load_profile(connector: Connector, name_or_path: str | None = None, *,
         raise ConfigError(f"mapping profile {source} has {count}", problems=problems,
                           hint="see docs/mappings.md for every setting")
     data.setdefault("name", Path(source).stem if _looks_like_path(source) else wanted)
-    return Profile(_complete(data), source, template_dirs)
+    return Profile(_complete(data, connector), source, template_dirs)
 
 
 def _packaged(connector: Connector, name: str) -> tuple[str | None, str, Any]:
@@ -290,9 +289,23 @@ def _expressions(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield from walk(data[section], f"$.{section}")
 
 
-def _complete(data: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(data)
-    for key, default in _DEFAULTS.items():
+def _complete(data: dict[str, Any], connector: Connector) -> dict[str, Any]:
+    out = _fill(copy.deepcopy(data), _DEFAULTS)
+    return apply_schema_defaults(connector.mapping_schema or {}, out)
+
+
+def apply_schema_defaults(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the `default` of each top-level property of `schema` it leaves out; a
+    default that is an object also fills the keys a given object leaves out (one level:
+    `"customer": {"on_missing": "fail"}` keeps the default `match`)."""
+    props = schema.get("properties") if isinstance(schema, Mapping) else None
+    defaults = {k: v["default"] for k, v in (props or {}).items()
+                if isinstance(v, Mapping) and "default" in v}
+    return _fill(data, defaults)
+
+
+def _fill(out: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    for key, default in defaults.items():
         if key not in out:
             out[key] = copy.deepcopy(default)
         elif isinstance(default, dict) and isinstance(out[key], dict):

@@ -116,19 +116,20 @@ _ATTR = re.compile(r"^'(?P<type>[^']+) object' has no attribute '(?P<name>.+)'$"
 _NONE_ATTR = re.compile(r"^'?None'? has no attribute '(?P<name>.+)'$")
 _ELEMENT = re.compile(r"^'(?P<type>[^']+) object' has no element (?P<name>.+)$")
 _NAME = re.compile(r"^'(?P<name>.+)' is undefined$")
-_KIND_LABEL = {"order": "order", "shipment": "shipment", "vendor_bill": "vendor bill"}
 _MISSING_HINT = ("add the field to the record, or guard it in the template "
                  "(`{% if x.f is defined %}`, `| default('')`)")
 
 
 def _record_label(context: Mapping[str, Any], record_id: str, kind: str | None) -> str:
+    """"vendor bill VB-1": the record's kind is the context key holding it (a shipment's
+    context holds its order too: the order is looked at last)."""
     if kind is None:
-        for key in ("shipment", "vendor_bill", "order"):
+        for key in sorted(context, key=lambda k: k == "order"):
             rec = context.get(key)
             if isinstance(rec, Mapping) and rec.get("id") == record_id:
                 kind = key
                 break
-    return f"{_KIND_LABEL.get(kind or '', kind or 'record')} {record_id}"
+    return f"{(kind or 'record').replace('_', ' ')} {record_id}"
 
 
 def _describe_undefined(message: str, label: str,

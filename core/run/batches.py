@@ -1,6 +1,6 @@
 """One run's walk over its records (`OperationRun`, driven by core/run/runner.py): take the
 candidates from the store, check eligibility, claim and batch them, hand each batch to the
-plugin's send_* hook, and store every record's result. One bad record never stops the
+connector's send method, and store every record's result. One bad record never stops the
 others; an AbortError ends the walk after the batch in flight.
 """
 
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from flx.config.redact import Redactor
-from flx.errors import AbortError, PluginError, RecordError, StoreUnavailableError
-from flx.model import DONE_STATUSES, OPERATIONS, Connection, Connector, RecordResult
-from flx.operations import eligibility
+from flx.connector import Connector
+from flx.errors import AbortError, RecordError, StoreUnavailableError
+from flx.model import DONE_STATUSES, Connection, RecordResult
+from flx.operations.registry import Ineligible, Prefetched, Reads, RuleContext
 from flx.records.validate import content_hash
 from flx.run.outcomes import error_details, next_retry_at, plugin_fault, unreachable
 from flx.run.report import ReportRow, RunReport
@@ -31,16 +32,10 @@ if TYPE_CHECKING:
     from flx.plugins import Plugins
     from flx.store.store import Store, SyncState
 
-__all__ = ["CLAIM_TTL", "DEFAULT_BATCH", "HOOKS", "OperationRun"]
+__all__ = ["CLAIM_TTL", "DEFAULT_BATCH", "OperationRun"]
 
 log = logging.getLogger("flx.runner")
 
-# operation -> (hook name, keyword that carries the batch)
-HOOKS: dict[str, tuple[str, str]] = {
-    "send-orders": ("send_orders", "orders"),
-    "send-shipments": ("send_shipments", "shipments"),
-    "send-vendor-bills": ("send_vendor_bills", "vendor_bills"),
-}
 DEFAULT_BATCH = 250
 CLAIM_TTL = CLAIM_LEASE  # seconds a claim lasts unless its worker renews it (core/store/claims.py)
 MAX_PASSES = 50  # re-scans of one run (records freed by a lapsed worker meanwhile)
@@ -86,7 +81,7 @@ class OperationRun:
         next batch is selected and claimed while the plugin sends the current one, and a
         batch's results are stored while the plugin sends the next (a pipeline of depth 2,
         so records of one batch never race those of another)."""
-        kind = OPERATIONS[self.operation]
+        kind = self.plugins.operations[self.operation].kind
         seen: set[str] = set()
         hooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flx-batch")
         self._abandoned = False
@@ -189,16 +184,18 @@ class OperationRun:
                   ) -> Iterator[tuple[dict[str, Any], SyncState | None]]:
         """The page's records that may go now; the others are reported (and stored as
         waiting or failed). Their store reads are made for the whole page at once."""
-        reads: eligibility.Reads = self.store
-        if page and self.operation != "send-orders":
-            reads = eligibility.Prefetched(self.store, self.connection.name,
-                                           [record for record, _ in page])
+        operations = self.plugins.operations
+        required = operations.get(operations[self.operation].requires or "")
+        reads: Reads = self.store
+        if page and required is not None:
+            reads = Prefetched(self.store, self.connection.name, [record for record, _ in page],
+                               required.kind, required.name)
         label = self.connector.extra.get("display_name") or self.connector.name
+        ctx = RuleContext(store=reads, connection=self.connection.name, connector_name=label,
+                          settings=self.settings, required_settings=self.order_settings)
+        extra = tuple(self.connector.rules.get(self.operation, ()))
         for record, state in page:
-            reason = eligibility.check(
-                self.operation, record, store=reads, connection=self.connection.name,
-                connector_name=label, settings=self.settings,
-                order_settings=self.order_settings)
+            reason = operations.check(self.operation, record, ctx, extra)
             if reason is None:
                 yield record, state
             else:
@@ -228,7 +225,7 @@ class OperationRun:
         return False
 
     def not_eligible(self, record: dict[str, Any], state: SyncState | None,
-                     reason: eligibility.Ineligible) -> None:
+                     reason: Ineligible) -> None:
         rid = str(record["id"])
         self.advance(1)
         if reason.fix is not None:  # can never go as it is: a failure to fix, not a wait
@@ -295,9 +292,8 @@ class OperationRun:
                 log.warning("claims not released: %s", self.redactor.text(exc.message))
 
     def _call(self, batch: list[dict[str, Any]], states: dict[str, SyncState | None]) -> _Sent:
-        """The plugin's hook for one batch (on the pipeline's thread): its results, matched
+        """The connector's send for one batch (on the pipeline's thread): its results, matched
         to the records, with the records' latest states. Touches no report or store."""
-        hook_name, keyword = HOOKS[self.operation]
         progressed = 0
 
         def counting(n: int) -> None:
@@ -309,13 +305,7 @@ class OperationRun:
         self.runtime.remember_states(states)
         self.runtime.on_result = self._early(batch)
         try:
-            results = getattr(self.plugins.hook, hook_name)(
-                connection=self.connection, runtime=self.runtime, **{keyword: batch})
-            if results is None:
-                raise PluginError(
-                    f"no plugin answered for connection {self.connection.name!r}",
-                    hint=f"the {self.connector.name!r} plugin does not implement {hook_name}; "
-                         "reinstall or upgrade it")
+            results = self.connector.send(self.operation, batch, self.runtime)
         except AbortError as exc:
             return _Sent(batch, [], {}, abort=exc, requests=0, untouched=True)
         except sa.exc.SQLAlchemyError as exc:  # the store, not the plugin: nothing is lost
@@ -325,7 +315,7 @@ class OperationRun:
                 hint="check the store's database; the records were left as they were and go "
                      "at the next run"), requests=0, untouched=True)
         except Exception as exc:  # never lose the batch: every record gets this failure
-            log.warning("%s raised for a batch of %d: %s", hook_name, len(batch),
+            log.warning("%s.send raised for a batch of %d: %s", self.connector.name, len(batch),
                         self.redactor.text(f"{type(exc).__name__}: {exc}"))
             results = [RecordResult(str(r["id"]), "failed", error=exc) for r in batch]
         finally:

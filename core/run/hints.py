@@ -139,6 +139,8 @@ _ID_AFTER = re.compile(
     r"\b(order|shipment|vendor bill|bill|fulfillment request|request|line|record|item|sku)"
     r"\s+'?(?=[^\s:;,()']*\d)[^\s:;,()']+'?", re.IGNORECASE)
 _OWN_PREFIX = re.compile(r"^(shipment|vendor bill|order)\s*:\s*", re.IGNORECASE)
+# "refund ID0: ...": the record's own noun and id before a colon, whatever the operation.
+_OWN_ID_PREFIX = re.compile(r"^[A-Za-z][A-Za-z ]{0,40}?\s+ID0\s*:\s*")
 _PARTLY = re.compile(r"\bline\s*:\s*\d+ of \d+ routed( \(more than ordered\))?")
 
 
@@ -148,6 +150,7 @@ def reason_group(message: str, record_id: str = "") -> str:
     # The record's own id may have no digit: mark it as one, so the id pattern takes it too
     # (ids shorter than 3 characters would match inside ordinary words and numbers).
     text = message.replace(record_id, "ID0") if len(record_id) >= 3 else message
+    text = _OWN_ID_PREFIX.sub("", text)
     text = _ID_AFTER.sub(lambda m: m.group(1), text).replace("ID0", "")
     text = _OWN_PREFIX.sub("", text)
     text = _PARTLY.sub(lambda m: "a line is routed more than ordered" if m.group(1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import Connection, Connector
+from flx.model import Connection
 from flx.render.mapping import Profile, load_profile
 from flx.render.renderer import Renderer
 from flx.render.sandbox import RenderLimits

@@ -1,9 +1,9 @@
 """Before anything reaches the accounting system: the mapping profile an operation uses loads
 (its keys, its templates) and covers what the waiting records use.
 
-Which table entries a record needs is the connector's knowledge: a connector may provide
-`Connector.extra["profile_gaps"](operation, profile, records) -> list[str]`, one warning per
-missing entry with its fix. `--dry-run`, `flx render` and `flx connections test` call it."""
+Which table entries a record needs is the connector's knowledge: `Connector.profile_gaps(
+operation, profile, records) -> list[str]`, one warning per missing entry with its fix.
+`--dry-run`, `flx render` and `flx connections test` call it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flx.connector import Connector
 from flx.errors import FlxError
-from flx.model import OPERATIONS, Connector
 
 if TYPE_CHECKING:
     from flx.config.load import Config
@@ -32,21 +32,19 @@ class ProfileCheck:
     warnings: list[str] = field(default_factory=list)  # waiting records it does not cover
 
 
-def waiting_records(store: Store, connection: str, operation: str) -> Iterator[dict[str, Any]]:
+def waiting_records(store: Store, connection: str, operation: str,
+                    kind: str) -> Iterator[dict[str, Any]]:
     """Records of the operation's kind not yet settled for this connection (new, queued,
     failed or waiting), streamed."""
     settled = {s.record_id for s in store.iter_sync(connection, operation, statuses=SETTLED)}
-    for record in store.iter_records(OPERATIONS[operation]):
+    for record in store.iter_records(kind):
         if str(record.get("id")) not in settled:
             yield record
 
 
 def profile_gaps(connector: Connector, operation: str, profile: dict[str, Any],
                  records: Iterable[dict[str, Any]]) -> list[str]:
-    gaps = connector.extra.get("profile_gaps") if connector.extra else None
-    if not callable(gaps):
-        return []
-    return [str(w) for w in gaps(operation, profile, records)]
+    return [str(w) for w in connector.profile_gaps(operation, profile, records)]
 
 
 def check_profile(config: Config, plugins: Plugins, connection_name: str, operation: str,
@@ -68,7 +66,8 @@ def check_profile(config: Config, plugins: Plugins, connection_name: str, operat
     if check.problems:
         check.hint = "fix the template syntax in the profile's templates folder"
     check.warnings = profile_gaps(connector, operation, profile.data,
-                                  waiting_records(store, connection.name, operation))
+                                  waiting_records(store, connection.name, operation,
+                                                  plugins.operations[operation].kind))
     return check
 
 

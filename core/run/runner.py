@@ -1,7 +1,7 @@
 """Run one operation for one connection: select, check, batch, hand to the plugin, record.
 
     candidates (store, streamed) ──► eligibility ──► waiting: stored with the reason
-                                                └──► eligible: batched ──► hook send_* (plugin)
+                                                └──► eligible: batched ──► connector.send
     results ──► store (status, remote ids, error, next retry) ──► RunReport ──► run_finished
 
 One bad record never stops the others: a failure is stored on that record. Only an AbortError
@@ -33,12 +33,13 @@ from rich.progress import (
 )
 
 from flx.config.redact import Redactor
-from flx.errors import ConfigError, PluginError, StoreUnavailableError
-from flx.model import DONE_STATUSES, OPERATIONS, Connection, Connector
+from flx.connector import Connector
+from flx.errors import ConfigError, StoreUnavailableError
+from flx.model import DONE_STATUSES, Connection
 from flx.render.mapping import Profile
 
 # Re-exported: tests, core/ops/status.py and embedding code import these from flx.run.runner.
-from flx.run.batches import CLAIM_TTL, DEFAULT_BATCH, HOOKS, OperationRun  # noqa: F401
+from flx.run.batches import CLAIM_TTL, DEFAULT_BATCH, OperationRun  # noqa: F401
 from flx.run.outcomes import (  # noqa: F401
     MAX_ATTEMPTS,
     RETRY_BASE,
@@ -81,7 +82,7 @@ def _progress(enabled: bool, console: Console, label: str,
 
 
 
-def _expected_total(store: Store, connection: str, operation: str,
+def _expected_total(store: Store, connection: str, operation: str, kind: str,
                     only: Sequence[str] | None, limit: int | None) -> int:
     """How many records the run will go through, for the progress bar: the ids given, else
     the records of the operation's kind not done yet (at most `limit`). An estimate: records
@@ -90,7 +91,7 @@ def _expected_total(store: Store, connection: str, operation: str,
         return len(set(only))
     done = sum(int(row["count"]) for row in store.sync_summary(connection)
                if row["operation"] == operation and row["status"] in DONE_STATUSES)
-    left = max(store.count_records(OPERATIONS[operation]) - done, 0)
+    left = max(store.count_records(kind) - done, 0)
     return min(left, limit) if limit else left
 
 
@@ -144,9 +145,10 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
     leases of `claim_lease` seconds (core/store/claims.py), renewed while the run lasts."""
     connection, connector, settings, profile, renderer = prepare_operation(
         config, plugins, operation, connection_name)
-    order_settings = (config.operation_settings(connection, "send-orders")
-                      if operation != "send-orders" and "send-orders" in connector.operations
-                      else None)
+    kind, required = plugins.operations[operation].kind, plugins.operations[operation].requires
+    # The required operation's settings scope a shipment's order (its channels and sources).
+    order_settings = (config.operation_settings(connection, required)
+                      if required is not None and required in connector.operations else None)
     redactor = _redactor(config, connection)
     store, owned = _open_store(config, store)
     workers = int(connection.settings.get("concurrency") or DEFAULT_CONCURRENCY)
@@ -173,12 +175,12 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             store=store, connection=connection, connector=connector, operation=operation,
             dry_run=dry_run, renderer=renderer, profile=profile.data, transport=transport,
             run_id=run_id, logger=logging.getLogger(f"flx.{connector.name}"),
-            workers=workers)
+            workers=workers, redactor=redactor)
         if dry_run:  # what a real run would meet: said before it does
             report.notes += _profile_warnings(connector, operation, profile, store,
-                                              connection.name)
+                                              connection.name, kind)
         label = f"{operation} → {connection.name}" + (" (dry run)" if dry_run else "")
-        total = _expected_total(store, connection.name, operation, only, limit) \
+        total = _expected_total(store, connection.name, operation, kind, only, limit) \
             if show_progress else None
         claimer = None if dry_run else (owner or _owner(store))
         lease = _claim_lease(store, connection.name, operation, claimer, claim_lease)
@@ -209,7 +211,7 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
             report.interrupted = "Ctrl-C"
         report.finished_at = dt.datetime.now(dt.UTC)
         if not only and not report.aborted:
-            _note_changed(store, report, connection.name, operation)
+            _note_changed(store, report, connection.name, operation, kind)
         try:
             store.finish_run(run_id, report.counts, report.status, error={
                 "class": report.aborted_class, "message": report.aborted}
@@ -229,17 +231,18 @@ def run_operation(config: Config, plugins: Plugins, operation: str, connection_n
 
 
 def _profile_warnings(connector: Connector, operation: str, profile: Profile, store: Store,
-                      connection: str) -> list[str]:
+                      connection: str, kind: str) -> list[str]:
     from flx.run.profile_check import profile_gaps, profile_label, waiting_records
 
     return [f"mapping profile {profile_label(profile)}: {w}" for w in profile_gaps(
-        connector, operation, profile.data, waiting_records(store, connection, operation))]
+        connector, operation, profile.data, waiting_records(store, connection, operation, kind))]
 
 
-def _note_changed(store: Store, report: RunReport, connection: str, operation: str) -> None:
+def _note_changed(store: Store, report: RunReport, connection: str, operation: str,
+                  kind: str) -> None:
     """Records imported again with other data after they were sent are not taken by a run:
     say so, or "nothing to do" would hide that the accounting system holds older data."""
-    count, ids = store.changed_since_done(connection, operation, OPERATIONS[operation])
+    count, ids = store.changed_since_done(connection, operation, kind)
     if count:
         report.notes.append(changed_note(count, ids))
 
@@ -303,34 +306,30 @@ def render_operation(config: Config, plugins: Plugins, operation: str, connectio
     look-ups only). Works for a disabled operation too, so a new mapping can be previewed."""
     connection, connector, settings, profile, renderer = prepare_operation(
         config, plugins, operation, connection_name, require_enabled=False)
-    kind = OPERATIONS[operation]
+    op = plugins.operations[operation]
     store, owned = _open_store(config, store)
     try:
-        record = store.get_record(kind, record_id)
+        record = store.get_record(op.kind, record_id)
         if record is None:
-            raise ConfigError(f"no {kind.replace('_', ' ')} {record_id!r} in the store",
+            raise ConfigError(f"no {op.words.noun} {record_id!r} in the store",
                               hint="import it first (`flx import FILE`) or check the id")
-        if kind == "order":  # a preview of what a run would not send says so
-            from flx.operations.eligibility import in_scope
+        if op.requires is None:  # a preview of what a run would not send says so
+            from flx.operations.registry import in_scope
 
             outside = in_scope(record, connection.name, settings)
             if outside is not None:
                 log.warning("%s: a run would not send it (%s)", record_id, outside.message)
+        redactor = _redactor(config, connection)
         runtime = Runtime(store=store, connection=connection, connector=connector,
                           operation=operation, dry_run=True, renderer=renderer,
                           profile=profile.data, transport=transport,
-                          logger=logging.getLogger(f"flx.{connector.name}"))
+                          logger=logging.getLogger(f"flx.{connector.name}"), redactor=redactor)
         from flx.run.profile_check import profile_gaps, profile_label
 
         for gap in profile_gaps(connector, operation, profile.data, [record]):
             log.warning("%s: mapping profile %s: %s", record_id, profile_label(profile), gap)
-        payloads = plugins.hook.render_payloads(operation=operation, connection=connection,
-                                                record=record, runtime=runtime)
-        if payloads is None:
-            raise PluginError(f"no plugin answered for connection {connection.name!r}",
-                              hint=f"the {connector.name!r} plugin does not implement "
-                                   "render_payloads")
-        return list(_redactor(config, connection).data(payloads))
+        payloads = connector.render(operation, record, runtime)
+        return list(redactor.data(payloads))
     finally:
         if owned:
             _close(store)

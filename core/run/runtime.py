@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from flx.config.redact import Redactor
 from flx.model import RecordResult
-from flx.run.http import build_client
+from flx.run.http import Purpose, build_client
+from flx.run.state import PluginState
 from flx.store.store import audit_row
 from flx.store.sync import KEEP, blank_state, next_state
 
 if TYPE_CHECKING:
-    from flx.model import Connection, Connector
+    from flx.model import Connection, ConnectorInfo
     from flx.render.renderer import Renderer
     from flx.store.store import Store, SyncState
 
@@ -30,7 +32,7 @@ R = TypeVar("R")
 class Runtime:
     store: Store
     connection: Connection
-    connector: Connector
+    connector: ConnectorInfo
     operation: str | None = None
     dry_run: bool = False
     renderer: Renderer | None = None
@@ -47,6 +49,9 @@ class Runtime:
     # added to it (core/run/result_writer.py), one transaction for both.
     write_with: Callable[[Callable[[list[SyncState]], None]], None] | None = None
     workers: int = 1
+    # The run's (its report's): secrets learned while running are masked in what it prints.
+    redactor: Redactor = field(default_factory=Redactor, repr=False)
+    _kv: PluginState | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Sync states of the batch in hand, as the runner read them: `state()` answers from here
     # and `checkpoint()` keeps it current, so a plugin's reads cost no store query.
@@ -101,14 +106,37 @@ class Runtime:
     def flush_audit(self) -> None:
         self.store.put_syncs([], audit_rows=self.take_audit())
 
+    @property
+    def kv(self) -> PluginState:
+        """This connection's plugin state (scope "connection:NAME"): tokens, cursors,
+        sequence numbers kept between runs, with compare-and-set and a cross-process lock."""
+        with self._lock:
+            if self._kv is None:
+                self._kv = PluginState(self.store, f"connection:{self.connection.name}",
+                                       self.redactor)
+            return self._kv
+
+    def cache_get_many(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """This connection's cached look-ups of `kind` (say remote ids by SKU) for `keys`;
+        keys not cached are absent."""
+        return self.store.cache_get_many(self.connection.name, kind, keys)
+
+    def cache_put_many(self, kind: str, mapping: dict[str, str]) -> None:
+        """Cache look-ups (key -> remote id or a small JSON string) for later runs."""
+        self.store.cache_put_many(self.connection.name, kind, mapping)
+
     def http_client(self, *, base_url: str, auth: httpx.Auth | None = None,
                     headers: dict[str, str] | None = None, timeout: float = 60.0,
-                    max_connections: int | None = None) -> httpx.Client:
-        """An httpx.Client for this connection: injected transport, dry-run guard, audit."""
+                    max_connections: int | None = None,
+                    purpose: Purpose = "records") -> httpx.Client:
+        """An httpx.Client for this connection: injected transport, dry-run guard, audit.
+        purpose="auth" is for credentials only (an OAuth token refresh): its writes pass the
+        dry-run guard and are not audited as record writes."""
         client = build_client(
             base_url=base_url, auth=auth, headers=headers, timeout=timeout,
-            transport=self.transport, dry_run=self.dry_run, audit=self._audit,
-            max_connections=max_connections or max(self.workers, 1) * 2,
+            transport=self.transport, dry_run=self.dry_run,
+            audit=None if purpose == "auth" else self._audit,
+            max_connections=max_connections or max(self.workers, 1) * 2, purpose=purpose,
         )
         with self._lock:
             self._clients.append(client)

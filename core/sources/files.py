@@ -6,6 +6,8 @@ Two file forms (docs/records.md):
 - NDJSON (`.ndjson` / `.jsonl`, or any file whose first line is an object with a "kind"):
   one record a line, either flat `{"kind": "order", "id": ...}` or wrapped
   `{"kind": "order", "record": {...}}`. NDJSON is streamed, never loaded whole.
+The kinds and list keys are those of the registered operations (a plugin's operation adds
+its own, e.g. "refunds" of kind "refund", checked against its record_schema).
 
 Records are committed in chunks of COMMIT_EVERY, each chunk whole: a crash mid-file leaves
 whole records only, and importing the file again stores the rest (a record already stored is
@@ -29,24 +31,25 @@ import hashlib
 import json
 import sys
 from collections.abc import Generator, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from flx.model import RECORD_KINDS
+from flx.operations.builtin import builtin_operations
+from flx.operations.registry import Operations
 from flx.records import safe_json
-from flx.records.examine import Examined, examine_record, examined_lines
+from flx.records.examine import Examined, Kinds, examine_record, examined_lines
 from flx.records.examine import kind_of as _kind_of
 from flx.records.safe_json import safe_text
 from flx.records.validate import Problem
-from flx.store.store import ImportCounts, Prepared, Store
+from flx.sources.ingest import ImportProblem, Ingest
+from flx.store.store import ImportCounts, Store
 
 __all__ = ["import_files", "ImportReport", "ImportProblem", "ImportProgress", "LIST_KEYS"]
 
-LIST_KEYS = {"orders": "order", "shipments": "shipment", "vendor_bills": "vendor_bill"}
+LIST_KEYS = builtin_operations().list_keys()  # the built-in lists: {"orders": "order", ...}
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-BATCH = 1000  # records a store write (what is held in memory)
 COMMIT_EVERY = 5000  # records a transaction: a short write lock, few commits
 PROGRESS_EVERY = 250  # records between two progress reports
 
@@ -63,38 +66,13 @@ class ImportProgress(Protocol):
     def advance(self, records: int) -> None: ...
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    """One reason a record (or a whole file) was not imported."""
-
-    file: str
-    location: str  # "orders[3]", "line 7", or "" for the whole file
-    path: str  # JSON path inside the record, "$" for the record itself
-    message: str
-    code: str = "invalid"
-    record_id: str | None = None
-    kind: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file + (f" {self.location}" if self.location else "")
-        if self.record_id:
-            where += f" ({self.kind or 'record'} {self.record_id})"
-        path = f" {self.path}" if self.path and self.path != "$" else ""
-        return f"{where}{path}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "location": self.location, "kind": self.kind,
-                "record_id": self.record_id, "path": self.path, "message": self.message,
-                "code": self.code}
-
-
 @dataclass
 class ImportReport:
     """What an import did: counts per kind, and every problem."""
 
     accepted: dict[str, ImportCounts] = field(
-        default_factory=lambda: {kind: ImportCounts() for kind in RECORD_KINDS})
-    rejected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_KINDS, 0))
+        default_factory=lambda: {kind: ImportCounts() for kind in LIST_KEYS.values()})
+    rejected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LIST_KEYS.values(), 0))
     problems: list[ImportProblem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unreadable: int = 0  # NDJSON lines that were not a record of a known kind
@@ -113,7 +91,7 @@ class ImportReport:
             "ok": self.ok,
             "files": list(self.files),
             "kinds": {kind: {**self.accepted[kind].to_dict(), "rejected": self.rejected[kind]}
-                      for kind in RECORD_KINDS},
+                      for kind in self.accepted},
             "unreadable": self.unreadable,
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -128,12 +106,15 @@ class _FileError(Exception):
 
 
 def import_files(paths: list[Path], store: Store, progress: ImportProgress | None = None,
-                 *, parallel: bool = True) -> ImportReport:
+                 *, parallel: bool = True, operations: Operations | None = None) -> ImportReport:
     """Import each file in turn and report on all of them: a file that cannot be read is one
     problem, and the files after it are still imported. A big NDJSON file is read by worker
     processes (flx.records.examine) unless `parallel` is False; they are spawned, so a script
-    that calls this must do so under `if __name__ == "__main__":`."""
-    report = ImportReport()
+    that calls this must do so under `if __name__ == "__main__":`. `operations`: the
+    registry whose kinds are taken (the plugins'; by default the built-in ones)."""
+    form = _Form.of(operations or builtin_operations())
+    report = ImportReport({kind: ImportCounts() for kind in form.kinds},
+                          dict.fromkeys(form.kinds, 0))
     paths = [Path(path) for path in paths]
     if progress is not None:  # NDJSON totals at once (a quick count), documents once parsed
         progress.add_total(sum(_count_lines(path) for path in paths if _is_ndjson(path)))
@@ -141,10 +122,23 @@ def import_files(paths: list[Path], store: Store, progress: ImportProgress | Non
         for path in paths:
             report.files.append(str(path))
             try:
-                _FileImport(path, store, report, progress, parallel).run()
+                _FileImport(path, store, report, progress, parallel, form).run()
             except _FileError as exc:
                 report.problems.append(ImportProblem(str(path), "", "", str(exc), exc.code))
     return report
+
+
+@dataclass(frozen=True)
+class _Form:
+    """What an import file may hold: the lists of a JSON document and the kinds of NDJSON."""
+
+    list_keys: dict[str, str]  # "orders" -> "order"
+    kinds: Kinds  # kind -> its schema as JSON text
+
+    @classmethod
+    def of(cls, operations: Operations) -> _Form:
+        return cls(operations.list_keys(),
+                   {op.kind: json.dumps(op.record_schema) for op in operations})
 
 
 @contextmanager
@@ -174,20 +168,17 @@ class _Suspect:
 
 class _FileImport:
     def __init__(self, path: Path, store: Store, report: ImportReport,
-                 progress: ImportProgress | None = None, parallel: bool = True) -> None:
+                 progress: ImportProgress | None, parallel: bool, form: _Form) -> None:
         self.path, self.store, self.report, self.progress = path, store, report, progress
-        self.parallel = parallel
+        self.parallel, self.form = parallel, form
         self.name = str(path)
         self.ndjson = False
         self.data: dict[str, Any] = {}  # a JSON document, kept for a second look
         self.stored_ids: set[int] = set()  # _id_digest of each (kind, id) stored from the file
         self.suspects: dict[str, _Suspect] = {}  # by place
         self.suspect_ids: set[int] = set()  # the digests that came more than once
-        self.pending: dict[str, list[Prepared]] = {kind: [] for kind in RECORD_KINDS}
         self.suspect = False  # the document may hold something hostile
-        self.transaction: ExitStack | None = None  # of the chunk being written
-        self.written = {kind: ImportCounts() for kind in RECORD_KINDS}  # not yet committed
-        self.rejected = dict.fromkeys(RECORD_KINDS, 0)
+        self.ingest = Ingest(store, form.kinds)  # writes the chunk in hand, counts the committed
         self.problems: list[ImportProblem] = []
         self.unreadable = 0
         self.taken = 0  # entries read since the last commit
@@ -210,8 +201,7 @@ class _FileImport:
             self._resolve_suspects()
             self._commit()
         except BaseException:
-            if self.transaction is not None:  # what was written since the last commit goes
-                self.transaction.__exit__(*sys.exc_info())
+            self.ingest.abort(*sys.exc_info())  # what was written since the last commit goes
             raise
         self.report.problems.extend(self.problems)
         self.report.unreadable += self.unreadable
@@ -219,15 +209,10 @@ class _FileImport:
     def _commit(self) -> None:
         """Commit what was written since the last commit, then count it (a crash before the
         commit leaves the report as untouched as the store)."""
-        for kind in RECORD_KINDS:
-            self._flush(kind)
-        if self.transaction is not None:
-            transaction, self.transaction = self.transaction, None
-            transaction.close()
-        for kind in RECORD_KINDS:
-            self.report.accepted[kind] = self.report.accepted[kind] + self.written[kind]
-            self.report.rejected[kind] += self.rejected[kind]
-            self.written[kind], self.rejected[kind] = ImportCounts(), 0
+        written, rejected = self.ingest.commit()
+        for kind in self.form.kinds:
+            self.report.accepted[kind] = self.report.accepted[kind] + written[kind]
+            self.report.rejected[kind] += rejected[kind]
         if self.progress is not None and self.taken % PROGRESS_EVERY:
             self.progress.advance(self.taken % PROGRESS_EVERY)  # the rest was said already
         self.taken = 0
@@ -253,30 +238,31 @@ class _FileImport:
                              "fix the exporter (nothing of this file was imported)",
                              "too_deep") from None
         data = parsed.value
-        allowed = ", ".join(f'"{k}"' for k in LIST_KEYS)
+        list_keys = self.form.list_keys
+        allowed = ", ".join(f'"{k}"' for k in list_keys)
         if not isinstance(data, dict):
             raise _FileError(
                 f"expected a JSON object with the keys {allowed}, got {_kind_of(data)}; for "
                 f"one record a line use NDJSON (a .ndjson file)", "shape")
-        twice = [key for key in getattr(data, "duplicates", ()) if key in LIST_KEYS]
+        twice = [key for key in getattr(data, "duplicates", ()) if key in list_keys]
         if twice:
             raise _FileError(
                 f"the key {twice[0]!r} is given more than once at the top level: put all its "
                 "records in one list (a JSON reader would keep only one of the lists; nothing "
                 "of this file was imported)", "duplicate_key")
         self.data, self.suspect = data, parsed.suspect
-        unknown = [k for k in data if k not in LIST_KEYS]
+        unknown = [k for k in data if k not in list_keys]
         for key in unknown:
             self.problems.append(ImportProblem(
                 self.name, safe_text(str(key)), "$", f"unknown top-level key {key!r}: its "
                 f"records were not imported (allowed keys: {allowed})", "shape"))
         if self.progress is not None:
             self.progress.add_total(sum(len(v) for k, v in data.items()
-                                        if k in LIST_KEYS and isinstance(v, list)))
+                                        if k in list_keys and isinstance(v, list)))
         return self._document_entries(data)
 
     def _document_entries(self, data: dict[str, Any], quiet: bool = False) -> Entries:
-        for key, kind in LIST_KEYS.items():
+        for key, kind in self.form.list_keys.items():
             if key not in data:
                 continue
             items = data[key]
@@ -287,14 +273,15 @@ class _FileImport:
                         f"{_kind_of(items)}", "shape"))
                 continue
             for index, record in enumerate(items):
-                yield examine_record(kind, f"{key}[{index}]", record, self.suspect)
+                yield examine_record(kind, f"{key}[{index}]", record, self.suspect,
+                                     self.form.kinds[kind])
 
     def _ndjson(self, parallel: bool = True) -> Entries:
         try:
             self.path.open("rb").close()
         except OSError as exc:
             raise _FileError(f"cannot read the file: {exc.strerror}", "file") from None
-        return examined_lines(self.path, parallel=parallel)
+        return examined_lines(self.path, self.form.kinds, parallel=parallel)
 
     # --- storing -------------------------------------------------------------------------------
 
@@ -314,13 +301,13 @@ class _FileImport:
             self.suspect_ids.add(digest)
             problems.insert(0, _duplicate(kind, record_id, "?"))
         if problems:
-            self.rejected[kind] += 1
+            self.ingest.rejected[kind] += 1
             for p in problems:
                 self._problem(where, kind, record_id, p.path, p.message, p.code)
             return
         assert digest is not None  # a valid record has a text id
         self.stored_ids.add(digest)
-        self._store(kind, examined)
+        self.ingest.add(kind, examined)
 
     def _resolve_suspects(self) -> None:
         """A second look at the file, only when some id digest came twice: each suspect is a
@@ -357,8 +344,8 @@ class _FileImport:
                     dropped.add(suspect.problem)
                     if suspect.valid:
                         firsts[(kind, record_id)] = where
-                        self.rejected[kind] -= 1
-                        self._store(kind, examined)
+                        self.ingest.rejected[kind] -= 1
+                        self.ingest.add(kind, examined)
                 if not left:
                     break
         if left:
@@ -366,23 +353,6 @@ class _FileImport:
                              "it is complete", "file")
         if dropped:
             self.problems = [p for i, p in enumerate(self.problems) if i not in dropped]
-
-    def _store(self, kind: str, examined: Examined) -> None:
-        assert examined.record_id and examined.text and examined.content_hash
-        batch = self.pending[kind]
-        batch.append(Prepared(examined.record_id, examined.text, examined.content_hash))
-        if len(batch) >= BATCH:
-            self._flush(kind)
-
-    def _flush(self, kind: str) -> None:
-        """Write what is pending, in the transaction of the current chunk."""
-        batch, self.pending[kind] = self.pending[kind], []
-        if not batch:
-            return
-        if self.transaction is None:
-            self.transaction = ExitStack()
-            self.transaction.enter_context(self.store.transaction())
-        self.written[kind] = self.written[kind] + self.store.upsert_records(kind, batch)
 
     def _problem(self, where: str, kind: str | None, record_id: str | None, path: str,
                  message: str, code: str) -> None:

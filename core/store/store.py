@@ -1,4 +1,5 @@
-"""The store: imported records, per-connection sync state, lookup cache, runs, audit, locks.
+"""The store: imported records, per-connection sync state, lookup cache, runs, audit, locks,
+plugin state.
 
 One `Store(url)` works on SQLite (default, one machine) and PostgreSQL (shared, several
 workers) with the same SQL. Every public method is its own transaction unless called inside
@@ -29,6 +30,8 @@ from flx.store.engine import (
 )
 from flx.store.engine import normalize_url as _normalize_url
 from flx.store.owners import default_owner, owner_is_dead
+from flx.store.source_state import SourceStateMixin
+from flx.store.state import StateMixin
 from flx.store.sync import BATCH, SyncMixin, SyncState, chunks, reconnecting
 from flx.store.tables import audit, locks, lookup_cache, migrate, records, runs, utcnow
 from flx.store.upsert import ImportCounts, ImportMixin, Prepared
@@ -38,7 +41,7 @@ __all__ = ["Store", "SyncState", "ImportCounts", "Prepared", "audit_row", "defau
 _PG_MIGRATION_LOCK = 0x666C7800  # advisory lock id: one migrator at a time per database
 
 
-class Store(SyncMixin, ImportMixin):
+class Store(SyncMixin, ImportMixin, StateMixin, SourceStateMixin):
     def __init__(self, url: str, *, pool_size: int = 3) -> None:
         self._url = _normalize_url(url)
         self.url = masked(self._url)  # safe to show: no password

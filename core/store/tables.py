@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["metadata", "records", "sync_state", "lookup_cache", "runs", "audit", "locks",
-           "schema_version", "MIGRATIONS", "UTCDateTime", "utcnow"]
+           "plugin_state", "source_state", "schema_version", "MIGRATIONS", "UTCDateTime",
+           "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -81,7 +82,9 @@ sync_state = sa.Table(
     # multi-worker claims (Store.claim): who works on the record now, and until when
     sa.Column("claimed_by", sa.String(200), nullable=True),
     sa.Column("claim_expires_at", UTCDateTime(), nullable=True),
-    sa.Index("ix_sync_state_status", "connection", "operation", "status"),
+    # Covers listing one status in id order (flx errors, status, the dashboard) without reads
+    # of the table itself.
+    sa.Index("ix_sync_state_status_id", "connection", "operation", "status", "record_id"),
 )
 
 lookup_cache = sa.Table(
@@ -134,6 +137,32 @@ locks = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
+# Added by schema version 4: what plugins keep between runs (rotating OAuth tokens, cursors,
+# sequence numbers), per scope ("connection:NAME", "source:NAME"). `version` counts writes, for
+# compare-and-set; `secret` values are never shown.
+plugin_state = sa.Table(
+    "plugin_state", metadata,
+    sa.Column("scope", _key(200), primary_key=True),
+    sa.Column("key", _key(200), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("secret", sa.Boolean(), nullable=False, default=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Added by schema version 5: where each `[sources.NAME]` resumes (`cursor`, written in the
+# transaction of the page it follows) and how its last pull went.
+source_state = sa.Table(
+    "source_state", metadata,
+    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("cursor_at", UTCDateTime(), nullable=True),
+    sa.Column("last_pull_at", UTCDateTime(), nullable=True),
+    sa.Column("last_status", sa.String(20), nullable=True),
+    sa.Column("counts", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("error", sa.JSON(none_as_null=True), nullable=True),
+)
+
 schema_version = sa.Table(
     "schema_version", metadata,
     sa.Column("version", sa.Integer(), nullable=False),
@@ -154,8 +183,24 @@ def _v3_run_error(conn: Connection) -> None:
                              + sa.JSON().compile(dialect=conn.dialect)))
 
 
+def _v4_plugin_state(conn: Connection) -> None:
+    plugin_state.create(conn, checkfirst=True)
+
+
+def _v5_source_state(conn: Connection) -> None:
+    source_state.create(conn, checkfirst=True)
+
+
+def _v6_status_index(conn: Connection) -> None:
+    conn.execute(sa.text("DROP INDEX IF EXISTS ix_sync_state_status"))
+    for index in sync_state.indexes:
+        if index.name == "ix_sync_state_status_id":
+            index.create(conn, checkfirst=True)
+
+
 Migration = Callable[[Connection], None]
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record, _v3_run_error]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_audit_by_record, _v3_run_error,
+                               _v4_plugin_state, _v5_source_state, _v6_status_index]
 """Step N (1-based) brings a database from version N-1 to N. Append only."""
 
 

@@ -7,6 +7,7 @@ INSERT (a COPY on PostgreSQL), changed ones in one UPDATE, unchanged ones not at
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -18,7 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from flx.model import RECORD_KINDS
 from flx.records.validate import canonical_json
 from flx.store.engine import JsonText
 from flx.store.sync import BATCH, chunks
@@ -55,9 +55,15 @@ class Prepared(NamedTuple):
     content_hash: str
 
 
+# Kinds come from the registered operations and are validated there; the store only keeps
+# them to what its `kind` column holds.
+_KIND = re.compile(r"[a-z][a-z_]{0,31}\Z")
+
+
 def check_kind(kind: str) -> None:
-    if kind not in RECORD_KINDS:
-        raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(RECORD_KINDS)}")
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise ValueError(f"{kind!r} is not a record kind (lower-case letters and '_', at most "
+                         "32, for example vendor_bill)")
 
 
 class ImportMixin:

@@ -13,8 +13,8 @@ from jinja2 import TemplateError as JinjaTemplateError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from flx.connector import Connector
 from flx.errors import FlxError
-from flx.model import Connector
 from flx.render.mapping import load_profile, profile_names
 from flx.render.renderer import Renderer
 

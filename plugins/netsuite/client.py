@@ -154,8 +154,9 @@ class NetSuiteClient:
                                      settings.concurrency,
                                      stated_limit=settings.account_concurrency,
                                      request_timeout=settings.timeout)
-            if budget is not None:
-                limiter.budget = budget
+            # Set either way: the limiter is shared per account in this process, and a store
+            # without budgets (SQLite) must not keep a PostgreSQL store's from an earlier run.
+            limiter.budget = budget
             client = cls(settings, http, logger=runtime.logger.getChild("netsuite"),
                          limiter=limiter)
             # Kept on the runtime itself, so the client lives and dies with it (a global

@@ -95,6 +95,8 @@ def run_demo(workdir: Path, console: Console) -> int:
                   + path_hint() +
                   "Next: `flx init` writes a flx.toml for your own account (`flx init "
                   "--emulator` for the emulator); README.md has the tour.", soft_wrap=True)
+    console.print(f"The dashboard on the demo's store: `flx --config {workdir / 'flx.toml'} "
+                  "serve`, then open http://127.0.0.1:8750/", soft_wrap=True)
     return 0
 
 

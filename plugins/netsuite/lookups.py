@@ -103,8 +103,8 @@ class ItemResolver:
     def resolve(self, skus: Iterable[str]) -> dict[str, Item]:
         wanted = sorted({s for s in skus if s} - set(self._known) - self._absent)
         if wanted:
-            store, conn = self.ctx.runtime.store, self.ctx.runtime.connection.name
-            for sku, raw in store.cache_get_many(conn, self.cache_kind, wanted).items():
+            runtime = self.ctx.runtime
+            for sku, raw in runtime.cache_get_many(self.cache_kind, wanted).items():
                 self._known[sku] = Item(**json.loads(raw))
             missing = [s for s in wanted if s not in self._known]
             found: dict[str, str] = {}
@@ -131,7 +131,7 @@ class ItemResolver:
             with self._lock:
                 self._absent.update(s for s in missing if s not in found)
             if found and not self.ctx.runtime.dry_run:
-                store.cache_put_many(conn, self.cache_kind, found)
+                runtime.cache_put_many(self.cache_kind, found)
         return {s: self._known[s] for s in skus if s in self._known}
 
     def item(self, sku: str, record_id: str, where: str) -> Item:
@@ -205,18 +205,17 @@ class CustomerFinder:
             for keys in self._unsaved.values():
                 keys.clear()
         for kind, keys in unsaved.items():
-            self.ctx.runtime.store.cache_put_many(
-                self.ctx.runtime.connection.name, f"customer:{kind}", keys)
+            self.ctx.runtime.cache_put_many(f"customer:{kind}", keys)
 
     def _find(self, kind: str, keys: list[str], query: str, keys_of: Any) -> dict[str, str]:
         if not keys:
             return {}
-        store, conn = self.ctx.runtime.store, self.ctx.runtime.connection.name
+        runtime = self.ctx.runtime
         absent, memo = self._absent[kind], self._found[kind]
         found = {k: memo[k] for k in keys if k in memo}
         keys = [k for k in keys if k not in absent and k not in found]
         if keys:
-            found.update(store.cache_get_many(conn, f"customer:{kind}", keys))
+            found.update(runtime.cache_get_many(f"customer:{kind}", keys))
         missing = [k for k in keys if k not in found]
         fresh: dict[str, str] = {}
         for part in chunks(missing):
@@ -236,7 +235,7 @@ class CustomerFinder:
                         fresh[key] = row["id"]
         absent.update(k for k in missing if k not in fresh)
         if fresh and not self.ctx.runtime.dry_run:
-            store.cache_put_many(conn, f"customer:{kind}", fresh)
+            runtime.cache_put_many(f"customer:{kind}", fresh)
         found.update(fresh)
         memo.update(found)
         return found

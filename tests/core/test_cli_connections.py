@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flx.cli.main import build_app
-from flx.model import CheckResult, Connector
+from flx.connector import Connector
+from flx.model import CheckResult
 from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
@@ -23,25 +24,12 @@ SCHEMA = {
 }
 
 
-class FakeBooks:
-    """Answers the connection test for its own connections only; `account_id = "denied"`
-    makes the permission check fail."""
+class FakeBooksConnector(Connector):
+    """`account_id = "denied"` makes the permission check fail."""
 
-    def __init__(self):
-        self.stores = []
-
-    @hookimpl
-    def register_connectors(self, register):
-        register(Connector(name="fakebooks", connection_schema=SCHEMA,
-                           operations=("send-orders", "send-shipments")))
-        register(Connector(name="silentbooks", connection_schema=SCHEMA,
-                           operations=("send-orders",)))
-
-    @hookimpl
-    def test_connection(self, connection, runtime):
-        if connection.plugin != "fakebooks":
-            return None
-        self.stores.append(runtime.store)
+    def check(self, runtime):
+        connection = runtime.connection
+        self.extra["stores"].append(runtime.store)
         logging.getLogger("flx.fakebooks").warning("testing with token %s",
                                                    connection.settings["token_secret"])
         denied = connection.settings["account_id"] == "denied"
@@ -50,6 +38,21 @@ class FakeBooks:
             CheckResult("read customers", not denied, "403 from the role" if denied else "",
                         "give the role 'Lists > Customers'" if denied else ""),
         ]
+
+
+class FakeBooks:
+    """Two connectors: fakebooks checks its connections, silentbooks has no check."""
+
+    def __init__(self):
+        self.stores = []
+
+    @hookimpl
+    def register_connectors(self, register):
+        register(FakeBooksConnector(name="fakebooks", connection_schema=SCHEMA,
+                                    operations=("send-orders", "send-shipments"),
+                                    extra={"stores": self.stores}))
+        register(Connector(name="silentbooks", connection_schema=SCHEMA,
+                           operations=("send-orders",)))
 
 
 @pytest.fixture
@@ -154,10 +157,12 @@ def test_failed_check_shows_the_fix_and_exits_1(runner, app, cfg):
     assert SECRET not in result.stdout
 
 
-def test_no_plugin_answering_is_a_plugin_error(runner, app, cfg):
+def test_a_connector_without_check_is_a_plugin_error(runner, app, cfg):
     result = invoke(runner, app, cfg, "connections", "test", "quiet")
     assert result.exit_code == 1, result.output
-    assert "error: no plugin answered the connection test for 'quiet'" in result.stderr
+    assert ("error: the 'silentbooks' connector does not implement check: `flx connections "
+            "test` cannot check the connection") in " ".join(result.stderr.split())
+    assert "Connector.check" in result.stderr
 
 
 def test_testing_a_connection_needs_its_variables(runner, app, cfg):

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flx.cli.main import build_app
-from flx.model import CheckResult, Connector
+from flx.connector import Connector
+from flx.model import CheckResult
 from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
@@ -37,16 +38,11 @@ FIX = ("open the Login Audit Trail in the accounting system: its Detail column g
        "belong to the same integration record")
 
 
-class LongBooks:
+class LongBooksConnector(Connector):
     """A connector whose failed check has a detail and a fix longer than a line."""
 
-    @hookimpl
-    def register_connectors(self, register):
-        register(Connector(name="longbooks", connection_schema=SCHEMA,
-                           operations=("send-orders", "send-shipments", "send-vendor-bills")))
-
-    @hookimpl
-    def test_connection(self, connection, runtime):
+    def check(self, runtime):
+        connection = runtime.connection
         ok = connection.settings["account_id"] != "denied"
         return [
             CheckResult("settings", True, f"account {connection.settings['account_id']}, "
@@ -54,6 +50,14 @@ class LongBooks:
             CheckResult("login (token-based authentication, REST web services)", ok,
                         "accepted" if ok else DETAIL, "" if ok else FIX),
         ]
+
+
+class LongBooks:
+    @hookimpl
+    def register_connectors(self, register):
+        register(LongBooksConnector(
+            name="longbooks", connection_schema=SCHEMA,
+            operations=("send-orders", "send-shipments", "send-vendor-bills")))
 
 
 @pytest.fixture

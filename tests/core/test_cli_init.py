@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from flx.cli.main import build_app
 from flx.config.load import load_config
-from flx.model import Connector
+from flx.connector import Connector
 from flx.plugins import build_plugins, hookimpl
 
 SCHEMA = {
@@ -27,13 +27,14 @@ SCHEMA = {
 }
 
 
-def connector_plugin(*names):
+def connector_plugin(*names, extra=None):
     class Plugin:
         @hookimpl
         def register_connectors(self, register):
             for name in names:
                 register(Connector(name=name, connection_schema=SCHEMA,
-                                   operations=("send-orders", "send-shipments")))
+                                   operations=("send-orders", "send-shipments"),
+                                   extra=dict((extra or {}).get(name, {}))))
     return Plugin()
 
 
@@ -65,15 +66,30 @@ def test_init_writes_a_private_file_that_loads(runner, tmp_path):
     assert cfg.operation_settings("prod", "send-shipments") is not None
 
 
-def test_init_prefers_netsuite_and_names_its_variables_ns(runner, tmp_path):
-    plugins = build_plugins(connector_plugin("aaabooks", "netsuite"), autoload=False)
+def test_init_writes_the_chosen_connector_with_its_own_variable_prefix(runner, tmp_path):
+    plugins = build_plugins(connector_plugin("aaabooks", "netsuite",
+                                             extra={"netsuite": {"env_prefix": "NS"}}),
+                            autoload=False)
     path = tmp_path / "flx.toml"
-    result = init(runner, plugins, path)
+    result = init(runner, plugins, path, "--connector", "netsuite")
     assert result.exit_code == 0, result.output
     data = tomllib.loads(path.read_text())
     assert data["connections"]["prod"]["plugin"] == "netsuite"
     assert data["connections"]["prod"]["token_secret"] == "${NS_TOKEN_SECRET}"
     assert "Other installed connectors: aaabooks" in path.read_text()
+
+
+def test_init_without_connector_option_takes_the_first_installed_by_name(runner, tmp_path):
+    plugins = build_plugins(connector_plugin("zedbooks", "aaabooks"), autoload=False)
+    path = tmp_path / "flx.toml"
+    assert init(runner, plugins, path).exit_code == 0
+    data = tomllib.loads(path.read_text())
+    assert data["connections"]["prod"]["plugin"] == "aaabooks"
+    assert data["connections"]["prod"]["token_secret"] == "${AAABOOKS_TOKEN_SECRET}"
+    result = init(runner, plugins, tmp_path / "other.toml", "--connector", "nobooks")
+    assert result.exit_code == 1
+    assert "no plugin provides the connector 'nobooks' (installed: aaabooks, zedbooks)" \
+        in result.stderr
 
 
 def test_init_without_connectors_still_writes_a_loadable_file(runner, tmp_path):

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from flx.cli.main import build_app
 from flx.config.load import load_config
-from flx.model import Connector
+from flx.connector import Connector
 from flx.plugins import build_plugins, hookimpl
 
 SCHEMA = {

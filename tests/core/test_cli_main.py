@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from flx.cli.context import get_state
 from flx.cli.main import build_app
+from flx.connector import Connector
 from flx.errors import AuthenticationError
-from flx.model import Connector
 from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"

@@ -14,31 +14,25 @@ from typer.testing import CliRunner
 
 import flx.ops.status as real_status
 from flx.cli.main import build_app
-from flx.cli.records import Operation
+from flx.cli.usage import complete_operation
+from flx.connector import Connector
 from flx.errors import MappingError, RecordValidationError
-from flx.model import OPERATIONS, Connector, RecordResult
+from flx.model import RecordResult
 from flx.plugins import build_plugins, hookimpl
 
 SECRET = "tok-secret-value-123"
 SCHEMA = {"type": "object", "properties": {"token_secret": {"type": "string", "x-secret": True}}}
 
 
-class Books:
+class BooksConnector(Connector):
     """Sends orders; an order whose channel is "bad" is refused with the token in the text."""
 
-    def __init__(self):
-        self.calls = []
-
-    @hookimpl
-    def register_connectors(self, register):
-        register(Connector(name="books", connection_schema=SCHEMA, operations=("send-orders",)))
-
-    @hookimpl
-    def send_orders(self, connection, orders, runtime):
-        self.calls.append({"ids": [o["id"] for o in orders], "dry_run": runtime.dry_run,
-                           "connection": connection.name})
+    def send(self, operation, records, runtime):
+        connection = runtime.connection
+        self.extra["calls"].append({"ids": [o["id"] for o in records],
+                                    "dry_run": runtime.dry_run, "connection": connection.name})
         out = []
-        for o in orders:
+        for o in records:
             if runtime.dry_run:
                 out.append(RecordResult(o["id"], "dry_run"))
             elif o["channel"] == "bad":
@@ -49,13 +43,24 @@ class Books:
                 out.append(RecordResult(o["id"], "sent", remote_ids={"order": f"R{o['id']}"}))
         return out
 
-    @hookimpl
-    def render_payloads(self, operation, connection, record, runtime):
+    def render(self, operation, record, runtime):
         if record["channel"] == "unmapped":
             raise MappingError("order U1: SKU 'A' has no item", hint="map SKU 'A'",
                                record_id=record["id"])
         return [{"name": "order", "method": "POST", "path": "/order",
                  "body": {"ref": record["id"]}}]
+
+
+class Books:
+    """The plugin: registers the connector; `calls` records each batch it was handed."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def register_connectors(self, register):
+        register(BooksConnector(name="books", connection_schema=SCHEMA,
+                                operations=("send-orders",), extra={"calls": self.calls}))
 
 
 def order(oid, channel="web"):
@@ -93,8 +98,14 @@ def invoke(app, cfg, *args):
     return CliRunner().invoke(app, ["--config", str(cfg), *args], env={"BOOKS_TOKEN": SECRET})
 
 
-def test_operation_choices_match_core():
-    assert [op.value for op in Operation] == list(OPERATIONS)
+def test_operation_arguments_are_the_registered_operations(app, cfg):
+    """Checked against the plugins' registry (tests/core/test_operations.py adds one), with
+    the nearest name for a typo, and offered by shell completion."""
+    result = invoke(app, cfg, "run", "send-order")
+    assert result.exit_code == 2
+    assert ("'send-order' is not an operation; use one of send-orders, send-shipments, "
+            "send-vendor-bills; did you mean 'send-orders'?") in " ".join(result.stderr.split())
+    assert complete_operation(None, "send-s") == ["send-shipments"]  # type: ignore[arg-type]
 
 
 def test_run_exits_3_when_a_record_failed_and_masks_secrets(app, cfg, plugin):
@@ -223,7 +234,7 @@ def status_api(monkeypatch):
     module.retry = record("retry", 1)
     module.resolve = record("resolve", 1)
     module.list_runs = record("runs", [])
-    module.status_lines = lambda summary: [f"last run: {SECRET} masked"]
+    module.status_lines = lambda summary, **_: [f"last run: {SECRET} masked"]
     module.records_text = real_status.records_text
     module.KNOWN_CLASSES = real_status.KNOWN_CLASSES
     monkeypatch.setitem(sys.modules, "flx.ops.status", module)

@@ -7,8 +7,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from flx.config.load import Config, load_config, toml_path
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import Connector
 from flx.plugins import build_plugins, hookimpl
 
 SCHEMA = {

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flx.operations.eligibility import Ineligible, Prefetched, Reads, check, check_order
+from flx.operations.builtin import check
+from flx.operations.eligibility import Ineligible, Prefetched, Reads, check_order
 from flx.store.store import Store
 
 
@@ -112,19 +113,20 @@ def test_shipment_for_an_unknown_request_waits(store: Store) -> None:
     assert "fulfillment request FR-9 is not on order ORD-1" in reason.message
 
 
-def test_vendor_bill_needs_a_sent_order_and_an_external_request(store: Store) -> None:
+def test_vendor_bill_needs_its_order_sent_and_a_request_of_that_order(store: Store) -> None:
+    """flx's own rules; what kind of request may be billed is the connector's rule (NetSuite:
+    tests/plugins/netsuite/test_rules.py)."""
+    assert run_check(store, "send-vendor-bills", bill()).message == (
+        "vendor bill VB-1: order ORD-1 has not been imported yet")
     store.upsert_records("order", [order()])
     assert "send-orders: not sent" in run_check(store, "send-vendor-bills", bill()).message
     store.set_sync("prod", "send-orders", "ORD-1", status="sent")
     assert run_check(store, "send-vendor-bills", bill()) is None
-    internal = run_check(store, "send-vendor-bills", bill("FR-1"))
-    assert internal is not None and internal.waiting
-    assert internal.message == (
-        "vendor bill VB-1: fulfillment_request_id FR-1 is internal on order ORD-1, not a "
-        "dropship (external) request, so there is no vendor Purchase Order to bill")
-    assert internal.fix is not None and "flx retry VB-1" in internal.fix  # a failure to fix
+    assert run_check(store, "send-vendor-bills", bill("FR-1")) is None  # any request of it
     unknown = run_check(store, "send-vendor-bills", bill("FR-7"))
-    assert unknown is not None and "FR-7 is not on order ORD-1" in unknown.message
+    assert unknown is not None and unknown.waiting
+    assert unknown.message == ("fulfillment request FR-7 is not on order ORD-1 (re-import the "
+                               "order with its current routing)")
 
 
 def test_a_page_prefetched_in_two_queries_gets_the_same_answers(store: Store) -> None:
@@ -136,7 +138,7 @@ def test_a_page_prefetched_in_two_queries_gets_the_same_answers(store: Store) ->
     records = [shipment(order_id=o, id=f"SH-{o}") for o in ("ORD-1", "ORD-2", "ORD-3", "ORD-9")]
     records += [{**bill(fr), "id": f"VB-{fr}-{o}", "order_id": o}
                 for o in ("ORD-1", "ORD-2") for fr in ("FR-1", "FR-2", "FR-7")]
-    reads = Prefetched(store, "prod", records)
+    reads = Prefetched(store, "prod", records, "order", "send-orders")
     for record in records:
         op = "send-shipments" if record["id"].startswith("SH") else "send-vendor-bills"
         assert run_check(reads, op, record) == run_check(store, op, record), record["id"]

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from flx.connector import Connector
 from flx.errors import ConfigError, MappingError
-from flx.model import Connector
 from flx.plugins import build_plugins
-from flx.render.mapping import Profile, load_profile, profile_names, validate_profile
+from flx.render.mapping import (
+    Profile,
+    apply_schema_defaults,
+    load_profile,
+    profile_names,
+    validate_profile,
+)
 
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
@@ -41,12 +47,15 @@ def test_mapping_schema_is_a_valid_2020_12_schema() -> None:
 def test_default_profile_by_name_is_completed_with_defaults(connector: Connector) -> None:
     profile = load_profile(connector, None)
     assert profile.name == "default"
-    assert profile.source == "tests.fake_plugin.mappings:default.json"
+    assert profile.source == "flx.testing.fakebooks.mappings:default.json"
     assert profile.data["tables"]["vendors"] == {"V-A": "501"}
-    # keys the file leaves out are filled, so plugins never guess
-    assert profile.data["sku_level"] == "order"
-    assert profile.data["customer"]["match"] == ["id", "email", "name"]
-    assert profile.data["customer"]["on_missing"] == "create"
+    # keys the file leaves out are filled, so plugins never guess (a connector's own keys by
+    # its mapping schema's defaults: tests/plugins/netsuite/test_mapping_defaults.py)
+    assert profile.data["custom_fields"] == {
+        "body": {"custbody_gift": "{{ order.custom_fields.gift_message | default('') }}"},
+        "column": {}}
+    assert profile.data["options"] == {"memo_prefix": "flx"}
+    assert "sku_level" not in profile.data and "customer" not in profile.data
     assert profile_names(connector) == ["default"]
 
 
@@ -61,19 +70,15 @@ def test_profile_by_relative_path_and_its_template_folder(connector: Connector,
                                                           tmp_path: Path) -> None:
     (tmp_path / "acme-templates").mkdir()
     write(tmp_path, {"name": "acme", "templates": "acme-templates",
-                     "customer": {"on_missing": "default", "default_customer_id": "42"}})
+                     "custom_fields": {"column": {"custcol_x": "1"}}})
     profile = load_profile(connector, "acme.json", base_dir=tmp_path)
     assert profile.template_dirs == [(tmp_path / "acme-templates").resolve()]
-    assert profile.data["customer"] == {"on_missing": "default", "default_customer_id": "42",
-                                        "match": ["id", "email", "name"], "fields": {}}
+    assert profile.data["custom_fields"] == {"column": {"custcol_x": "1"}, "body": {}}
 
 
 def test_invalid_profile_lists_every_error(connector: Connector, tmp_path: Path) -> None:
     write(tmp_path, {
-        "sku_level": "line",
-        "custmer": {},
-        "customer": {"on_missing": "default", "match": ["phone"],
-                     "fields": {"subsidiary": 3}},
+        "tabels": {},
         "tables": {"vendors": ["V-A"]},
         "header": {"memo": "{{ order.number "},
         "options": {"memo_prefix": 5},
@@ -83,11 +88,7 @@ def test_invalid_profile_lists_every_error(connector: Connector, tmp_path: Path)
         load_profile(connector, str(tmp_path / "acme.json"))
     problems = err.value.problems
     expected = [
-        "$.sku_level: 'line' is not one of ['order', 'po']",
-        "$.custmer: unknown setting (did you mean 'customer'?)",
-        "$.customer: 'default_customer_id' is a required property",
-        "$.customer.match[0]: 'phone' is not one of ['id', 'email', 'name']",
-        "$.customer.fields.subsidiary: 3 is not of type 'string'",
+        "$.tabels: unknown setting (did you mean 'tables'?)",
         "$.tables.vendors: ['V-A'] is not of type 'object'",
         "$.options.memo_prefix: 5 is not of type 'string'",  # from the connector's schema
         "$.templates: folder 'nope' not found",
@@ -96,7 +97,7 @@ def test_invalid_profile_lists_every_error(connector: Connector, tmp_path: Path)
         assert any(p.startswith(line) for p in problems), (line, problems)
     assert any(p.startswith("$.header.memo: template syntax error") for p in problems)
     assert len(problems) == len(expected) + 1
-    assert f"{tmp_path / 'acme.json'} has 9 problems" in err.value.message
+    assert f"{tmp_path / 'acme.json'} has 5 problems" in err.value.message
 
 
 def test_json_syntax_error_gives_line_and_column(connector: Connector, tmp_path: Path) -> None:
@@ -114,9 +115,29 @@ def test_missing_profile_file(connector: Connector, tmp_path: Path) -> None:
 def test_connector_without_profiles_gets_defaults() -> None:
     bare = Connector(name="bare", connection_schema={}, operations=("send-orders",))
     profile = load_profile(bare, None)
-    assert profile.data["item_lookup_field"] == "itemid"
+    assert profile.data == {"name": "default", "tables": {}, "header": {},
+                            "custom_fields": {"body": {}, "column": {}}, "options": {}}
     assert validate_profile({"connector_specific": 1}, bare) == [
         "$.connector_specific: unknown setting"]
+
+
+def test_a_connectors_own_keys_get_its_mapping_schemas_defaults(tmp_path: Path) -> None:
+    """What the connector's mapping schema declares with a `default` is filled like core's
+    own keys; an object default fills the keys a given object leaves out (one level)."""
+    schema = {"type": "object", "properties": {
+        "lookup": {"type": "string", "default": "sku"},
+        "policy": {"type": "object", "default": {"mode": "create", "order": ["a", "b"]}},
+        "limits_of_mine": {"type": "object", "properties": {"n": {"default": 3}}}}}
+    books = Connector(name="books", connection_schema={}, operations=("send-orders",),
+                      mapping_schema=schema)
+    assert apply_schema_defaults(schema, {"policy": {"mode": "fail"}}) == {
+        "lookup": "sku", "policy": {"mode": "fail", "order": ["a", "b"]}}
+    profile = load_profile(books, str(write(tmp_path, {"lookup": "upc"})))
+    assert (profile.data["lookup"], profile.data["policy"]) == ("upc", {
+        "mode": "create", "order": ["a", "b"]})
+    assert "limits_of_mine" not in profile.data  # no default of its own: left out
+    profile.data["policy"]["order"].append("c")  # a profile's copy, never the schema's
+    assert schema["properties"]["policy"]["default"]["order"] == ["a", "b"]
 
 
 def test_lookup_names_the_missing_table_entry() -> None:
@@ -130,14 +151,15 @@ def test_lookup_names_the_missing_table_entry() -> None:
 
 
 def test_every_shipped_profile_validates() -> None:
-    # Conformance: a profile shipped by an installed connector must pass the core schema.
+    # Conformance: a profile shipped by an installed connector must pass the core schema and
+    # the connector's own.
     connectors = build_plugins().connectors.values()
-    shipped = [(c.name, p) for c in connectors if c.mappings_package
+    shipped = [(c, p) for c in connectors if c.mappings_package
                for p in resources.files(c.mappings_package).iterdir() if p.name.endswith(".json")]
     assert shipped, "no shipped mapping profiles found"
-    for folder, path in shipped:
-        problems = validate_profile(json.loads(path.read_text()))
-        assert problems == [], f"mappings/{folder}/{path.name}: {problems}"
+    for connector, path in shipped:
+        problems = validate_profile(json.loads(path.read_text()), connector)
+        assert problems == [], f"mappings/{connector.name}/{path.name}: {problems}"
 
 
 def test_override_files_that_replace_no_template_are_problems(connector: Connector,

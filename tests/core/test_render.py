@@ -102,11 +102,11 @@ def test_templates_cannot_mutate_the_record(tmp_path: Path) -> None:
 
 
 def test_override_folder_wins_over_package_templates(tmp_path: Path) -> None:
-    # tests.fake_plugin ships order.json.j2; a client folder replaces just that one.
-    packaged = Renderer(["tests.fake_plugin"])
+    # the fake connector ships order.json.j2; a client folder replaces just that one.
+    packaged = Renderer(["flx.testing.fakebooks"])
     assert "order.json.j2" in packaged.list_templates()
     override = write(tmp_path / "client", "order.json.j2", '{"client": true}')
-    renderer = Renderer(["tests.fake_plugin"], [override])
+    renderer = Renderer(["flx.testing.fakebooks"], [override])
     assert renderer.render_json("order.json.j2", {}, record_id="ORD-1") == {"client": True}
     assert renderer.has_template("shipment.json.j2")  # the others still come from the package
 
@@ -236,9 +236,9 @@ def test_a_failing_profile_value_names_its_setting_and_a_fix_that_works() -> Non
 
 
 def test_missing_template_is_a_plugin_error(tmp_path: Path) -> None:
-    renderer = Renderer(["tests.fake_plugin"], [tmp_path])
+    renderer = Renderer(["flx.testing.fakebooks"], [tmp_path])
     assert not renderer.has_template("invoice.json.j2")
     with pytest.raises(PluginError) as err:
         renderer.render_json("invoice.json.j2", {}, record_id="R")
     assert err.value.message == "template 'invoice.json.j2' not found"
-    assert "tests.fake_plugin:templates/" in (err.value.hint or "")
+    assert "flx.testing.fakebooks:templates/" in (err.value.hint or "")

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from flx.connector import Connector
 from flx.errors import AuthenticationError, ConfigError, RateLimitError
-from flx.model import Connector, RecordResult
+from flx.model import RecordResult
 from flx.plugins import hookimpl
 from flx.run.report import print_run
 from flx.run.runner import MAX_ATTEMPTS, next_retry_at, run_operation
@@ -58,7 +59,7 @@ def ledger_orders(env: Env) -> dict[str, dict[str, Any]]:
 
 
 def test_sends_orders_and_records_remote_ids(env: Env) -> None:
-    """send-orders hands batches to the send_orders hook and records what comes back."""
+    """send-orders hands batches to the connector's send and records what comes back."""
     env.load(orders=[make_order("ORD-1"), make_order("ORD-2", channel="amazon"),
                      make_order("ORD-3")])
     report = env.run()
@@ -158,7 +159,7 @@ def test_waiting_reasons_are_stored_and_unselected_orders_untouched(env: Env) ->
 
 
 def test_shipments_wait_for_their_order_then_go(env: Env) -> None:
-    """send-shipments: the send_shipments hook gets shipments whose order is in fakebooks."""
+    """send-shipments: the connector's send gets shipments whose order is in fakebooks."""
     env.load(orders=[make_order("ORD-1"), make_order("ORD-2")],
              shipments=[make_shipment("SH-1", "ORD-1"), make_shipment("SH-2", "ORD-2")])
     env.run(only=["ORD-1"])
@@ -176,7 +177,7 @@ def test_shipments_wait_for_their_order_then_go(env: Env) -> None:
 
 
 def test_vendor_bills_are_sent_for_dropship_requests(env: Env) -> None:
-    """send-vendor-bills: the send_vendor_bills hook gets bills of external requests."""
+    """send-vendor-bills: the connector's send gets bills of external requests."""
     env.load(orders=[make_order("ORD-1")],
              vendor_bills=[make_bill("VB-1", "ORD-1"),
                            make_bill("VB-2", "ORD-1", fulfillment_request_id="FR-1")])
@@ -376,7 +377,7 @@ def test_disabled_operation_says_how_to_enable_it(tmp_path: Path) -> None:
 
 
 class ConnectorOnly:
-    """Declares a connector but implements no send hook."""
+    """Registers a connector that overrides no method: Connector.send is not implemented."""
 
     @hookimpl
     def register_connectors(self, register):
@@ -384,13 +385,16 @@ class ConnectorOnly:
                            operations=("send-orders",)))
 
 
-def test_no_plugin_answering_aborts_with_a_clear_error(tmp_path: Path) -> None:
+def test_a_connector_without_send_aborts_with_a_clear_error(tmp_path: Path) -> None:
     env = make_env(tmp_path, ConnectorOnly())
     env.config.connections["prod"].plugin = "barebooks"
     env.load(orders=[make_order("ORD-1")])
     report = env.run()
     assert report.exit_code == 1
-    assert report.aborted.startswith("no plugin answered for connection 'prod'")
+    assert report.aborted.startswith("the 'barebooks' connector does not implement send: it "
+                                     "cannot run send-orders")
+    assert "fix: its plugin must implement Connector.send" in report.aborted
+    assert report.aborted_class == "plugin"
     assert untouched(env.state("ORD-1"))
     env.store.close()
 
@@ -454,7 +458,7 @@ def test_print_run_shows_records_fixes_and_summary(env: Env) -> None:
 
 
 def test_render_operation_previews_payloads_without_writing(env: Env) -> None:
-    """`flx render` asks the render_payloads hook, in a dry-run runtime."""
+    """`flx render` asks the connector's render, in a dry-run runtime."""
     env.load(orders=[make_order("ORD-1")])
     payloads = env.render("send-orders", "ORD-1")
     assert [(p["method"], p["path"]) for p in payloads] == [("POST", "/orders")]
@@ -464,15 +468,15 @@ def test_render_operation_previews_payloads_without_writing(env: Env) -> None:
         env.render("send-orders", "ORD-9")
 
 
-def test_connection_check_hook(env: Env) -> None:
+def test_connector_check(env: Env) -> None:
     conn = env.config.connection("prod")
-    runtime = Runtime(store=env.store, connection=conn,
-                      connector=env.plugins.connector("fakebooks"),
+    connector = env.plugins.connector("fakebooks")
+    runtime = Runtime(store=env.store, connection=conn, connector=connector,
                       transport=env.ledger.transport())
-    checks = env.plugins.hook.test_connection(connection=conn, runtime=runtime, deep=False)
+    checks = connector.check(runtime)
     assert [(c.name, c.ok) for c in checks] == [("API key", True)]
     env.ledger.api_key = "another-key-9999"
-    checks = env.plugins.hook.test_connection(connection=conn, runtime=runtime, deep=False)
+    checks = connector.check(runtime)
     assert (checks[0].ok, checks[0].fix) == (False, "check api_key for this connection")
 
 

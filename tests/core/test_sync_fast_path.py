@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flx.model import Connection, Connector
+from flx.connector import Connector
+from flx.model import Connection
 from flx.run.runtime import Runtime
 from flx.store.store import Store, SyncState, audit_row
 from flx.store.sync import KEEP, SYNC_STATUSES, blank_state, next_state

@@ -1,13 +1,8 @@
-"""The "fakebooks" test connector: it proves that core knows no accounting system.
+"""The "fakebooks" test connector, shipped as flx.testing (flx/testing/fake.py, ledger.py,
+harness.py, and its templates and profile in flx.testing.fakebooks). These modules keep the
+names flx's own tests import."""
 
-It implements every send/render/test hook against an in-memory `Ledger` reached only through
-`runtime.http_client` (so core's dry-run guard and audit trail are exercised), ships its own
-templates and mapping profiles as package data, and registers one CLI command.
-Register it with `build_plugins(tests.fake_plugin.plugin, autoload=False)`."""
-
-from tests.fake_plugin.ledger import Ledger
-
-NAME = "fakebooks"
-PACKAGE = __name__
+from flx.testing.fake import NAME, PACKAGE
+from flx.testing.ledger import Ledger
 
 __all__ = ["NAME", "PACKAGE", "Ledger"]

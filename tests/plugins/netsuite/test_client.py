@@ -16,6 +16,7 @@ import pytest
 import respx
 
 import flx_netsuite.client as client_module
+from flx.connector import Connector
 from flx.errors import (
     AuthenticationError,
     FlxError,
@@ -25,7 +26,7 @@ from flx.errors import (
     RemoteRejectedError,
     RemoteUnavailableError,
 )
-from flx.model import Connection, Connector
+from flx.model import Connection
 from flx.run.http import DryRunRefused, build_client
 from flx.run.runtime import Runtime
 from flx_netsuite.auth import TokenAuth

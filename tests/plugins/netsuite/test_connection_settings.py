@@ -8,8 +8,9 @@ from importlib import resources
 import jsonschema
 import pytest
 
+from flx.connector import Connector
 from flx.errors import ConfigError
-from flx.model import Connection, Connector
+from flx.model import Connection
 from flx_netsuite.connection import NetSuiteSettings, normalize_account_id
 
 SECRETS = {"client_id": "cid-0a9f8e7d6c", "client_secret": "csec-1b2c3d4e5f",

@@ -1,0 +1,1 @@
+"""Package data of the fakebooks test connector (flx.testing.fake): templates/ and mappings/."""

@@ -1,0 +1,1 @@
+"""QuickBooks Online mapping profiles shipped with the connector."""

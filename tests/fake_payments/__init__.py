@@ -1,0 +1,1 @@
+"""A plugin that adds an operation of its own (send-payments) from outside core/."""
