@@ -38,6 +38,10 @@ class Page:
     records: list[tuple[str, dict[str, Any]]]
     cursor: Any
     where: str = ""
+    # Records the source read but could not turn into flx records: each a RecordError naming
+    # the record (record_id), the field (path) and the fix (hint), its kind in
+    # `context["kind"]`. Core reports them as refused records; the cursor still moves.
+    problems: list[Any] = field(default_factory=list)
 
 
 class PullProgress(Protocol):
