@@ -4,7 +4,8 @@ soak_phase: `flx pull` (a real subprocess) against a Flxpoint emulator in its ow
 with many pages; each pull is SIGKILLed after a random number of requests, while the emulator
 injects 429s and 5xx and changes or adds records between the pages of a read. A clean pull and
 then a second one follow; every Flxpoint record must be in flx's store once, with its latest
-content, and the second pull must bring nothing new.
+content, and the second pull must bring nothing new; send-orders to the NetSuite emulator
+then makes one Sales Order per order that is not cancelled, none twice.
 
 bench_phase: one pull of a large account at Flxpoint's documented 2 requests per second and
 100 rows per page; records/s against that bound (2 x 100 rows/s), requests made, and the peak
@@ -36,9 +37,26 @@ MAX_PAGE = 100  # rows per page flx asks for (Flxpoint documents no maximum; 100
 KIND_OF = {"orders": "order", "shipments": "shipment", "invoices": "vendor_bill"}
 
 
-def write_config(folder: Path, base_url: str, *, page_size: int, rate: float) -> Path:
+NETSUITE = """
+[connections.ns]
+plugin = "netsuite"
+account_id = "1234567_SB1"
+client_id = "${{NS_CLIENT_ID}}"
+client_secret = "${{NS_CLIENT_SECRET}}"
+token_id = "${{NS_TOKEN_ID}}"
+token_secret = "${{NS_TOKEN_SECRET}}"
+base_url = "{url}"
+
+[connections.ns.operations.send-orders]
+mapping = "demo"
+"""
+
+
+def write_config(folder: Path, base_url: str, *, page_size: int, rate: float,
+                 netsuite_url: str | None = None) -> Path:
     config = folder / "flx.toml"
-    config.write_text(f"""[store]
+    netsuite = NETSUITE.format(url=netsuite_url) if netsuite_url else ""
+    config.write_text(f"""{netsuite}[store]
 url = "sqlite:///{folder / 'flx.db'}"
 
 [sources.{SOURCE}]
@@ -81,15 +99,19 @@ def new_and_updated(report: dict[str, Any]) -> int:
 def soak_phase(folder: Path, seed: int, *, orders: int = 300, kills: int = 5,
                page_size: int = 10, rate: float = 10.0,
                kill_within: int = 50) -> dict[str, Any]:
-    """Kills, 429s, 5xx and pages changing mid-read; then nothing lost, nothing doubled.
-    The emulator's limit is `rate` (Flxpoint's 2/s scaled up, so the phase stays short) and
-    flx is configured with the same limit: the emulator's own 429s must stay at 0."""
+    """Kills, 429s, 5xx and pages changing mid-read; then nothing lost, nothing doubled,
+    and the orders sent to the NetSuite emulator once each. The emulator's limit is `rate`
+    (Flxpoint's 2/s scaled up, so the phase stays short) and flx is configured with the same
+    limit: the emulator's own 429s must stay at 0."""
+    from bench.harness import EmulatorProcess
+
     rng = random.Random(seed)
     problems: list[str] = []
     started = time.perf_counter()
-    with FlxpointProcess(orders, rate=rate, seed=seed) as fp:
-        config = write_config(folder, fp.base_url, page_size=page_size, rate=rate)
-        env = {**os.environ, "FLXPOINT_API_TOKEN": fp.token}
+    with FlxpointProcess(orders, rate=rate, seed=seed) as fp, EmulatorProcess() as ns:
+        config = write_config(folder, fp.base_url, page_size=page_size, rate=rate,
+                              netsuite_url=ns.base_url)
+        env = {**os.environ, **ns.env, "FLXPOINT_API_TOKEN": fp.token}
         fp.chaos(True)
         runs = [_killed_pull(config, env, fp, rng, kill_within) for _ in range(kills)]
         fp.chaos(False)
@@ -100,6 +122,7 @@ def soak_phase(folder: Path, seed: int, *, orders: int = 300, kills: int = 5,
         if code != 0 or new_and_updated(second):
             problems.append(f"the second pull brought {second.get('kinds')} (exit {code})")
         state = fp.state(with_contents=True)
+        sent = send_orders(config, env, ns, state["contents"], problems)
     found, expected = check_store(folder, state["contents"], problems)
     killed = sum(1 for r in runs if r["killed"])
     if killed < max(1, kills // 2):
@@ -114,6 +137,7 @@ def soak_phase(folder: Path, seed: int, *, orders: int = 300, kills: int = 5,
             "requests": state["requests"], "by_status": state["by_status"],
             "peak_rate": state["peak_rate"], "rate_limit": rate,
             "emulator_429s": state["rate_limited"],
+            "sales_orders": sent,
             "clean_pull": clean.get("kinds"), "second_pull": second.get("kinds"),
             "wall_s": round(time.perf_counter() - started, 1)}
 
@@ -142,6 +166,26 @@ def _killed_pull(config: Path, env: dict[str, str], fp: FlxpointProcess,
     if proc.returncode != 0:
         entry["output"] = output[-600:]
     return entry
+
+
+def send_orders(config: Path, env: dict[str, str], ns: Any, contents: dict[str, Any],
+                problems: list[str]) -> int:
+    """`flx run send-orders` of everything pulled: one Sales Order per order that is not
+    cancelled, no external id twice. Returns the Sales Orders the account holds."""
+    done = subprocess.run([sys.executable, "-m", "flx.cli.main", "--config", str(config), "run",
+                           "send-orders", "--connection", "ns"], env=env, capture_output=True,
+                          text=True, check=False, timeout=600)
+    if done.returncode != 0:
+        problems.append(f"send-orders ended {done.returncode}: {done.stdout[-600:]}")
+    want = {i for i, o in contents["orders"].items() if o["status"] not in ("Draft", "Canceled")}
+    eids = [str(so.get("externalId")) for so in ns.records("salesOrder")]
+    if set(eids) != want:
+        problems.append(f"salesOrder: {len(want - set(eids))} missing, "
+                        f"{len(set(eids) - want)} unexpected")
+    duplicates = ns.stats()["duplicate_external_ids"]
+    if duplicates or len(eids) != len(set(eids)):
+        problems.append(f"duplicate external ids in NetSuite: {duplicates}")
+    return len(eids)
 
 
 def _moment(value: Any) -> datetime | None:
