@@ -32,7 +32,7 @@ demo: $(RUNTIME)
 	@$(BIN)/flx demo
 
 # mypy cannot follow the editable install's renames (core/ -> flx): a link tree shows them to it.
-TYPECHECK_LINKS := flx:core flx_netsuite:plugins/netsuite flx_quickbooks:plugins/quickbooks
+TYPECHECK_LINKS := flx:core flx_netsuite:plugins/netsuite flx_quickbooks:plugins/quickbooks flx_flxpoint:plugins/flxpoint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -152,6 +152,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # targets table: name, target, measured, met). Each runs in its own folder under `work`.
 EXTRA_PHASES: tuple[tuple[str, str], ...] = (
     ("quickbooks", "bench.quickbooks:bench_phase"),
+    ("flxpoint", "bench.flxpoint:bench_phase"),
 )
 
 

@@ -339,6 +339,7 @@ def _postgres_phase(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
 # "problems" and whatever counts the phase proves (printed as JSON).
 EXTRA_PHASES: tuple[tuple[str, str], ...] = (
     ("quickbooks", "bench.quickbooks:soak_phase"),
+    ("flxpoint", "bench.flxpoint:soak_phase"),
 )
 
 

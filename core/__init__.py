@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from flx.run.runner import render_operation, run_operation
     from flx.run.runtime import Runtime
     from flx.run.state import PluginState
-    from flx.source import Page, RegisterSource, Source, SourceRuntime
+    from flx.source import Page, RegisterSource, Source, SourceDemo, SourceRuntime
     from flx.store.budget import database_budget
     from flx.store.state import StateConflict, StateValue
     from flx.store.store import Store, SyncState
@@ -73,7 +73,7 @@ __all__ = [
     "READ_ONLY", "WRITE_METHODS", "database_budget",
     "AUTH", "PluginState", "StateConflict", "StateValue",
     "Store", "SyncState", "Config", "load_config",
-    "Source", "Page", "SourceRuntime", "RegisterSource",
+    "Source", "Page", "SourceRuntime", "RegisterSource", "SourceDemo",
     "FlxError", "AbortError", "ConfigError", "AuthenticationError", "PermissionDeniedError",
     "PluginError", "RetryableError", "RateLimitError", "RemoteUnavailableError", "NetworkError",
     "OutcomeUnknownError", "RecordError", "RecordValidationError", "MappingError",
@@ -99,7 +99,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "flx.store.budget": ("database_budget",),
     "flx.store.store": ("Store", "SyncState"),
     "flx.config.load": ("Config", "load_config"),
-    "flx.source": ("Source", "Page", "SourceRuntime", "RegisterSource"),
+    "flx.source": ("Source", "Page", "SourceRuntime", "RegisterSource", "SourceDemo"),
     "flx.errors": tuple(n for n in __all__ if n.endswith("Error")),
 }
 _EXPORTS = {name: module for module, names in _SOURCES.items() for name in names}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = ["ClientFactory", "Page", "PullProgress", "RegisterSource", "Source", "SourceConfig",
-           "SourceRuntime"]
+           "SourceDemo", "SourceRuntime"]
 
 # Makes the HTTP clients of a pull: flx.sources.pull hands one that carries the transport,
 # the dry-run guard and the audit trail (build_client's keyword arguments).
@@ -38,6 +39,10 @@ class Page:
     records: list[tuple[str, dict[str, Any]]]
     cursor: Any
     where: str = ""
+    # Records the source read but could not turn into flx records: each a RecordError naming
+    # the record (record_id), the field (path) and the fix (hint), its kind in
+    # `context["kind"]`. Core reports them as refused records; the cursor still moves.
+    problems: list[Any] = field(default_factory=list)
 
 
 class PullProgress(Protocol):
@@ -102,6 +107,18 @@ class SourceRuntime:
 
 
 @dataclass
+class SourceDemo:
+    """A bundled stand-in for the system a source reads, serving while `flx demo` runs
+    (`Source.demo`): the keys of its `[sources.NAME]` table (written into the demo's flx.toml
+    as they are, so a secret appears there as `${VAR}`, its value in `env`), the environment
+    the demo's `flx` commands get, and one line saying what serves where."""
+
+    settings: dict[str, Any]
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    note: str = ""
+
+
+@dataclass
 class Source:
     """What a plugin registers through `register_sources(register)`; subclass it and override
     `pull`. One registered Source serves every `[sources.NAME]` table naming it in `plugin`,
@@ -123,6 +140,11 @@ class Source:
         one page at a time, each with the cursor that resumes after it. Read-only: a pull
         must not change the system it reads (a dry run refuses writes)."""
         raise NotImplementedError(f"source {self.name!r} does not implement pull()")
+
+    def demo(self) -> AbstractContextManager[SourceDemo] | None:
+        """A bundled emulator `flx demo` may pull from: a context manager that serves it until
+        the demo ends and yields its SourceDemo. None (the default): the source has none."""
+        return None
 
     @property
     def secret_keys(self) -> frozenset[str]:

@@ -230,8 +230,8 @@ _DONE_WORDS = {"sent": "sent", "linked": "linked", "skipped": "resolved by hand"
 # What each not-done, not-failed state means to someone reading `flx status`.
 _OTHER_STATES = {
     "pending": "queued for the next run",
-    "in_flight": ("in flight (a run is sending them, or one was killed: the next run checks "
-                  "NetSuite by external id before sending again)"),
+    "in_flight": ("in flight (a run is sending them, or one was killed: the next run looks "
+                  "them up in the accounting system before sending again)"),
 }
 
 

@@ -290,7 +290,7 @@ def _text(value: str, path: str, what: str) -> Iterator[Problem]:
                       "invalid_text")
     else:
         yield Problem(path, f"{what} the control character U+{ord(char):04X} at character "
-                            f"{bad.start() + 1}, which NetSuite cannot take: remove it (tab "
+                            f"{bad.start() + 1}, which accounting systems refuse: remove it (tab "
                             "and line breaks are allowed)", "control_character")
 
 

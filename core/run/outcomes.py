@@ -64,7 +64,7 @@ def unreachable(results: list[RecordResult], remote: str) -> AbortError | None:
     assert isinstance(first, FlxError)
     error = AbortError(
         f"{remote} could not be reached for any record of the batch: {first.message}",
-        hint="check the network, the endpoint (base_url) and NetSuite's status; the records "
+        hint=f"check the network, the endpoint (base_url) and {remote}'s status; the records "
              "were left as they were and go at the next run")
     error.error_class = first.error_class
     return error

@@ -213,12 +213,33 @@ def ingest_page(store: Store, page: Page, *, source: str, dry_run: bool = False,
                 continue
             assert kind is not None
             ingest.add(kind, examined)
+        counts.problems += _unbuilt(page, source, where, ingest.rejected)
         written, rejected = ingest.commit(cursor=(source, cursor), rollback=dry_run)
     except BaseException:
         ingest.abort(*sys.exc_info())
         raise
     counts.accepted, counts.rejected = written, rejected
     return counts
+
+
+def _unbuilt(page: Page, source: str, where: str,
+             rejected: dict[str, int]) -> list[ImportProblem]:
+    """The page's records the source could not build (`Page.problems`), as refused records."""
+    found = []
+    for err in getattr(page, "problems", None) or []:
+        kind = (getattr(err, "context", None) or {}).get("kind")
+        kind = kind if kind in rejected else None
+        if kind is not None:
+            rejected[kind] += 1
+        hint = getattr(err, "hint", None)
+        message = safe_text(str(getattr(err, "message", err)) + (f"; fix: {hint}" if hint
+                                                                   else ""))
+        record_id = getattr(err, "record_id", None)
+        found.append(ImportProblem(source, where, getattr(err, "path", None) or "$", message,
+                                   getattr(err, "error_class", "invalid"),
+                                   None if record_id is None else safe_text(str(record_id)),
+                                   kind))
+    return found
 
 
 def _examine(entry: Any, place: str, kinds: dict[str, str]) -> Examined:

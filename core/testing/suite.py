@@ -20,126 +20,45 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from flx.cli.main import build_app
 from flx.connector import Connector
 from flx.errors import ERROR_CLASSES
-from flx.plugins import Plugins, build_plugins
+from flx.plugins import build_plugins
 from flx.run.hints import DEFAULT_HINTS
-from flx.run.http import AUTH, READ_ONLY, WRITE_METHODS
-from flx.store.store import Store
 from flx.testing.conformance import check_connector
+from flx.testing.remote import (
+    VAGUE_CLASSES,
+    Killed,
+    Remote,
+    Workspace,
+    broken_remotes,
+    settings_lines,
+    toml_value,
+)
 
 CONNECTION = "suite"
 DONE = ("sent", "linked")
-# Error classes that say nothing about the cause: a connector must report a real one.
-VAGUE_CLASSES = ("plugin", "error")
-
-
-class Killed(BaseException):
-    """The process died: not an Exception, so no code on the way up can take it for a
-    record's failure (as with a kill -9, nothing after it runs in that process)."""
-
-
-class Remote(httpx.BaseTransport):
-    """The connector's transport, watched: every request is noted, and after `kill_after`
-    writes the process "dies" the moment the remote has applied the next one."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[tuple[str, str, bool]] = []  # method, path, is a write
-        self.kill_after: int | None = None
-        self.killed = False
-        self._lock = threading.Lock()
-
-    def writes(self) -> list[tuple[str, str]]:
-        return [(m, p) for m, p, write in self.requests if write]
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        # A query sent as a POST (READ_ONLY) and a credentials request such as an OAuth token
-        # refresh (AUTH) are no record writes, as the run's own guard counts them.
-        write = request.method in WRITE_METHODS and not request.extensions.get(READ_ONLY) \
-            and not request.extensions.get(AUTH)
-        with self._lock:
-            if self.killed:
-                raise Killed("the process is gone")
-            self.requests.append((request.method, request.url.path, write))
-            dies = write and self.kill_after is not None and \
-                len(self.writes()) > self.kill_after
-        response = self.inner.handle_request(request)
-        if dies:  # the remote applied it; its answer never arrives
-            self.killed = True
-            raise Killed(f"killed after {request.method} {request.url.path} was applied")
-        return response
-
-    def close(self) -> None:
-        """A run closes its clients; the remote lives on for the next run."""
-
-
-def answering(status: int) -> httpx.BaseTransport:
-    """A remote that answers every request with `status`."""
-    return httpx.MockTransport(lambda request: httpx.Response(
-        status, json={"error": f"status {status}", "message": f"status {status}"}))
-
-
-def unreachable() -> httpx.BaseTransport:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-    return httpx.MockTransport(refuse)
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}"
-                               for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value)  # strings, numbers and booleans are written alike
 
 
 @dataclass
-class World:
-    """One test's flx workspace: flx.toml, the store, the watched remote, the environment."""
+class World(Workspace):
+    """One test's flx workspace for a connector: its connection is `[connections.suite]`."""
 
-    path: Path
-    plugins: Plugins
-    connector: Connector
-    remote: Remote
-    env: dict[str, str]
-    secrets: list[str]
-    operations: tuple[str, ...]
-    outputs: list[str] = field(default_factory=list)  # everything flx printed
-
-    def flx(self, *args: str, transport: httpx.BaseTransport | None = None) -> Any:
-        app = build_app(self.plugins, transport=transport or self.remote)
-        result = CliRunner().invoke(app, ["--config", str(self.path / "flx.toml"), *args],
-                                    env=self.env)
-        self.outputs.append(result.output)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
+    connector: Connector | None = None
+    operations: tuple[str, ...] = ()
 
     def run(self, operation: str, *args: str,
             transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
         """`flx run OPERATION --json` -> its report (with its exit code)."""
-        result = self.flx("run", operation, "--connection", CONNECTION, "--json", *args,
-                          transport=transport)
-        report: dict[str, Any] = json.loads(result.stdout[result.stdout.index("{"):])
-        assert report["exit_code"] == result.exit_code
-        return report
-
-    def store(self) -> Store:
-        return Store(f"sqlite:///{self.path / 'flx.db'}")
+        return self.json("run", operation, "--connection", CONNECTION, *args,
+                         transport=transport)
 
     def statuses(self, operation: str) -> dict[str, str]:
         """Each stored record of the operation's kind -> its sync status ("" if never tried)."""
@@ -148,14 +67,6 @@ class World:
             ids = [str(r["id"]) for r in store.iter_records(kind)]
             states = {s.record_id: s.status for s in store.iter_sync(CONNECTION, operation)}
         return {i: states.get(i, "") for i in ids}
-
-    def stored_text(self) -> str:
-        """Every value in every table of the store, as text."""
-        with sqlite3.connect(self.path / "flx.db") as db:
-            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master "
-                                               "WHERE type = 'table'")]
-            return "\n".join(repr(row) for t in tables
-                             for row in db.execute(f'SELECT * FROM "{t}"'))
 
 
 class ConnectorSuite:
@@ -190,8 +101,7 @@ class ConnectorSuite:
 
     def failures(self) -> dict[str, httpx.BaseTransport]:
         """Broken remotes every error of which must have a class and a fix."""
-        return {"credentials refused": answering(401), "outage": answering(503),
-                "unreachable": unreachable()}
+        return broken_remotes()
 
     # --- the workspace -------------------------------------------------------------------------
 
@@ -199,15 +109,10 @@ class ConnectorSuite:
     def flx_world(self, tmp_path: Path) -> Iterator[World]:
         plugins = build_plugins(self.plugin, autoload=False)
         connector = plugins.connector(self.connector)
-        settings = self.settings()
-        env, lines = {}, ["[store]", f'url = "sqlite:///{tmp_path / "flx.db"}"', "",
-                          f"[connections.{CONNECTION}]", f"plugin = {toml_value(self.connector)}"]
-        for key, value in settings.items():
-            if key in connector.secret_keys:
-                variable = f"FLX_SUITE_{key.upper()}"
-                env[variable] = str(value)
-                value = f"${{{variable}}}"
-            lines.append(f"{key} = {toml_value(value)}")
+        env: dict[str, str] = {}
+        lines = ["[store]", f'url = "sqlite:///{tmp_path / "flx.db"}"', "",
+                 f"[connections.{CONNECTION}]", f"plugin = {toml_value(self.connector)}",
+                 *settings_lines(self.settings(), connector.secret_keys, env)]
         for operation in connector.operations:
             lines += ["", f"[connections.{CONNECTION}.operations.{operation}]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in
@@ -215,10 +120,8 @@ class ConnectorSuite:
         (tmp_path / "flx.toml").write_text("\n".join(lines) + "\n")
         (tmp_path / "flx.toml").chmod(0o600)
         (tmp_path / "records.json").write_text(json.dumps(self.records()))
-        secrets = [env[f"FLX_SUITE_{k.upper()}"] for k in connector.secret_keys
-                   if f"FLX_SUITE_{k.upper()}" in env]
-        world = World(tmp_path, plugins, connector, Remote(self.transport()), env, secrets,
-                      tuple(connector.operations))
+        world = World(tmp_path, plugins, Remote(self.transport()), env, list(env.values()),
+                      connector=connector, operations=tuple(connector.operations))
         imported = world.flx("import", str(tmp_path / "records.json"))
         assert imported.exit_code == 0, imported.output
         yield world
@@ -284,7 +187,7 @@ class ConnectorSuite:
         flx_world.remote.kill_after = 1  # the second write is applied, then the process dies
         with pytest.raises(Killed):
             self.send_all(flx_world)
-        flx_world.remote.kill_after, flx_world.remote.killed = None, False
+        flx_world.remote.revive()
         reports = self.send_all(flx_world)
         assert [r["exit_code"] for r in reports] == [0] * len(reports), \
             [r["rows"] for r in reports]
@@ -310,9 +213,8 @@ class ConnectorSuite:
         for args in (("connections", "list"), ("connections", "test", CONNECTION),
                      ("status",), ("runs",), ("show", first)):
             flx_world.flx(*args)
-        seen = "\n".join([*flx_world.outputs, caplog.text, flx_world.stored_text()])
-        for secret in flx_world.secrets:
-            assert secret not in seen, f"a secret ({secret[:3]}...) was printed or stored"
+        flx_world.assert_no_secret_leaked("\n".join([*flx_world.outputs, caplog.text]),
+                                          f"connection:{CONNECTION}")
 
     def test_errors_have_class_and_fix(self, flx_world: World) -> None:
         for what, transport in self.failures().items():

@@ -3,16 +3,22 @@
 It starts the emulator on a loopback port, writes a demo flx.toml whose secrets come from
 environment variables, imports the bundled sample data and runs send-orders, send-shipments
 and send-vendor-bills as separate `flx` processes — exactly what a user would type — then
-shows what NetSuite (the emulator) now holds and the one error the sample data contains."""
+shows what NetSuite (the emulator) now holds and the one error the sample data contains.
+
+Before the import it pulls from every installed source that offers a demo emulator
+(`Source.demo`, e.g. the flxpoint plugin's): the emulator serves while the demo runs and its
+`[sources.NAME]` table goes into the demo's flx.toml. No source plugin is imported here."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +26,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from flx import SourceDemo, build_plugins
 
 CONNECTION = "demo"
 STEPS = (
@@ -36,7 +44,31 @@ STEPS = (
 )
 
 
-def demo_config(base_url: str, env: dict[str, str]) -> str:
+def source_demos(stack: ExitStack) -> dict[str, SourceDemo]:
+    """The demo emulators of the installed sources, started (and stopped with `stack`)."""
+    demos: dict[str, SourceDemo] = {}
+    for name, source in sorted(build_plugins().sources.items()):
+        starter = source.demo()
+        if starter is not None:
+            demos[name] = stack.enter_context(starter)
+    return demos
+
+
+def pull_steps(sources: dict[str, SourceDemo]) -> list[tuple[str, list[str]]]:
+    return [(f"Pull orders, shipments and vendor bills from {name} (its emulator)",
+             ["pull", name]) for name in sources]
+
+
+def source_tables(sources: dict[str, SourceDemo]) -> str:
+    out = []
+    for name, demo in sources.items():
+        keys = "".join(f"{key} = {json.dumps(value)}\n" for key, value in demo.settings.items())
+        out.append(f'\n[sources.{name}]\nplugin = "{name}"\n{keys}')
+    return "".join(out)
+
+
+def demo_config(base_url: str, env: dict[str, str],
+                sources: dict[str, SourceDemo] | None = None) -> str:
     names = list(env)
     ops = "\n".join(f'[connections.{CONNECTION}.operations.{op}]\nmapping = "demo"\n'
                     for op in ("send-orders", "send-shipments", "send-vendor-bills"))
@@ -54,7 +86,7 @@ token_secret = "${{{names[3]}}}"
 concurrency = 5
 base_url = "{base_url}"
 
-{ops}"""
+{ops}{source_tables(sources or {})}"""
 
 
 def run_demo(workdir: Path, console: Console) -> int:
@@ -67,15 +99,20 @@ def run_demo(workdir: Path, console: Console) -> int:
     data_path = workdir / "demo-data.json"
     data_path.write_text(data.read_text())
     started = time.monotonic()
-    with run_server(emulator) as base_url:
+    with run_server(emulator) as base_url, ExitStack() as stack:
+        sources = source_demos(stack)
         config = workdir / "flx.toml"
-        config.write_text(demo_config(base_url, env))
+        config.write_text(demo_config(base_url, env, sources))
         console.rule("[bold]flx demo")
-        console.print(f"NetSuite emulator: {base_url} (account 1234567_SB1)\n"
-                      f"Workspace: {workdir}  (flx.toml, flx-demo.db, demo-data.json)\n")
+        console.print(f"NetSuite emulator: {base_url} (account 1234567_SB1)")
+        for demo in sources.values():
+            console.print(demo.note)
+        console.print(f"Workspace: {workdir}  (flx.toml, flx-demo.db, demo-data.json)\n")
         child_env = {**os.environ, **env, "COLUMNS": str(console.width)}
+        for demo in sources.values():
+            child_env.update(demo.env)
         child_env.pop("FLX_CONFIG", None)
-        for number, (title, args) in enumerate(STEPS, 1):
+        for number, (title, args) in enumerate([*pull_steps(sources), *STEPS], 1):
             argv = [a.format(data=data_path) for a in args]
             console.rule(f"[bold cyan]{number}. {title}", align="left")
             console.print(f"[dim]$ flx {' '.join(argv)}[/dim]")
@@ -88,10 +125,11 @@ def run_demo(workdir: Path, console: Console) -> int:
         console.rule("[bold]What NetSuite now holds")
         show_account(emulator, console)
         duplicates = emulator.stats().get("duplicate_external_ids", 0)
+    stopped = "its emulators have stopped" if sources else "its emulator has stopped"
     console.print(f"\nDuplicate external ids in NetSuite: {duplicates}. "
                   f"Demo finished in {time.monotonic() - started:.1f}s.")
     console.print(f"The workspace stays in {workdir} for a look (`flx --config "
-                  f"{workdir / 'flx.toml'} runs`); its emulator has stopped.\n"
+                  f"{workdir / 'flx.toml'} runs`); {stopped}.\n"
                   + path_hint() +
                   "Next: `flx init` writes a flx.toml for your own account (`flx init "
                   "--emulator` for the emulator); README.md has the tour.", soft_wrap=True)

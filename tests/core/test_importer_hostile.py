@@ -51,8 +51,8 @@ def stored(store_url: str) -> list[str]:
 # (what, the hostile part of the line, path, words of the message that say what and the fix)
 CASES = [
     ("NUL in a name", '"customer": {"first_name": "Ann\\u0000e"}', "$.customer.first_name",
-     "first_name holds the control character U+0000 at character 4, which NetSuite cannot "
-     "take: remove it (tab and line breaks are allowed)"),
+     "first_name holds the control character U+0000 at character 4, which accounting "
+     "systems refuse: remove it (tab and line breaks are allowed)"),
     ("escape character in a SKU", '"custom_fields": {"sku2": "A\\u001bB"}',
      "$.custom_fields.sku2", "control character U+001B"),
     ("lone surrogate", '"custom_fields": {"note": "x\\ud800"}', "$.custom_fields.note",

@@ -1,0 +1,1 @@
+"""The Flxpoint source plugin: reads orders, shipments and source invoices (docs/flxpoint.md)."""

@@ -1,0 +1,1 @@
+"""Mapping profiles of the Flxpoint source (JSON; see docs/flxpoint.md)."""
