@@ -83,7 +83,8 @@ def run_demo(workdir: Path, echo: Callable[[str], Any] = typer.echo) -> int:
 def add_demo_command(group: typer.Typer) -> None:
     @group.command("demo")
     def demo_command(workdir: Path | None = typer.Option(
-            None, help="Folder for the demo workspace (default: a new temporary one).")) -> None:
+            None, "--dir", "--workdir",
+            help="Folder for the demo workspace (default: a new temporary one).")) -> None:
         """The whole flow against the bundled QuickBooks emulator, as real `flx` commands."""
         folder = workdir or Path(tempfile.mkdtemp(prefix="flx-quickbooks-demo-"))
         raise typer.Exit(1 if run_demo(folder) else 0)
