@@ -6,13 +6,14 @@ flx error with its fix. The token never appears in a message."""
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import tenacity
@@ -30,11 +31,21 @@ from flx import (
     RetryableError,
 )
 
+log = logging.getLogger("flx.flxpoint")
 DEFAULT_RATE = 2.0  # requests per second: Flxpoint's limit per token (the limiter keeps margin)
 MAX_PAGE_SIZE = 100
 TOKEN_HINT = ("set the source's api_token to a Flxpoint Account token (an Account token reads "
               "orders, fulfillment requests, shipments, invoices and sources; Source and "
               "Channel tokens see one slice and cannot list sources)")
+
+
+class RateMemory(Protocol):
+    """Where a limiter keeps its latest requests' times (wall clock, seconds) for the next
+    process: the source's plugin state."""
+
+    def load(self) -> list[float]: ...
+
+    def save(self, times: list[float]) -> None: ...
 
 
 class RateLimiter:
@@ -45,6 +56,7 @@ class RateLimiter:
     window. One limiter per token is shared by every client in this process (`for_token`)."""
 
     MARGIN = 1.05  # for clocks that tick at slightly different speeds
+    PENDING = 1.0  # seconds after its start a request in flight is taken to have ended
 
     _shared: dict[tuple[str, str, float], RateLimiter] = {}
     _shared_lock = threading.Lock()
@@ -58,6 +70,8 @@ class RateLimiter:
         self.clock, self.sleep = clock, sleep
         self._lock = threading.Lock()
         self._recent: deque[list[float | None]] = deque()  # [end] of the latest requests
+        self._started: dict[int, float] = {}  # id(ticket) -> start, while it is in flight
+        self.memory: RateMemory | None = None
 
     @classmethod
     def for_token(cls, base_url: str, token: str, rate: float) -> RateLimiter:
@@ -80,12 +94,45 @@ class RateLimiter:
                         self._recent.popleft()
                     ticket: list[float | None] = [None]
                     self._recent.append(ticket)
+                    self._started[id(ticket)] = now
+                    self._remember()
                     return ticket
             self.sleep(wait)
 
     def release(self, ticket: list[float | None]) -> None:
         with self._lock:
             ticket[0] = self.clock()
+            self._started.pop(id(ticket), None)
+            self._remember()
+
+    # --- shared with the next process ------------------------------------------------------------
+
+    def share(self, memory: RateMemory) -> None:
+        """Keep the latest requests' times in `memory` (the source's plugin state), and start
+        from what an earlier process left there: Flxpoint counts per token, not per process,
+        so a pull started right after another one (or after one that was killed) must count
+        that one's last requests too."""
+        with self._lock:
+            self.memory = memory
+            now_mono, now_wall = self.clock(), time.time()
+            earlier = [now_mono - (now_wall - wall) for wall in memory.load()]
+            known = [t[0] if t[0] is not None else now_mono for t in self._recent]
+            merged = sorted([*earlier, *known])[-self.budget:]
+            self._recent = deque([[t] for t in merged])
+            self._started = {}
+
+    def _remember(self) -> None:
+        """Under the lock. A request still in flight counts as ending `PENDING` after its
+        start: if this process dies now, its answer never says when it arrived."""
+        if self.memory is None:
+            return
+        now_mono, now_wall = self.clock(), time.time()
+        times = [(t[0] if t[0] is not None else self._started.get(id(t), now_mono) + self.PENDING)
+                 for t in self._recent]
+        try:
+            self.memory.save([round(now_wall - (now_mono - t), 3) for t in times])
+        except Exception as exc:  # noqa: BLE001 - pacing must not fail a pull; it only
+            log.warning("could not keep the rate limiter's times: %s", exc)  # shares less
 
 
 class _Retry(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +58,25 @@ SETTINGS_SCHEMA: dict[str, Any] = {
 }
 
 
+class StateRateMemory:
+    """The limiter's latest request times in the source's plugin state, for the next pull."""
+
+    KEY = "rate_limiter"
+
+    def __init__(self, kv: Any) -> None:
+        self.kv = kv
+
+    def load(self) -> list[float]:
+        try:
+            times = json.loads(self.kv.get(self.KEY) or "[]")
+        except ValueError:
+            return []
+        return [float(t) for t in times if isinstance(t, int | float)]
+
+    def save(self, times: list[float]) -> None:
+        self.kv.put(self.KEY, json.dumps(times))
+
+
 @dataclass
 class FlxpointSource(Source):
     name: str = NAME
@@ -76,6 +96,8 @@ class FlxpointSource(Source):
         client = FlxpointClient(http, token=str(settings.get("api_token") or ""),
                                 rate=float(settings.get("rate_limit") or DEFAULT_RATE),
                                 attempts=int(settings.get("attempts") or 6))
+        if runtime.kv is not None:  # a runtime built without a store has no state to share
+            client.limiter.share(StateRateMemory(runtime.kv))
         puller = Puller(client, PullSettings(
             profile, streams=tuple(settings.get("streams") or STREAMS),
             page_size=int(settings.get("page_size") or MAX_PAGE_SIZE),

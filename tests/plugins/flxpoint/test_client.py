@@ -65,6 +65,44 @@ def test_limiter_counts_from_the_end_of_the_answer_two_places_back():
     assert slept == [0.85]
 
 
+class Memory:
+    """The source's plugin state, as two processes see it in turn."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def load(self) -> list[float]:
+        return list(self.times)
+
+    def save(self, times: list[float]) -> None:
+        self.times = list(times)
+
+
+@pytest.mark.parametrize("answered", [True, False], ids=["ended", "killed in flight"])
+def test_the_next_process_counts_the_last_ones_requests(answered: bool) -> None:
+    # Same wall clock for both "processes"; each has its own limiter, as two `flx pull`s do.
+    now = [time.time()]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(round(s, 2))
+        now[0] += s
+
+    memory = Memory()
+    first = RateLimiter(2.0, clock=lambda: now[0], sleep=sleep)
+    first.share(memory)
+    for _ in range(2):
+        ticket = first.acquire()
+        if answered:
+            first.release(ticket)  # answered at once
+    second = RateLimiter(2.0, clock=lambda: now[0], sleep=sleep)
+    second.share(memory)
+    second.acquire()
+    # The second process waits for the first one's requests: 1.05 s after their answers,
+    # or, for a request that never said when it was answered, 1 s later still.
+    assert slept == ([1.05] if answered else [2.05])
+
+
 def test_real_budget_never_exceeded_at_two_per_second():
     emu = Emulator(rate=2.0)  # Flxpoint's own limit, enforced
     token = emu.token_of_type("account")
