@@ -70,8 +70,9 @@ def check_bind(host: str, token: str | None) -> None:
         raise ConfigError(
             f"refusing to serve on {host} without a token: anyone who can reach it could "
             "retry, resolve and run",
-            hint=f'add `[serve]\ntoken = "${{{TOKEN_VAR}}}"` to flx.toml and export '
-                 f"{TOKEN_VAR}, or serve on 127.0.0.1 (the default)")
+            hint=f'add a [serve] table with `token = "${{{TOKEN_VAR}}}"` to flx.toml and '
+                 f"export {TOKEN_VAR} (16 characters or more), or serve on 127.0.0.1 "
+                 "(the default)")
 
 
 @dataclass

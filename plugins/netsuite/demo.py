@@ -95,6 +95,11 @@ def run_demo(workdir: Path, console: Console) -> int:
     emulator = Emulator()
     env = emulator.credential_env()
     workdir.mkdir(parents=True, exist_ok=True)
+    # The emulator starts empty: an earlier demo's store in this folder would say its records
+    # are all sent already, so the demo starts from a new store too.
+    replaced = sorted(workdir.glob("flx-demo.db*"))
+    for old in replaced:
+        old.unlink()
     data = resources.files("flx_netsuite").joinpath("data/demo.json")
     data_path = workdir / "demo-data.json"
     data_path.write_text(data.read_text())
@@ -107,7 +112,9 @@ def run_demo(workdir: Path, console: Console) -> int:
         console.print(f"NetSuite emulator: {base_url} (account 1234567_SB1)")
         for demo in sources.values():
             console.print(demo.note)
-        console.print(f"Workspace: {workdir}  (flx.toml, flx-demo.db, demo-data.json)\n")
+        console.print(f"Workspace: {workdir}  (flx.toml, flx-demo.db, demo-data.json)"
+                      + ("; an earlier demo's store there was replaced" if replaced else "")
+                      + "\n")
         child_env = {**os.environ, **env, "COLUMNS": str(console.width)}
         for demo in sources.values():
             child_env.update(demo.env)

@@ -53,6 +53,10 @@ token_url = "{base}/oauth2/v1/tokens/bearer"
 def run_demo(workdir: Path, echo: Callable[[str], Any] = typer.echo) -> int:
     emulator = Emulator()
     workdir.mkdir(parents=True, exist_ok=True)
+    # The emulator starts empty: an earlier demo's store here would say all is sent already.
+    replaced = sorted(workdir.glob("flx-demo.db*"))
+    for old in replaced:
+        old.unlink()
     data = workdir / "demo-data.json"
     data.write_text(resources.files("flx_quickbooks").joinpath("data/demo.json").read_text())
     env = {**os.environ, "QBO_CLIENT_ID": DEMO_CLIENT_ID, "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET}
@@ -60,7 +64,8 @@ def run_demo(workdir: Path, echo: Callable[[str], Any] = typer.echo) -> int:
     failed = 0
     with run_server(emulator) as base:
         (workdir / "flx.toml").write_text(demo_config(base))
-        echo(f"QuickBooks emulator: {base} (company {DEMO_REALM})\nWorkspace: {workdir}\n")
+        echo(f"QuickBooks emulator: {base} (company {DEMO_REALM})\nWorkspace: {workdir}"
+             + ("; an earlier demo's store there was replaced" if replaced else "") + "\n")
         token = emulator.oauth.issue(DEMO_CLIENT_ID, DEMO_REALM)
         for number, (title, args) in enumerate(STEPS, 1):
             echo(f"--- {number}. {title}")
