@@ -111,3 +111,26 @@ def order_warnings(order: dict[str, Any], lines: list[PlannedLine],
                      "without them (flx takes line discounts off the lines)")
         warnings.append(text)
     return warnings
+
+
+def location_problem(order_id: str, p: PlannedLine, locations: dict[str, Any]) -> Problem | None:
+    """A line shipped from a warehouse gets its location from tables.locations. Without
+    one, the Sales Order line has no location and its shipment later fails on it, so the
+    order is refused now, with the line to add (or the option that leaves it to
+    NetSuite)."""
+    p.location_id = locations.get(p.warehouse) if p.warehouse is not None else None
+    if p.location_id:
+        return None
+    leave = ('or set options.line_location = "netsuite" in the profile if NetSuite picks '
+             "the location (an item or subsidiary default)")
+    if p.warehouse is None:
+        return Problem(
+            f"order {order_id}: fulfillment request {p.fr_id} names no warehouse, so its "
+            "Sales Order lines would have no location",
+            f"give the fulfillment request a warehouse in the source data, {leave}",
+            kind="data")
+    return Problem(
+        f"order {order_id}: warehouse {p.warehouse!r} of fulfillment request {p.fr_id} "
+        "has no NetSuite location",
+        f'add "{p.warehouse}": "<location internal id>" under tables.locations in the '
+        f"mapping profile, {leave}")

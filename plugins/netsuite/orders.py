@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from flx import FlxError, MappingError, RecordResult, RemoteRejectedError, Runtime
@@ -30,6 +29,7 @@ from flx_netsuite.lookups import Item, ItemResolver, existing_transactions, refu
 from flx_netsuite.order_checks import (
     currency_id,
     discount_item_problem,
+    location_problem,
     order_discount_problem,
     order_warnings,
 )
@@ -42,6 +42,7 @@ from flx_netsuite.routing import (
     problems_error,
     split_lines,
 )
+from flx_netsuite.so_fields import create_po, exact_number, link_payload
 
 OPERATION = "send-orders"
 
@@ -326,33 +327,10 @@ class OrderSender:
                         "tick 'Drop Ship Item' (with a preferred vendor) on the item, or set "
                         'options.dropship_mode = "explicit_po" in the profile'))
             elif self.ctx.options.get("line_location") != "netsuite":
-                problem = self._location(order_id, p, locations)
+                problem = location_problem(order_id, p, locations)
                 if problem is not None:
                     problems.append(problem)
         return problems
-
-    @staticmethod
-    def _location(order_id: str, p: PlannedLine, locations: dict[str, Any]) -> Problem | None:
-        """A line shipped from a warehouse gets its location from tables.locations. Without
-        one, the Sales Order line has no location and its shipment later fails on it, so the
-        order is refused now, with the line to add (or the option that leaves it to
-        NetSuite)."""
-        p.location_id = locations.get(p.warehouse) if p.warehouse is not None else None
-        if p.location_id:
-            return None
-        leave = ('or set options.line_location = "netsuite" in the profile if NetSuite picks '
-                 "the location (an item or subsidiary default)")
-        if p.warehouse is None:
-            return Problem(
-                f"order {order_id}: fulfillment request {p.fr_id} names no warehouse, so its "
-                "Sales Order lines would have no location",
-                f"give the fulfillment request a warehouse in the source data, {leave}",
-                kind="data")
-        return Problem(
-            f"order {order_id}: warehouse {p.warehouse!r} of fulfillment request {p.fr_id} "
-            "has no NetSuite location",
-            f'add "{p.warehouse}": "<location internal id>" under tables.locations in the '
-            f"mapping profile, {leave}")
 
     def _create_problems(self, order: dict[str, Any]) -> list[Problem]:
         """What would stop flx creating this order's Sales Order before anything is written:
@@ -416,7 +394,7 @@ class OrderSender:
                 (ol for ol in order["lines"] if ol["id"] == p.order_line_id), {})}
             rendered_lines.append({
                 # Net of the line's discount: rate x quantity rounds to amount (routing.py).
-                "item_id": p.item_id, "quantity": p.quantity, "rate": _number(p.sent_rate),
+                "item_id": p.item_id, "quantity": p.quantity, "rate": exact_number(p.sent_rate),
                 "amount": float(p.amount), "discount": float(p.discount),
                 "description": p.description,
                 "location_id": p.location_id,
@@ -487,34 +465,6 @@ class OrderSender:
             entry["warnings"] = [named]
         out.append(entry)
         return "<new customer>"
-
-
-def create_po(line: PlannedLine, mode: str) -> str | None:
-    """What a Sales Order line says about a Purchase Order: "DropShip" on a dropship line
-    (create_po mode), "none" (an explicit null) on a line of a Drop Ship Item that is served
-    from stock or by an explicit PO (NetSuite would default it to Drop Ship), and None (the
-    field left out) on any other item, whose Create PO field NetSuite dims (§10.2)."""
-    if line.dropship and mode == "create_po":
-        return "DropShip"
-    return "none" if line.dropship_item else None
-
-
-def _number(value: Decimal) -> float | Decimal:
-    """A float when it writes the same number (as the other amounts are), else the exact
-    Decimal: a net rate can carry up to 8 decimals."""
-    as_float = float(value)
-    return as_float if Decimal(repr(as_float)) == value else value
-
-
-def link_payload(found: dict[str, str]) -> dict[str, Any]:
-    """What a preview shows for an order a run would link instead of create: no request."""
-    cash_sale = found.get("type") == "CashSale"
-    label = "Cash Sale" if cash_sale else "Sales Order"
-    number = f" {found['tranid']}" if found.get("tranid") else ""
-    return {"name": "cashSale" if cash_sale else "salesOrder", "action": "link",
-            "id": found["id"], "tranId": found.get("tranid", ""),
-            "message": f"would link to the existing {label}{number} (internal id "
-                       f"{found['id']}); nothing is sent"}
 
 
 def send_orders(runtime: Runtime, orders: list[dict[str, Any]]) -> list[RecordResult]:

@@ -3,6 +3,8 @@ subrecords collapse to `links` unless `expandSubResources=true`, status letters 
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any, Protocol
 
 from . import schema as S
@@ -140,3 +142,9 @@ def render_sublist(emu: Emulator, record_type: str, sublist: str, lines: list[di
     if base is not None and url is not None:
         out["links"] = [{"rel": "self", "href": url}]
     return out
+
+
+def dumps(data: Any) -> bytes:
+    # Decimal -> JSON number; float() is exact enough for 2-8 decimal money and rates.
+    return json.dumps(data, default=lambda v: float(v) if isinstance(v, Decimal) else str(v),
+                      separators=(",", ":")).encode()

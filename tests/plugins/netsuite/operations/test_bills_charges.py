@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from flx.errors import MappingError
-from flx_netsuite.bills import charge_lines
+from flx_netsuite.bill_charges import charge_lines
 
 from .conftest import Workspace
 from .test_bills_flow import billed, dropship_order, make_bill, purchase_order
