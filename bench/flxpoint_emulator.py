@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import copy
 import random
-import time
 from typing import Any
 
 import httpx
 
-from bench.harness import SPAWN, loopback_socket
+from bench.harness import SPAWN, await_answer, end_process, loopback_socket
 
 # Ids (and fields naming them) that are renumbered in a copy; source, channel and account ids
 # are shared by every copy.
@@ -203,28 +202,15 @@ class FlxpointProcess:
             raise RuntimeError("the Flxpoint emulator process did not start") from None
         finally:
             receiver.close()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.state()
-                return self
-            except httpx.TransportError:
-                if time.monotonic() > deadline or not self._proc.is_alive():
-                    self.stop()
-                    raise RuntimeError("the Flxpoint emulator did not answer") from None
-                time.sleep(0.05)
+        await_answer(self._proc, self.state, self.stop, "the Flxpoint emulator")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
         self._http.close()
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(15)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(5)
+        end_process(self._proc)
 
     def state(self, *, with_contents: bool = False) -> dict[str, Any]:
         response = self._http.get(f"{self.base_url}/_bench/state",

@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,28 +92,15 @@ class EmulatorProcess:
                                ) from None
         finally:
             receiver.close()
-        deadline = time.monotonic() + 30
-        while True:  # the port is bound before uvicorn listens: wait until it answers
-            try:
-                self.stats()
-                return self
-            except httpx.TransportError:
-                if time.monotonic() > deadline or not self._proc.is_alive():
-                    self.stop()
-                    raise RuntimeError("the emulator server did not answer") from None
-                time.sleep(0.05)
+        await_answer(self._proc, self.stats, self.stop, "the emulator server")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
         self._http.close()
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(15)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(5)
+        end_process(self._proc)
 
     @property
     def pid(self) -> int:
@@ -270,3 +257,29 @@ def peak_rss_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+def await_answer(proc: Any, probe: Callable[[], object], stop: Callable[[], None],
+                 what: str) -> None:
+    """Wait until a server process answers `probe` (its port is bound before uvicorn
+    listens); stop it and raise if it dies or stays silent for 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            probe()
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or not proc.is_alive():
+                stop()
+                raise RuntimeError(f"{what} did not answer") from None
+            time.sleep(0.05)
+
+
+def end_process(proc: Any) -> None:
+    """Terminate a server process, and kill it if it does not go within 15 s."""
+    if proc is not None and proc.is_alive():
+        proc.terminate()
+        proc.join(15)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import SPAWN, loopback_socket, repo_root
+from bench.harness import SPAWN, await_answer, end_process, loopback_socket, repo_root
 
 CONNECTION = "qb"
 OPERATIONS = ("send-orders", "send-shipments", "send-vendor-bills")
@@ -220,28 +220,15 @@ class QboEmulatorProcess:
             raise RuntimeError("the QuickBooks emulator process did not start") from None
         finally:
             receiver.close()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.call("stats")
-                return self
-            except httpx.TransportError:
-                if time.monotonic() > deadline or not self._proc.is_alive():
-                    self.stop()
-                    raise RuntimeError("the QuickBooks emulator did not answer") from None
-                time.sleep(0.05)
+        await_answer(self._proc, lambda: self.call("stats"), self.stop, "the QuickBooks emulator")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
         self._http.close()
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(15)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(5)
+        end_process(self._proc)
 
     def call(self, name: str, **data: Any) -> Any:
         response = self._http.post(f"{self.base_url}/_emulator/{name}", json=data)
