@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flx.cli.main import build_app
+from flx.errors import RecordError
 from flx.plugins import build_plugins
 from flx.store.store import Store
 from tests.fake_plugin import plugin as fake_plugin
@@ -259,6 +260,27 @@ def test_a_bad_record_is_rejected_alone_with_its_place(tmp_path: Path,
         in text.stdout.splitlines()
     assert "pulled 5 pages from shop: orders 3 unchanged, 5 rejected; 2 unreadable" \
         in text.stdout.splitlines()
+
+
+def test_a_record_the_source_could_not_build_is_refused_alone_with_its_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unbuilt = RecordError("shop order 77 has no customer e-mail", record_id="77",
+                          path="$.customer.email", kind="order",
+                          hint="add the e-mail in the shop, then flx pull again")
+    monkeypatch.setitem(feed_plugin.FEEDS, "shop", [("order", make_order("ORD-1")), unbuilt,
+                                                    ("order", make_order("ORD-2"))])
+    flx = Flx(tmp_path)
+    result = flx("pull", "--json")
+    assert result.exit_code == 3, result.output
+    (report,) = json.loads(result.stdout)["pulls"]
+    (problem,) = report["problems"]
+    assert problem["location"] == "page 1" and problem["path"] == "$.customer.email"
+    assert "shop order 77 has no customer e-mail; fix: add the e-mail in the shop" \
+        in problem["message"]
+    assert report["kinds"]["order"]["inserted"] == 2 and report["kinds"]["order"]["rejected"] == 1
+    with flx.store() as store:  # the others arrive, and the cursor moves past all three
+        assert [r["id"] for r in store.iter_records("order")] == ["ORD-1", "ORD-2"]
+        assert store.source_cursor("shop") == 3
 
 
 def acks() -> tuple[list[httpx.Request], httpx.MockTransport]:

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flx import Page, RegisterSource, Source, SourceRuntime, hookimpl
+from flx import Page, RecordError, RegisterSource, Source, SourceRuntime, hookimpl
 
 NAME = "fakefeed"
 
-# feed name -> entries (kind, record), oldest first; an entry's sequence number is its
+# feed name -> entries (kind, record) or RecordError (a record that does not map), oldest first; an entry's sequence number is its
 # position + 1, and the cursor after a page is the last sequence number in it.
 FEEDS: dict[str, list[Any]] = {}
 
@@ -65,8 +65,10 @@ class FakeFeed(Source):
             chunk = entries[first:first + size]
             if client is not None:
                 client.post("/ack", json={"through": first + len(chunk)})
-            yield Page(records=list(chunk), cursor=first + len(chunk),
-                       where=f"page {number}")
+            # An entry that is a RecordError is a record the source could not build.
+            yield Page(records=[e for e in chunk if not isinstance(e, RecordError)],
+                       cursor=first + len(chunk), where=f"page {number}",
+                       problems=[e for e in chunk if isinstance(e, RecordError)])
 
 
 @hookimpl
