@@ -14,8 +14,9 @@ from flx import Page, RecordError, RegisterSource, Source, SourceRuntime, hookim
 
 NAME = "fakefeed"
 
-# feed name -> entries (kind, record) or RecordError (a record that does not map), oldest first; an entry's sequence number is its
-# position + 1, and the cursor after a page is the last sequence number in it.
+# feed name -> entries, oldest first: (kind, record), or a RecordError for a record the source
+# could not build; an entry's sequence number is its position + 1, and the cursor after a page
+# is the last sequence number in it.
 FEEDS: dict[str, list[Any]] = {}
 
 SETTINGS_SCHEMA = {
